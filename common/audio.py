@@ -1,0 +1,138 @@
+"""Audio I/O at the project's single sampling rate, through ffmpeg (argument lists, never a shell) and soundfile.
+
+The sampling rate is declared here once (``SAMPLING_RATE``); every stage reads it from here or from the
+feature extractor of the model it uses.
+
+Example::
+
+    from common.audio import require_ffmpeg, convert_to_flac, read_audio
+    require_ffmpeg()
+    convert_to_flac("talk.m4a", "talk.flac")          # 16 kHz mono 16-bit FLAC
+    samples = read_audio("talk.flac")                  # float32 numpy array at 16 kHz
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SAMPLING_RATE = 16_000
+# soundfile reads these itself; everything else (m4a, webm, opus-in-webm, mp4, ...) goes through ffmpeg.
+SOUNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
+
+
+class AudioError(RuntimeError):
+    """A file that ffmpeg/soundfile cannot read; the message names the file and what went wrong."""
+
+
+class FfmpegMissing(RuntimeError):
+    pass
+
+
+def require_ffmpeg() -> tuple[str, str]:
+    """Return the paths of ffmpeg and ffprobe, or raise with how to install them."""
+    ffmpeg, ffprobe = shutil.which("ffmpeg"), shutil.which("ffprobe")
+    if not ffmpeg or not ffprobe:
+        missing = " and ".join(name for name, path in (("ffmpeg", ffmpeg), ("ffprobe", ffprobe)) if not path)
+        raise FfmpegMissing(
+            f"{missing} not found on PATH. Install it: `apt-get install -y ffmpeg` (Debian/Ubuntu), "
+            "`brew install ffmpeg` (macOS) or `conda install -c conda-forge ffmpeg`."
+        )
+    return ffmpeg, ffprobe
+
+
+def probe(path: str | os.PathLike) -> dict:
+    """ffprobe's view of a media file: ``{"duration_s", "sample_rate", "channels", "codec"}`` of its first audio stream."""
+    _, ffprobe = require_ffmpeg()
+    cmd = [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+           "stream=sample_rate,channels,codec_name,duration:format=duration", "-of", "json", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AudioError(f"{path}: ffprobe failed: {proc.stderr.strip()[-300:] or 'no output'}")
+    info = json.loads(proc.stdout or "{}")
+    streams = info.get("streams") or []
+    if not streams:
+        raise AudioError(f"{path}: no audio stream found")
+    stream = streams[0]
+    duration = stream.get("duration") or (info.get("format") or {}).get("duration")
+    return {
+        "duration_s": float(duration) if duration not in (None, "N/A") else None,
+        "sample_rate": int(stream.get("sample_rate") or 0),
+        "channels": int(stream.get("channels") or 0),
+        "codec": stream.get("codec_name"),
+    }
+
+
+def _ffmpeg_input_args(path, start_s: float | None, duration_s: float | None) -> list[str]:
+    args = []
+    if start_s:
+        args += ["-ss", f"{start_s:.3f}"]
+    if duration_s is not None:
+        args += ["-t", f"{duration_s:.3f}"]
+    return args + ["-i", str(path)]
+
+
+def convert_to_flac(src, dst, start_s: float | None = None, duration_s: float | None = None,
+                    sampling_rate: int = SAMPLING_RATE) -> None:
+    """Transcode any media file to mono 16-bit FLAC at ``sampling_rate`` (ffmpeg's band-limited resampler).
+
+    Writes ``dst`` atomically: a temporary name in the same folder, renamed when ffmpeg succeeded.
+    """
+    ffmpeg, _ = require_ffmpeg()
+    dst = Path(dst)
+    tmp = dst.with_name(dst.name + ".tmp.flac")
+    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+           *_ffmpeg_input_args(src, start_s, duration_s),
+           "-vn", "-ac", "1", "-ar", str(sampling_rate), "-sample_fmt", "s16", "-c:a", "flac", str(tmp)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+        tmp.unlink(missing_ok=True)
+        raise AudioError(f"{src}: ffmpeg could not convert it to FLAC: {proc.stderr.strip()[-300:] or 'empty output'}")
+    os.replace(tmp, dst)
+
+
+def decode_with_ffmpeg(path, sampling_rate: int = SAMPLING_RATE, start_s: float | None = None,
+                       duration_s: float | None = None) -> np.ndarray:
+    """Decode any media file to a mono float32 array at ``sampling_rate``."""
+    ffmpeg, _ = require_ffmpeg()
+    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
+           *_ffmpeg_input_args(path, start_s, duration_s),
+           "-vn", "-ac", "1", "-ar", str(sampling_rate), "-f", "f32le", "-"]
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        raise AudioError(f"{path}: ffmpeg could not decode it: {proc.stderr.decode(errors='replace').strip()[-300:]}")
+    return np.frombuffer(proc.stdout, dtype=np.float32).copy()
+
+
+def read_audio(path, sampling_rate: int = SAMPLING_RATE) -> np.ndarray:
+    """Mono float32 samples at ``sampling_rate``: soundfile when the file already is at that rate, else ffmpeg."""
+    path = Path(path)
+    if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
+        try:
+            info = sf.info(str(path))
+        except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError depending on version
+            raise AudioError(f"{path}: unreadable audio file ({exc})") from exc
+        if info.samplerate == sampling_rate:
+            data, _ = sf.read(str(path), dtype="float32", always_2d=True)
+            return data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    return decode_with_ffmpeg(path, sampling_rate)
+
+
+def encode_flac(samples: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> bytes:
+    """16-bit FLAC bytes of a mono float array (the layout of a ``datasets.Audio`` cell's ``bytes``)."""
+    buffer = io.BytesIO()
+    sf.write(buffer, np.asarray(samples, dtype=np.float32), sampling_rate, format="FLAC", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def decode_audio_bytes(data: bytes) -> tuple[np.ndarray, int]:
+    """Decode the bytes of a ``datasets.Audio`` cell (FLAC/WAV/OGG) to (mono float32 samples, sampling rate)."""
+    samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return (samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]), rate
