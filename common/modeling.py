@@ -1,0 +1,183 @@
+"""Model-side pieces shared by train.py, eval.py and predict: loading, featurizing, fixed windows, batched inference.
+
+Every ``AutoModelForAudioClassification`` checkpoint works, from a Hub id or a local folder. Two input kinds exist:
+waveform encoders (wav2vec2, HuBERT, WavLM, data2vec-audio: ``input_values`` of raw samples) and spectrogram
+encoders (Audio Spectrogram Transformer: fixed-size log-mel ``input_values``; Whisper: 30-s log-mel
+``input_features``). The attention-mask policy follows the feature extractor's own ``return_attention_mask``
+(group-norm wav2vec2-base was trained without one, so it must get none).
+
+Example::
+
+    from common.modeling import load_feature_extractor, load_model, predict_windows
+    extractor = load_feature_extractor("facebook/wav2vec2-base")
+    model = load_model("facebook/wav2vec2-base", class_names=["art_music", "food", "history", "travel"])
+    out = predict_windows(model, extractor, [samples], window_s=10.0)   # out.logits: one row per window
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from common.audio import SAMPLING_RATE
+
+
+def load_feature_extractor(name_or_path: str):
+    from transformers import AutoFeatureExtractor
+
+    extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
+    if getattr(extractor, "sampling_rate", SAMPLING_RATE) != SAMPLING_RATE:
+        raise ValueError(
+            f"{name_or_path}: its feature extractor expects {extractor.sampling_rate} Hz audio; "
+            f"this project prepares {SAMPLING_RATE} Hz audio"
+        )
+    return extractor
+
+
+def load_model(name_or_path: str, class_names: Sequence[str] | None = None, **kwargs):
+    """``AutoModelForAudioClassification`` with ``label2id``/``id2label`` set from ``class_names`` (when given).
+
+    A fresh classification head is created when the checkpoint has another label set (``ignore_mismatched_sizes``).
+    """
+    from transformers import AutoConfig, AutoModelForAudioClassification
+
+    if class_names is None:
+        return AutoModelForAudioClassification.from_pretrained(name_or_path, **kwargs)
+    config = AutoConfig.from_pretrained(
+        name_or_path,
+        num_labels=len(class_names),
+        label2id={name: i for i, name in enumerate(class_names)},
+        id2label={i: name for i, name in enumerate(class_names)},
+        finetuning_task="audio-classification",
+    )
+    return AutoModelForAudioClassification.from_pretrained(
+        name_or_path, config=config, ignore_mismatched_sizes=True, **kwargs
+    )
+
+
+def input_kind(extractor) -> str:
+    """``"waveform"`` for raw-sample encoders, ``"spectrogram"`` for AST/Whisper-style extractors."""
+    name = type(extractor).__name__
+    if "Whisper" in name or "ASTFeatureExtractor" in name or getattr(extractor, "model_input_names", [None])[0] == "input_features":
+        return "spectrogram"
+    return "waveform"
+
+
+def featurize(extractor, arrays: Sequence[np.ndarray]):
+    """Turn a batch of 16 kHz float arrays into model inputs (``BatchFeature`` of torch tensors).
+
+    Waveform extractors pad to the longest array and return an attention mask only when the extractor's own
+    policy says so. Spectrogram extractors produce their fixed input size (AST: ``max_length`` frames; Whisper:
+    30 s); for Whisper an ``attention_mask`` over the real frames is returned so pooling can ignore padding.
+    """
+    arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+    name = type(extractor).__name__
+    if "Whisper" in name:
+        return extractor(arrays, sampling_rate=SAMPLING_RATE, return_tensors="pt", return_attention_mask=True)
+    if input_kind(extractor) == "spectrogram":
+        return extractor(arrays, sampling_rate=SAMPLING_RATE, return_tensors="pt")
+    return extractor(
+        arrays,
+        sampling_rate=SAMPLING_RATE,
+        padding="longest",
+        return_attention_mask=bool(getattr(extractor, "return_attention_mask", False)),
+        return_tensors="pt",
+    )
+
+
+def window_bounds(n_samples: int, window_samples: int, hop_samples: int | None = None) -> list[tuple[int, int]]:
+    """Fixed windows covering ``[0, n_samples)``: full windows every ``hop`` samples plus one window ending at the
+    end when the hop grid leaves a tail. A clip no longer than one window is a single window (the whole clip)."""
+    hop = hop_samples or window_samples
+    if n_samples <= window_samples:
+        return [(0, n_samples)]
+    starts = list(range(0, n_samples - window_samples + 1, hop))
+    if starts[-1] + window_samples < n_samples:
+        starts.append(n_samples - window_samples)
+    return [(s, s + window_samples) for s in starts]
+
+
+@dataclass
+class WindowPredictions:
+    logits: np.ndarray            # (n_windows, n_labels)
+    clip_index: np.ndarray        # (n_windows,) index of the input array each window came from
+    start_s: np.ndarray           # (n_windows,) window start within its input, seconds
+    end_s: np.ndarray             # (n_windows,)
+    embeddings: np.ndarray | None  # (n_windows, hidden) mean of the last hidden layer over real frames
+
+
+def _real_frame_mask(model, inputs, hidden_len: int) -> torch.Tensor | None:
+    """Mask of the encoder frames that cover real audio (None: every frame is real)."""
+    mask = inputs.get("attention_mask")
+    if mask is None:
+        return None
+    lengths = mask.sum(-1)
+    if hasattr(model, "_get_feat_extract_output_lengths") and "input_values" in inputs:
+        lengths = model._get_feat_extract_output_lengths(lengths)
+    elif "input_features" in inputs:  # Whisper: 2 mel frames per encoder frame
+        lengths = torch.div(lengths + 1, 2, rounding_mode="floor")
+    frames = torch.arange(hidden_len, device=lengths.device)[None, :]
+    return frames < lengths[:, None].clamp(min=1)
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    if mask is None:
+        return hidden.mean(dim=1)
+    mask = mask.to(hidden.dtype)[..., None]
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+@torch.no_grad()
+def predict_windows(model, extractor, arrays: Iterable[np.ndarray], window_s: float, hop_s: float | None = None,
+                    batch_size: int = 8, return_embeddings: bool = False, device=None) -> WindowPredictions:
+    """Logits (and optionally pooled embeddings) for fixed windows over each array, in bounded memory:
+    only ``batch_size`` windows are featurized and run at a time, whatever the length of the inputs."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    window = int(round(window_s * SAMPLING_RATE))
+    hop = int(round((hop_s or window_s) * SAMPLING_RATE))
+    logits, clips, starts, ends, embeds = [], [], [], [], []
+    batch, batch_meta = [], []
+
+    def flush():
+        inputs = featurize(extractor, batch).to(device)
+        # Whisper's classifier takes no attention mask; the mask is kept for pooling the embeddings only.
+        model_inputs = {k: v for k, v in inputs.items() if not (k == "attention_mask" and "input_features" in inputs)}
+        out = model(**model_inputs, output_hidden_states=return_embeddings)
+        logits.append(out.logits.float().cpu().numpy())
+        if return_embeddings:
+            hidden = out.hidden_states[-1]
+            embeds.append(mean_pool(hidden, _real_frame_mask(model, inputs, hidden.shape[1])).float().cpu().numpy())
+        for clip, s, e in batch_meta:
+            clips.append(clip), starts.append(s / SAMPLING_RATE), ends.append(e / SAMPLING_RATE)
+        batch.clear(), batch_meta.clear()
+
+    for clip, array in enumerate(arrays):
+        for s, e in window_bounds(len(array), window, hop):
+            batch.append(array[s:e])
+            batch_meta.append((clip, s, e))
+            if len(batch) == batch_size:
+                flush()
+    if batch:
+        flush()
+    n_labels = model.config.num_labels
+    return WindowPredictions(
+        logits=np.concatenate(logits) if logits else np.zeros((0, n_labels), np.float32),
+        clip_index=np.asarray(clips, dtype=np.int64),
+        start_s=np.asarray(starts, dtype=np.float64),
+        end_s=np.asarray(ends, dtype=np.float64),
+        embeddings=(np.concatenate(embeds) if embeds else None) if return_embeddings else None,
+    )
+
+
+def n_frames_for(model, n_samples: int) -> int:
+    """Number of encoder frames a waveform model produces for ``n_samples`` input samples, from its conv layers."""
+    kernels, strides = model.config.conv_kernel, model.config.conv_stride
+    length = n_samples
+    for k, s in zip(kernels, strides):
+        length = math.floor((length - k) / s) + 1
+    return max(length, 0)

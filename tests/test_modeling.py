@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from common.modeling import (input_kind, load_feature_extractor, load_model, n_frames_for, predict_windows,
+                             window_bounds)
+from tests.tiny_models import save_tiny_model
+
+NAMES = ["a", "b", "c"]
+
+
+def test_window_bounds_cover_clip_without_overrun():
+    assert window_bounds(100, 40) == [(0, 40), (40, 80), (60, 100)]
+    assert window_bounds(80, 40) == [(0, 40), (40, 80)]
+    assert window_bounds(30, 40) == [(0, 30)]
+    assert window_bounds(100, 40, 20) == [(0, 40), (20, 60), (40, 80), (60, 100)]
+
+
+@pytest.mark.parametrize("kind", ["wav2vec2", "hubert", "ast", "whisper"])
+def test_load_and_predict_windows(tmp_path, kind):
+    path = save_tiny_model(kind, tmp_path / kind)
+    extractor = load_feature_extractor(path)
+    model = load_model(path, class_names=NAMES)
+    assert model.config.id2label == {0: "a", 1: "b", 2: "c"}
+    assert input_kind(extractor) == ("waveform" if kind in ("wav2vec2", "hubert") else "spectrogram")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(16000 * 2 + 123).astype(np.float32), rng.standard_normal(8000).astype(np.float32)]
+    out = predict_windows(model, extractor, arrays, window_s=1.0, batch_size=2, return_embeddings=True)
+    # 2.0077 s -> windows [0,1), [1,2), [1.0077, 2.0077); 0.5 s -> one window
+    assert out.clip_index.tolist() == [0, 0, 0, 1]
+    assert out.logits.shape == (4, 3)
+    assert out.embeddings.shape[0] == 4 and np.isfinite(out.embeddings).all()
+    np.testing.assert_allclose(out.end_s[:3] - out.start_s[:3], 1.0)
+
+
+def test_frame_count_matches_model_output(tmp_path):
+    import torch
+
+    model = load_model(save_tiny_model("wav2vec2", tmp_path / "w"), class_names=NAMES)
+    for n in (400, 3199, 3200, 16000, 16037):
+        with torch.no_grad():
+            hidden = model(torch.zeros(1, n), output_hidden_states=True).hidden_states[-1]
+        assert hidden.shape[1] == n_frames_for(model, n)
