@@ -1,0 +1,196 @@
+"""Clip/video aggregation, classification metrics, video-level bootstrap intervals, tests against chance.
+
+Windows -> clips -> videos: a clip's logits are the mean of its windows' logits; a video's are the mean of its
+clips' logits (or a majority vote of its clips' predictions). Confidence intervals resample *videos*, never clips:
+clips of one video are not independent, so resampling clips would give intervals that are too narrow.
+
+Example::
+
+    import numpy as np
+    from evaluation.metrics import aggregate_clips, aggregate_videos, level_metrics, bootstrap_weights
+    clip_logits = aggregate_clips(window_logits, clip_index, n_clips=len(labels))
+    videos = aggregate_videos(clip_logits, video_ids, labels, method="mean")
+    weights = bootstrap_weights(len(videos.video_ids), n_resamples=1000, seed=0)
+    m = level_metrics(videos.labels, videos.predictions, np.arange(len(videos.video_ids)), names, weights)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def aggregate_clips(window_logits: np.ndarray, clip_index: np.ndarray, n_clips: int) -> np.ndarray:
+    """Mean of the window logits of each clip: ``(n_clips, K)``. Every clip must have at least one window."""
+    window_logits = np.asarray(window_logits, dtype=np.float64)
+    counts = np.bincount(clip_index, minlength=n_clips)
+    if len(counts) != n_clips or (counts == 0).any():
+        missing = np.flatnonzero(counts[:n_clips] == 0).tolist() if len(counts) >= n_clips else "index out of range"
+        raise ValueError(f"window predictions do not cover clips 0..{n_clips - 1}: clips without windows: {missing}")
+    sums = np.zeros((n_clips, window_logits.shape[1]))
+    np.add.at(sums, clip_index, window_logits)
+    return sums / counts[:, None]
+
+
+@dataclass
+class VideoAggregate:
+    video_ids: list[str]          # sorted unique ids; row i of every array below is video_ids[i]
+    labels: np.ndarray            # (V,) true label (all clips of a video share it)
+    scores: np.ndarray            # (V, K) probabilities: softmax of mean logits, or vote fractions
+    predictions: np.ndarray       # (V,)
+    n_clips: np.ndarray           # (V,)
+    clip_group: np.ndarray        # (n_clips,) row of each clip's video in the arrays above
+
+
+def aggregate_videos(clip_logits: np.ndarray, video_ids: Sequence[str], clip_labels: Sequence[int],
+                     method: str = "mean") -> VideoAggregate:
+    """Video-level predictions from clip logits.
+
+    ``mean``: softmax of the mean clip logits. ``vote``: each clip votes for its argmax; the video takes the class
+    with most votes, ties broken by the mean clip logits (so the result never depends on class order).
+    """
+    if method not in ("mean", "vote"):
+        raise ValueError(f"aggregate method {method!r}: expected 'mean' or 'vote'")
+    clip_logits = np.asarray(clip_logits, dtype=np.float64)
+    clip_labels = np.asarray(clip_labels)
+    unique_ids, group = np.unique(np.asarray(video_ids, dtype=object).astype(str), return_inverse=True)
+    n_videos, n_classes = len(unique_ids), clip_logits.shape[1]
+    n_clips = np.bincount(group, minlength=n_videos)
+    mean_logits = np.zeros((n_videos, n_classes))
+    np.add.at(mean_logits, group, clip_logits)
+    mean_logits /= n_clips[:, None]
+    labels = np.zeros(n_videos, dtype=np.int64)
+    for v in range(n_videos):
+        video_labels = np.unique(clip_labels[group == v])
+        if len(video_labels) != 1:
+            raise ValueError(f"video {str(unique_ids[v])!r} has clips with different labels {video_labels.tolist()}")
+        labels[v] = video_labels[0]
+    if method == "mean":
+        scores = softmax(mean_logits)
+        predictions = scores.argmax(axis=1)
+    else:
+        votes = np.zeros((n_videos, n_classes))
+        np.add.at(votes, (group, clip_logits.argmax(axis=1)), 1.0)
+        scores = votes / n_clips[:, None]
+        top = votes == votes.max(axis=1, keepdims=True)
+        predictions = np.where(top, mean_logits, -np.inf).argmax(axis=1)
+    return VideoAggregate([str(v) for v in unique_ids], labels, scores, predictions, n_clips, group)
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts, rows = true class, columns = predicted class."""
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return matrix
+
+
+def scores_from_confusion(conf: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy and macro-F1 of one confusion matrix ``(K, K)`` or a stack ``(..., K, K)``.
+
+    F1 of a class is 2TP / (2TP + FP + FN), 0 when the class is neither present nor predicted (scikit-learn's
+    ``zero_division=0``), so the macro mean is over all K classes, as in ``f1_score(average="macro")``.
+    """
+    conf = np.asarray(conf, dtype=np.float64)
+    tp = np.diagonal(conf, axis1=-2, axis2=-1)
+    fp = conf.sum(axis=-2) - tp
+    fn = conf.sum(axis=-1) - tp
+    total = conf.sum(axis=(-2, -1))
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    accuracy = np.divide(tp.sum(axis=-1), total, out=np.zeros_like(total), where=total > 0)
+    return {"accuracy": accuracy, "macro_f1": f1.mean(axis=-1)}
+
+
+def classification_metrics(y_true, y_pred, class_names: Sequence[str]) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion counts and row-normalised matrix."""
+    n_classes = len(class_names)
+    conf = confusion_matrix(y_true, y_pred, n_classes)
+    tp = np.diag(conf).astype(np.float64)
+    predicted, support = conf.sum(axis=0), conf.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    pr = precision + recall
+    f1 = np.divide(2 * precision * recall, pr, out=np.zeros_like(tp), where=pr > 0)
+    row_sums = conf.sum(axis=1, keepdims=True)
+    normalised = np.divide(conf, row_sums, out=np.zeros(conf.shape), where=row_sums > 0)
+    scores = scores_from_confusion(conf)
+    return {
+        "n": int(conf.sum()),
+        "n_correct": int(tp.sum()),
+        "accuracy": float(scores["accuracy"]),
+        "macro_f1": float(scores["macro_f1"]),
+        "per_class": {
+            name: {"precision": float(precision[k]), "recall": float(recall[k]), "f1": float(f1[k]),
+                   "support": int(support[k])}
+            for k, name in enumerate(class_names)
+        },
+        "confusion": conf.tolist(),
+        "confusion_normalized": normalised.round(6).tolist(),
+    }
+
+
+def bootstrap_weights(n_videos: int, n_resamples: int, seed: int) -> np.ndarray:
+    """How many times each video is drawn in each resample, ``(n_resamples, n_videos)``; shared by every system
+    and both levels so that differences between systems are paired."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_videos, np.full(n_videos, 1.0 / n_videos), size=n_resamples).astype(np.float64)
+
+
+def bootstrap_scores(y_true, y_pred, groups, n_classes: int, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy and macro-F1 of every resample: each resample is the union of its drawn videos' items (clips or
+    the videos themselves) with multiplicity. ``groups[i]`` is the video row (0..V-1) of item i."""
+    n_videos = weights.shape[1]
+    per_video = np.zeros((n_videos, n_classes * n_classes))
+    np.add.at(per_video, (np.asarray(groups), np.asarray(y_true) * n_classes + np.asarray(y_pred)), 1.0)
+    confusions = (weights @ per_video).reshape(-1, n_classes, n_classes)
+    return scores_from_confusion(confusions)
+
+
+def percentile_interval(samples: np.ndarray, level: float = 0.95) -> list[float]:
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return [float(low), float(high)]
+
+
+def binomial_vs_chance(n_correct: int, n: int, n_classes: int) -> dict:
+    """One-sided exact binomial test of accuracy > 1/K. Valid for independent items (videos); for clips of shared
+    videos it is optimistic, which the report says."""
+    from scipy.stats import binomtest
+
+    chance = 1.0 / n_classes
+    p_value = binomtest(int(n_correct), int(n), chance, alternative="greater").pvalue if n > 0 else float("nan")
+    return {"n_correct": int(n_correct), "n": int(n), "chance": chance, "p_value": float(p_value)}
+
+
+def majority_class(train_labels: Sequence[int], n_classes: int) -> int:
+    """Most frequent class of the training split (lowest index on a tie)."""
+    return int(np.bincount(np.asarray(train_labels), minlength=n_classes).argmax())
+
+
+def level_metrics(y_true, y_pred, groups, class_names: Sequence[str], weights: np.ndarray,
+                  level: float = 0.95) -> dict:
+    """Everything reported for one system at one level (clips or videos), with intervals over videos."""
+    result = classification_metrics(y_true, y_pred, class_names)
+    boot = bootstrap_scores(y_true, y_pred, groups, len(class_names), weights)
+    result["ci"] = {name: percentile_interval(values, level) for name, values in boot.items()}
+    result["ci_level"] = level
+    result["n_resamples"] = int(weights.shape[0])
+    result["binomial_test"] = binomial_vs_chance(result["n_correct"], result["n"], len(class_names))
+    return result
+
+
+def paired_difference(y_true, pred_a, pred_b, groups, n_classes: int, weights: np.ndarray,
+                      level: float = 0.95) -> dict:
+    """Accuracy of A minus accuracy of B with a paired bootstrap interval (same resampled videos for both)."""
+    a = bootstrap_scores(y_true, pred_a, groups, n_classes, weights)["accuracy"]
+    b = bootstrap_scores(y_true, pred_b, groups, n_classes, weights)["accuracy"]
+    point = float(np.mean(np.asarray(pred_a) == y_true) - np.mean(np.asarray(pred_b) == y_true))
+    return {"accuracy_difference": point, "ci": percentile_interval(a - b, level)}

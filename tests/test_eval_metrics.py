@@ -1,0 +1,132 @@
+"""Metrics of evaluation/metrics.py against hand-computed numbers."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from evaluation.metrics import (aggregate_clips, aggregate_videos, binomial_vs_chance, bootstrap_weights,
+                                classification_metrics, level_metrics, majority_class, paired_difference,
+                                scores_from_confusion)
+
+NAMES = ["a", "b", "c"]
+Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+Y_PRED = np.array([0, 0, 1, 1, 1, 2, 2, 0])
+
+
+def test_metrics_match_hand_computed_fixture():
+    m = classification_metrics(Y_TRUE, Y_PRED, NAMES)
+    # confusion rows (true): a -> [2,1,0]; b -> [0,2,0]; c -> [1,0,2]
+    assert m["confusion"] == [[2, 1, 0], [0, 2, 0], [1, 0, 2]]
+    assert m["accuracy"] == pytest.approx(6 / 8)
+    # a: TP2 FP1 FN1 -> P=R=F1=2/3; b: TP2 FP1 FN0 -> P=2/3 R=1 F1=0.8; c: TP2 FP0 FN1 -> P=1 R=2/3 F1=0.8
+    assert m["per_class"]["a"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3})
+    assert m["per_class"]["b"] == pytest.approx({"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2})
+    assert m["per_class"]["c"] == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
+    assert m["macro_f1"] == pytest.approx(34 / 45)
+    assert m["confusion_normalized"][0] == pytest.approx([2 / 3, 1 / 3, 0.0], abs=1e-6)
+    assert m["n"] == 8 and m["n_correct"] == 6
+
+
+def test_absent_class_counts_as_zero_f1_like_sklearn():
+    names = NAMES + ["d"]
+    m = classification_metrics(Y_TRUE, Y_PRED, names)
+    assert m["macro_f1"] == pytest.approx(34 / 60)
+    assert m["macro_f1"] == pytest.approx(f1_score(Y_TRUE, Y_PRED, labels=range(4), average="macro", zero_division=0))
+    assert m["per_class"]["d"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+
+
+def test_vectorised_scores_equal_sklearn_on_random_stacks():
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        t, p = rng.integers(0, 4, 30), rng.integers(0, 4, 30)
+        conf = np.array(classification_metrics(t, p, list("abcd"))["confusion"])
+        got = scores_from_confusion(conf[None])
+        assert got["macro_f1"][0] == pytest.approx(f1_score(t, p, labels=range(4), average="macro", zero_division=0))
+        assert got["accuracy"][0] == pytest.approx(np.mean(t == p))
+
+
+def test_binomial_test_hand_computed():
+    # P(X >= 6), X ~ Bin(8, 1/3) = (C(8,6) 2^2 + C(8,7) 2 + 1) / 3^8 = 129 / 6561
+    result = binomial_vs_chance(6, 8, 3)
+    assert result["p_value"] == pytest.approx(129 / 6561)
+    assert result["chance"] == pytest.approx(1 / 3)
+
+
+def test_clip_aggregation_is_mean_of_windows():
+    window_logits = np.array([[1.0, 0.0], [3.0, 2.0], [0.0, 5.0], [-1.0, 1.0]])
+    clip_logits = aggregate_clips(window_logits, np.array([0, 0, 1, 0]), n_clips=2)
+    np.testing.assert_allclose(clip_logits, [[1.0, 1.0], [0.0, 5.0]])
+    with pytest.raises(ValueError, match="clips without windows: \\[1\\]"):
+        aggregate_clips(window_logits[:1], np.array([0]), n_clips=2)
+
+
+def test_video_aggregation_exact_on_constructed_example():
+    clip_logits = np.array([
+        [2.0, 0.0, 0.0], [0.0, 1.0, 0.0],                   # video "b", label 0: mean [1, .5, 0] -> 0
+        [0.0, 3.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0],  # video "a", label 1: mean [2/3, 1, 0] -> 1; votes 0,0 vs 1
+        [0.0, 0.0, 5.0], [4.0, 0.0, 0.0],                   # video "c", label 2: vote tie 0/2, mean [2, 0, 2.5] -> 2
+    ])
+    video_ids = ["b", "b", "a", "a", "a", "c", "c"]
+    labels = [0, 0, 1, 1, 1, 2, 2]
+    mean = aggregate_videos(clip_logits, video_ids, labels, "mean")
+    assert mean.video_ids == ["a", "b", "c"]
+    assert mean.labels.tolist() == [1, 0, 2]
+    assert mean.n_clips.tolist() == [3, 2, 2]
+    assert mean.predictions.tolist() == [1, 0, 2]
+    expected_b = np.exp([1.0, 0.5, 0.0]) / np.exp([1.0, 0.5, 0.0]).sum()
+    np.testing.assert_allclose(mean.scores[1], expected_b)
+    assert mean.clip_group.tolist() == [1, 1, 0, 0, 0, 2, 2]
+    vote = aggregate_videos(clip_logits, video_ids, labels, "vote")
+    assert vote.predictions.tolist() == [0, 0, 2]
+    np.testing.assert_allclose(vote.scores[0], [2 / 3, 1 / 3, 0.0])
+    np.testing.assert_allclose(vote.scores[2], [0.5, 0.0, 0.5])
+
+
+def test_video_with_mixed_labels_is_an_error():
+    with pytest.raises(ValueError, match="video 'x' has clips with different labels"):
+        aggregate_videos(np.zeros((2, 2)), ["x", "x"], [0, 1])
+
+
+def _videos(n_videos, accuracy, rng):
+    labels = rng.integers(0, 4, n_videos)
+    correct = np.arange(n_videos) < round(accuracy * n_videos)
+    predictions = np.where(correct, labels, (labels + 1) % 4)
+    return labels, predictions
+
+
+def test_intervals_contain_point_and_shrink_with_more_videos():
+    rng = np.random.default_rng(0)
+    widths = {}
+    for n_videos in (20, 320):
+        labels, predictions = _videos(n_videos, 0.7, rng)
+        weights = bootstrap_weights(n_videos, 1000, seed=0)
+        m = level_metrics(labels, predictions, np.arange(n_videos), list("abcd"), weights)
+        for metric in ("accuracy", "macro_f1"):
+            low, high = m["ci"][metric]
+            assert low <= m[metric] <= high, (n_videos, metric, m[metric], m["ci"][metric])
+        widths[n_videos] = m["ci"]["accuracy"][1] - m["ci"]["accuracy"][0]
+    # width ~ 1/sqrt(n): 16x the videos -> about 1/4 of the width
+    assert widths[320] < widths[20] / 2.5, widths
+
+
+def test_clip_level_interval_resamples_videos_not_clips():
+    # two videos of 50 clips: one all right, one all wrong. Resampling clips would give ~[0.4, 0.6];
+    # resampling videos gives {0, 0.5, 1} -> [0, 1].
+    labels = np.zeros(100, dtype=int)
+    predictions = np.r_[np.zeros(50, dtype=int), np.ones(50, dtype=int)]
+    groups = np.r_[np.zeros(50, dtype=int), np.ones(50, dtype=int)]
+    m = level_metrics(labels, predictions, groups, ["a", "b"], bootstrap_weights(2, 400, seed=0))
+    assert m["ci"]["accuracy"] == [0.0, 1.0]
+
+
+def test_paired_difference_and_majority():
+    rng = np.random.default_rng(3)
+    labels, better = _videos(200, 0.9, rng)
+    _, worse = _videos(200, 0.5, np.random.default_rng(3))
+    diff = paired_difference(labels, better, worse, np.arange(200), 4, bootstrap_weights(200, 500, seed=1))
+    assert diff["accuracy_difference"] == pytest.approx(0.4)
+    assert 0.3 < diff["ci"][0] < 0.4 < diff["ci"][1] < 0.5
+    assert majority_class([2, 1, 2, 0, 1], 3) == 1 and majority_class([2, 2, 0], 3) == 2
+    assert math.isclose(binomial_vs_chance(0, 10, 4)["p_value"], 1.0)
