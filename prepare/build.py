@@ -1,0 +1,366 @@
+"""The prepare stage: downloaded audio (or an audio folder) -> a balanced, leakage-free 16 kHz ``DatasetDict``.
+
+Stages, top to bottom: read the sources; scan each video once in blocks (silence, clip plan); balance and split by
+video; write each split's Arrow shards straight to disk while hashing the content; write the stats and the card;
+rename the finished folder into place. Memory stays flat: one block of one file and a few encoded clips at a time.
+
+Example::
+
+    from prepare import prepare_dataset
+    stats = prepare_dataset(raw=["demo_out/raw"], out="demo_out/dataset", clip_seconds=5)
+    print(stats["content_sha256"], stats["splits"]["test"])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import soundfile as sf
+from tqdm.auto import tqdm
+
+from common.audio import SAMPLING_RATE, AudioError, convert_to_flac
+from common.cli import format_table
+from common.data import SPLITS, clip_features
+from common.jsonl import atomic_write_json, atomic_write_text
+from prepare.clips import VideoScan, flac_bytes, pick_evenly, read_clip, scan_video
+from prepare.config import PrepareConfig
+from prepare.sources import Dropped, VideoSource, file_sha256, read_audiofolder, read_download_dirs
+from prepare.split import balance_videos, equalize_clips, require_videos, split_videos
+
+logger = logging.getLogger(__name__)
+
+STATS_NAME = "prepare_stats.json"
+VIDEOS_NAME = "prepare_videos.jsonl"
+ROWS_PER_BATCH = 32                 # encoded clips held in memory before they go to the Arrow file
+MAX_SHARD_BYTES = 500 * 1024 ** 2   # the save_to_disk default shard size
+
+
+def prepare_dataset(config: PrepareConfig | None = None, **overrides) -> dict:
+    """Build the dataset described by ``config`` (or by keyword arguments of ``PrepareConfig``); return its stats.
+
+    A finished dataset at ``config.out`` is kept and its stats returned, unless ``overwrite``.
+    """
+    config = config or PrepareConfig(**overrides)
+    out = Path(config.out)
+    started = time.time()
+    if _is_finished(out) and not config.overwrite:
+        stats = _existing_stats(out, config)
+    else:
+        if out.exists() and not config.overwrite:
+            raise FileExistsError(f"{out} exists but is not a finished prepared dataset (no {STATS_NAME}); "
+                                  f"remove it, choose another --out, or pass --overwrite")
+        stats = _build(config, out, started)
+    logger.info("%s: %s clips in train/validation/test, content sha256 %s", out,
+                "/".join(str(sum(c["clips"] for c in stats["splits"][s].values())) for s in SPLITS),
+                stats["content_sha256"][:12])
+    if config.push_to_hub:
+        from prepare.hub import push_dataset
+        push_dataset(out, config.push_to_hub)
+    return stats
+
+
+def _is_finished(out: Path) -> bool:
+    return (out / STATS_NAME).is_file() and (out / "dataset_dict.json").is_file()
+
+
+def _existing_stats(out: Path, config: PrepareConfig) -> dict:
+    stats = json.loads((out / STATS_NAME).read_text(encoding="utf-8"))
+    stored = {k: v for k, v in stats["config"].items() if k not in ("out", "overwrite", "push_to_hub")}
+    wanted = config.dataset_defining()
+    if stored != wanted:
+        differing = {k: (stored.get(k), wanted.get(k)) for k in wanted if stored.get(k) != wanted.get(k)}
+        raise FileExistsError(f"{out} already holds a dataset built with other settings {differing} "
+                              f"(stored, requested); pass --overwrite to rebuild it or choose another --out")
+    logger.info("%s is already prepared (content sha256 %s); skipping (use --overwrite to rebuild)",
+                out, stats["content_sha256"][:12])
+    return stats
+
+
+# ---------------------------------------------------------------- build ----------------------------------------
+
+def _build(config: PrepareConfig, out: Path, started: float) -> dict:
+    staging = out.parent / f".{out.name}.partial"
+    if staging.exists():
+        logger.warning("removing %s, left by an interrupted run", staging)
+        shutil.rmtree(staging)
+    work = staging / "_work"
+    work.mkdir(parents=True)
+
+    if config.raw:
+        videos, dropped, manifests = read_download_dirs(config.raw)
+    else:
+        videos, dropped = read_audiofolder(config.audiofolder)
+        manifests = []
+    class_names = sorted({video.category for video in videos})
+    clip_samples = round(config.clip_seconds * SAMPLING_RATE)
+    hop_samples = round(config.hop_seconds * SAMPLING_RATE)
+
+    scans, dropped = _scan_all(videos, work, config, clip_samples, hop_samples, dropped)
+    assignment, clip_starts, dropped_clips, dropped = _assign(videos, scans, class_names, config, dropped)
+
+    features = clip_features(class_names)
+    label_of = {name: index for index, name in enumerate(class_names)}
+    by_id = {video.video_id: video for video in videos}
+    split_hashes = {}
+    for split in SPLITS:
+        ids = [vid for category in class_names for vid in assignment[split][category]]
+        rows = _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split)
+        split_hashes[split] = _write_split(staging / split, split, rows, features, total=sum(
+            len(clip_starts[vid]) for vid in ids))
+    atomic_write_json(staging / "dataset_dict.json", {"splits": list(SPLITS)})
+    shutil.rmtree(work)
+
+    stats = _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests,
+                   split_hashes, by_id, started)
+    _write_videos_table(staging / VIDEOS_NAME, assignment, clip_starts, scans, by_id)
+    from prepare.hub import dataset_card
+    atomic_write_text(staging / "README.md", dataset_card(stats))
+    atomic_write_json(staging / STATS_NAME, stats)
+    _replace_atomically(staging, out)
+    return stats
+
+
+def _stream_path(video: VideoSource, work: Path) -> Path:
+    """A 16 kHz mono file to read clips from: the source itself when it already is one, else an ffmpeg conversion."""
+    try:
+        info = sf.info(str(video.path))
+        if info.samplerate == SAMPLING_RATE and info.channels == 1:
+            return video.path
+    except Exception:  # soundfile cannot read it (m4a, webm, ...): ffmpeg decides below
+        pass
+    converted = work / f"{video.video_id}.flac"
+    convert_to_flac(video.path, converted)
+    return converted
+
+
+def _scan_all(videos, work, config, clip_samples, hop_samples, dropped):
+    """Scan every video once; returns ``{video_id: (path to read, VideoScan, source sha256)}`` and the drops."""
+    scans = {}
+    dropped = list(dropped)
+    for video in tqdm(videos, desc="scanning videos", unit="video"):
+        if video.path.stat().st_size == 0:
+            dropped.append(Dropped(video.video_id, "empty_file", f"{video.path} is 0 bytes"))
+            continue
+        try:
+            path = _stream_path(video, work)
+            scan = scan_video(path, clip_samples, hop_samples, config.max_clips_per_video, config.min_rms_db)
+        except (AudioError, RuntimeError, ValueError, sf.LibsndfileError) as exc:
+            dropped.append(Dropped(video.video_id, "unreadable", f"{video.path}: {exc}"))
+            continue
+        if scan.grid_clips == 0:
+            dropped.append(Dropped(video.video_id, "too_short", f"{video.path}: {scan.total_samples / SAMPLING_RATE:.2f} s "
+                                   f"is shorter than one {config.clip_seconds:g}-s clip"))
+        elif not scan.starts:
+            dropped.append(Dropped(video.video_id, "silent", f"{video.path}: all {scan.grid_clips} clips are below "
+                                   f"{config.min_rms_db:g} dBFS"))
+        else:
+            scans[video.video_id] = (path, scan, file_sha256(video.path))
+    return scans, dropped
+
+
+def _assign(videos, scans, class_names, config, dropped):
+    """Balance and split the usable videos, and decide which clip starts each keeps."""
+    usable = {name: [] for name in class_names}
+    for video in videos:
+        if video.video_id in scans:
+            usable[video.category].append(video.video_id)
+    require_videos(usable, config.split_fractions)
+    if config.balance == "videos":
+        usable, undersampled = balance_videos(usable, config.seed)
+        dropped = dropped + [Dropped(vid, "balance_undersampled", "class undersampled to the smallest class")
+                             for vid in undersampled]
+    assignment = split_videos(usable, config.split_fractions, config.seed)
+
+    clip_starts = {vid: list(scans[vid][1].starts) for split in SPLITS
+                   for ids in assignment[split].values() for vid in ids}
+    dropped_clips = Counter()
+    for vid in clip_starts:
+        scan: VideoScan = scans[vid][1]
+        dropped_clips["silent"] += scan.silent_clips
+        dropped_clips["over_cap"] += scan.over_cap_clips
+        dropped_clips["short_remainder"] += int(scan.has_remainder)
+    if config.balance == "videos":
+        for split in ("validation", "test"):
+            if not any(assignment[split].values()):
+                continue
+            counts = {c: {vid: len(clip_starts[vid]) for vid in ids} for c, ids in assignment[split].items()}
+            for category, per_video in equalize_clips(counts).items():
+                for vid, keep in per_video.items():
+                    starts = clip_starts[vid]
+                    dropped_clips["balance_clips"] += len(starts) - keep
+                    clip_starts[vid] = [starts[i] for i in pick_evenly(len(starts), keep)] if keep else []
+    return assignment, clip_starts, dropped_clips, dropped
+
+
+def _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split):
+    """One row per clip, in a fixed order (class, video id, start), encoded one clip at a time."""
+    clip_seconds = clip_samples / SAMPLING_RATE
+    for vid in tqdm(ids, desc=f"writing {split}", unit="video", leave=False):
+        video = by_id[vid]
+        path = scans[vid][0]
+        for start in clip_starts[vid]:
+            start_s = video.section_start_s + start / SAMPLING_RATE
+            yield {
+                "audio": {"bytes": flac_bytes(read_clip(path, start, clip_samples)),
+                          "path": f"{vid}_{round(start_s * 1000)}.flac"},
+                "label": label_of[video.category],
+                "video_id": vid,
+                "start_s": start_s,
+                "duration_s": clip_seconds,
+                "title": video.title,
+            }
+
+
+def _write_split(split_dir: Path, split: str, rows, features, total: int) -> str:
+    """Write rows as Arrow shards in the ``save_to_disk`` layout, without holding the split in memory.
+
+    ``Dataset.save_to_disk`` would first need the whole split as a Dataset (memory-mapped pages of all of it end up
+    resident), so the shards are written here with datasets' own ArrowWriter and described by the same state files.
+    Returns the split's content sha256 (over every row's fields and audio bytes).
+    """
+    import pyarrow as pa
+    from datasets import DatasetInfo
+    from datasets.arrow_writer import ArrowWriter
+
+    split_dir.mkdir(parents=True)
+    digest = hashlib.sha256()
+    shard_paths, writer, shard_bytes, batch = [], None, 0, []
+
+    def flush():
+        nonlocal shard_bytes
+        table = pa.Table.from_pylist(batch, schema=features.arrow_schema)
+        writer.write_table(table)
+        shard_bytes += table.nbytes
+        batch.clear()
+
+    for row in rows:
+        if writer is None:
+            shard_paths.append(split_dir / f"shard-{len(shard_paths)}.arrow.tmp")
+            writer, shard_bytes = ArrowWriter(features=features, path=str(shard_paths[-1])), 0
+        digest.update(json.dumps({k: v for k, v in row.items() if k != "audio"}, sort_keys=True).encode())
+        digest.update(row["audio"]["path"].encode() + row["audio"]["bytes"])
+        batch.append(row)
+        if len(batch) == ROWS_PER_BATCH:
+            flush()
+            if shard_bytes >= MAX_SHARD_BYTES:
+                writer.finalize()
+                writer.close()
+                writer = None
+    if writer is None:  # an empty split (or one ending exactly on a shard boundary) still gets a valid file
+        shard_paths.append(split_dir / f"shard-{len(shard_paths)}.arrow.tmp")
+        writer = ArrowWriter(features=features, path=str(shard_paths[-1]))
+    if batch:
+        flush()
+    writer.finalize()
+    writer.close()
+
+    names = [f"data-{i:05d}-of-{len(shard_paths):05d}.arrow" for i in range(len(shard_paths))]
+    for tmp, name in zip(shard_paths, names):
+        os.replace(tmp, split_dir / name)
+    content = digest.hexdigest()
+    state = {"_data_files": [{"filename": name} for name in names], "_fingerprint": content[:16],
+             "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
+             "_output_all_columns": False, "_split": split}
+    atomic_write_json(split_dir / "state.json", state)
+    DatasetInfo(features=features, description="Clips prepared by `python -m prepare`.").write_to_directory(
+        str(split_dir))
+    logger.debug("%s: %d rows expected, sha256 %s", split, total, content)
+    return content
+
+
+def _replace_atomically(staging: Path, out: Path) -> None:
+    """Move the finished folder into place; an older output is renamed away first and removed after."""
+    old = out.parent / f".{out.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+# ---------------------------------------------------------------- stats ----------------------------------------
+
+def _versions() -> dict:
+    import datasets
+    import numpy
+    import pyarrow
+
+    versions = {"python": platform.python_version(), "datasets": datasets.__version__, "pyarrow": pyarrow.__version__,
+                "numpy": numpy.__version__, "soundfile": sf.__version__, "libsndfile": sf.__libsndfile_version__}
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg:
+        first_line = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.split("\n")[0]
+        versions["ffmpeg"] = first_line.strip()
+    return versions
+
+
+def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests, split_hashes,
+           by_id, started) -> dict:
+    clip_seconds = round(config.clip_seconds * SAMPLING_RATE) / SAMPLING_RATE
+    splits = {}
+    for split in SPLITS:
+        splits[split] = {}
+        for category in class_names:
+            ids = [vid for vid in assignment[split][category] if clip_starts[vid]]
+            clips = sum(len(clip_starts[vid]) for vid in ids)
+            splits[split][category] = {"videos": len(ids), "clips": clips,
+                                       "hours": round(clips * clip_seconds / 3600, 6)}
+    audio_digest = hashlib.sha256()
+    for vid in sorted(scans):
+        audio_digest.update(f"{vid}:{scans[vid][2]}\n".encode())
+    input_hours = sum(scan.total_samples for _, scan, _ in scans.values()) / SAMPLING_RATE / 3600
+    elapsed = time.time() - started
+    return {
+        "config": config.to_dict(),
+        "class_names": class_names,
+        "splits": splits,
+        "dropped": {"videos": dict(sorted(Counter(d.reason for d in dropped).items())),
+                    "clips": dict(sorted((k, v) for k, v in dropped_clips.items() if v))},
+        "dropped_examples": [vars(d) for d in dropped[:200]],
+        "content_sha256": hashlib.sha256("".join(split_hashes[s] for s in SPLITS).encode()).hexdigest(),
+        "split_sha256": split_hashes,
+        "inputs": {"manifests": manifests, "audiofolder": config.audiofolder, "videos_scanned": len(scans),
+                   "source_files_sha256": audio_digest.hexdigest(), "hours_scanned": round(input_hours, 6)},
+        "versions": _versions(),
+        "elapsed_s": round(elapsed, 3),
+        "x_real_time": round(input_hours * 3600 / elapsed, 1) if elapsed > 0 else None,
+    }
+
+
+def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id) -> None:
+    """One record per video that made it in: its split, class, clips and source hash (provenance, per video)."""
+    lines = []
+    for split in SPLITS:
+        for category, ids in assignment[split].items():
+            for vid in ids:
+                lines.append(json.dumps({"video_id": vid, "split": split, "category": category,
+                                         "title": by_id[vid].title, "clips": len(clip_starts[vid]),
+                                         "source_seconds": scans[vid][1].total_samples / SAMPLING_RATE,
+                                         "source_sha256": scans[vid][2]}, ensure_ascii=False, sort_keys=True))
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+
+def summary_text(stats: dict) -> str:
+    """The per split x class table (videos, clips, hours) and the dropped items by reason."""
+    rows = []
+    for split, per_class in stats["splits"].items():
+        for category, counts in per_class.items():
+            rows.append([f"{split}/{category}", counts["videos"], counts["clips"], float(counts["hours"])])
+        rows.append([f"{split} total", sum(c["videos"] for c in per_class.values()),
+                     sum(c["clips"] for c in per_class.values()), float(sum(c["hours"] for c in per_class.values()))])
+    dropped = [[f"video: {reason}", count] for reason, count in stats["dropped"]["videos"].items()]
+    dropped += [[f"clip: {reason}", count] for reason, count in stats["dropped"]["clips"].items()]
+    return (format_table(["split/class", "videos", "clips", "hours"], rows) + "\n\n"
+            + format_table(["dropped", "count"], dropped or [["nothing", 0]])
+            + f"\n\ncontent sha256 {stats['content_sha256']}")

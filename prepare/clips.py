@@ -1,0 +1,103 @@
+"""Clip planning on one 16 kHz mono file, read in blocks so memory does not grow with the file's length.
+
+A video is cut on a grid of ``clip`` samples every ``hop`` samples; the remainder shorter than a clip is dropped,
+silent clips (RMS below ``min_rms_db`` dBFS) are dropped, and at most ``max_clips`` of the rest are taken evenly
+across the video (centred picks, so a cap never favours the intro or the outro).
+
+Example::
+
+    from prepare.clips import scan_video, read_clip, flac_bytes
+    scan = scan_video("audio/abc.flac", clip_samples=160_000, hop_samples=160_000, max_clips=20, min_rms_db=-50)
+    first = flac_bytes(read_clip("audio/abc.flac", scan.starts[0], 160_000))
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+
+from common.audio import SAMPLING_RATE
+
+BLOCK_SECONDS = 30  # decoding block: large enough to be fast, small enough that memory stays flat
+
+
+@dataclass(frozen=True)
+class VideoScan:
+    total_samples: int
+    starts: tuple[int, ...]  # kept clip starts, in samples, ascending
+    grid_clips: int          # full clips on the grid before dropping silence and capping
+    silent_clips: int
+    over_cap_clips: int
+    has_remainder: bool      # audio after the end of the last full clip (too short to be a clip)
+
+
+def grid_starts(total_samples: int, clip_samples: int, hop_samples: int) -> range:
+    """Starts of every full clip: ``floor((total - clip) / hop) + 1`` of them when the file holds one clip."""
+    return range(0, total_samples - clip_samples + 1, hop_samples)
+
+
+def pick_evenly(available: int, wanted: int) -> list[int]:
+    """``wanted`` distinct indices of ``range(available)`` spread evenly (centre of each of ``wanted`` equal parts)."""
+    if wanted <= 0 or wanted >= available:
+        return list(range(available))
+    return [math.floor((i + 0.5) * available / wanted) for i in range(wanted)]
+
+
+def frame_energies(path, frame_samples: int) -> tuple[np.ndarray, int]:
+    """Sum of squared samples (full scale = 1.0) per ``frame_samples`` frame, and the number of samples read."""
+    frames_per_block = max(1, SAMPLING_RATE * BLOCK_SECONDS // frame_samples)
+    energies, total = [], 0
+    carry = np.zeros(0, dtype=np.float64)
+    with sf.SoundFile(str(path)) as handle:
+        while True:
+            block = handle.read(frames_per_block * frame_samples, dtype="int16")
+            if block.ndim > 1:
+                raise ValueError(f"{path}: expected mono audio, got {block.shape[1]} channels")
+            if len(block) == 0:
+                break
+            total += len(block)
+            samples = np.concatenate([carry, block.astype(np.float64) / 32768.0])
+            full = len(samples) // frame_samples * frame_samples
+            squares = np.square(samples[:full]).reshape(-1, frame_samples).sum(axis=1)
+            energies.append(squares)
+            carry = samples[full:]
+    return (np.concatenate(energies) if energies else np.zeros(0)), total
+
+
+def scan_video(path, clip_samples: int, hop_samples: int, max_clips: int, min_rms_db: float) -> VideoScan:
+    """Plan the clips of one 16 kHz mono file: read it once, in blocks, and keep only clip starts."""
+    frame = math.gcd(clip_samples, hop_samples)  # every clip is a whole number of frames
+    energies, total = frame_energies(path, frame)
+    starts = grid_starts(total, clip_samples, hop_samples)
+    frames_per_clip = clip_samples // frame
+    loud = []
+    for start in starts:
+        energy = energies[start // frame: start // frame + frames_per_clip].sum()
+        rms_db = 10 * math.log10(energy / clip_samples + 1e-20)
+        if rms_db >= min_rms_db:
+            loud.append(start)
+    kept = [loud[i] for i in pick_evenly(len(loud), max_clips)]
+    last_end = (starts[-1] + clip_samples) if len(starts) else 0
+    return VideoScan(total, tuple(kept), len(starts), len(starts) - len(loud), len(loud) - len(kept),
+                     has_remainder=total > last_end)
+
+
+def read_clip(path, start: int, clip_samples: int) -> np.ndarray:
+    """The int16 samples of one clip (bit-exact copy of the source)."""
+    with sf.SoundFile(str(path)) as handle:
+        handle.seek(start)
+        samples = handle.read(clip_samples, dtype="int16")
+    if len(samples) != clip_samples:
+        raise ValueError(f"{path}: clip at sample {start} has {len(samples)} samples, expected {clip_samples}")
+    return samples
+
+
+def flac_bytes(samples: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> bytes:
+    """16-bit mono FLAC bytes of int16 samples (lossless: the clip decodes to exactly these samples)."""
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, sampling_rate, format="FLAC", subtype="PCM_16")
+    return buffer.getvalue()

@@ -1,0 +1,88 @@
+"""The prepare stage's arguments, declared once: the CLI flags are generated from these fields and their ``help``.
+
+Example::
+
+    from prepare.config import PrepareConfig
+    config = PrepareConfig(raw=["data/raw"], out="data/dataset", max_clips_per_video=10)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+BALANCE_CHOICES = ("videos", "none")
+
+
+@dataclass
+class PrepareConfig:
+    raw: list[str] = field(
+        default_factory=list,
+        metadata={"help": "A download directory holding manifest.jsonl (repeat the flag for shards of one listing)."},
+    )
+    audiofolder: str | None = field(
+        default=None, metadata={"help": "Instead of --raw: a folder tree ROOT/<label>/<audio files> in any format."}
+    )
+    out: str = field(default="", metadata={"help": "Where the DatasetDict (save_to_disk layout) and its stats go."})
+    clip_seconds: float = field(default=10.0, metadata={"help": "Length of every clip in seconds."})
+    hop_seconds: float | None = field(
+        default=None, metadata={"help": "Distance between clip starts in seconds (default: --clip-seconds, no overlap)."}
+    )
+    max_clips_per_video: int = field(
+        default=20,
+        metadata={"help": "At most this many clips per video, spread evenly across it (0 = no cap). The default 20 "
+                          "(200 s of a 600-s download) keeps long videos from dominating a class."},
+    )
+    min_rms_db: float = field(
+        default=-50.0, metadata={"help": "Drop clips quieter than this RMS level in dBFS (-inf keeps every clip)."}
+    )
+    split: str = field(default="0.8,0.1,0.1", metadata={"help": "Train,validation,test fractions of videos per class."})
+    seed: int = field(default=0, metadata={"help": "Seed of the video undersampling and of the split."})
+    balance: str = field(
+        default="videos",
+        metadata={"help": "'videos': equal videos per class (undersampled to the smallest class) and equal clips "
+                          "per class in validation and test; 'none': keep everything."},
+    )
+    overwrite: bool = field(default=False, metadata={"help": "Rebuild even when --out already holds a finished dataset."})
+    push_to_hub: str | None = field(
+        default=None, metadata={"help": "Also publish the dataset with its card to this Hub dataset repo (user/name)."}
+    )
+
+    def __post_init__(self):
+        if bool(self.raw) == bool(self.audiofolder):
+            raise ValueError("give either --raw DIR (one or more) or --audiofolder ROOT, not both and not neither")
+        if not self.out:
+            raise ValueError("--out is required: the folder the prepared dataset is written to")
+        if not self.clip_seconds > 0:
+            raise ValueError(f"--clip-seconds must be > 0, got {self.clip_seconds}")
+        if self.hop_seconds is None:
+            self.hop_seconds = self.clip_seconds
+        if not self.hop_seconds > 0:
+            raise ValueError(f"--hop-seconds must be > 0, got {self.hop_seconds}")
+        if self.max_clips_per_video < 0:
+            raise ValueError(f"--max-clips-per-video must be >= 0 (0 = no cap), got {self.max_clips_per_video}")
+        if math.isnan(self.min_rms_db):
+            raise ValueError("--min-rms-db must be a number in dBFS such as -50, got nan")
+        if self.balance not in BALANCE_CHOICES:
+            raise ValueError(f"--balance must be one of {BALANCE_CHOICES}, got {self.balance!r}")
+        self.split_fractions  # validates --split early
+
+    @property
+    def split_fractions(self) -> tuple[float, float, float]:
+        try:
+            parts = tuple(float(p) for p in str(self.split).split(","))
+        except ValueError:
+            parts = ()
+        if len(parts) != 3 or any(not (p >= 0) for p in parts) or abs(sum(parts) - 1) > 1e-6 or parts[0] <= 0:
+            raise ValueError(
+                f"--split must be three fractions train,validation,test >= 0 summing to 1 with train > 0 "
+                f"(e.g. 0.8,0.1,0.1), got {self.split!r}"
+            )
+        return parts
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def dataset_defining(self) -> dict:
+        """The fields that decide the dataset's content (not where it goes or whether it is published)."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("out", "overwrite", "push_to_hub")}
