@@ -1,0 +1,274 @@
+"""A loopback HTTP media server for tests, the demo and benchmarks: serves a folder with Range support, counts the
+bytes clients really read, and injects faults (404, an HTML page instead of media, a truncated file, a connection
+dropped mid-file N times or always) and per-request latency.
+
+``python -m http.server`` is not enough: it has no Range support, so section downloads of an m4a whose index sits
+at the end get nothing. Counting "bytes served" needs small socket buffers: the kernel's multi-MB buffers would
+swallow what a client abandons, so each connection gets ``SO_SNDBUF`` 16 KiB and the body goes out in 16 KiB writes.
+
+Example::
+
+    from demo.server import MediaServer, Fault
+    with MediaServer("demo_out/media", latency_s=0.2) as server:
+        server.set_fault("food/food_00.webm", Fault("drop", at_byte=100_000, times=2))
+        url = server.url("food/food_00.webm")          # http://127.0.0.1:<port>/food/food_00.webm
+        ...
+        print(server.bytes_sent, server.requests)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 16 * 1024
+CONTENT_TYPES = {".webm": "audio/webm", ".weba": "audio/webm", ".m4a": "audio/mp4", ".mp4": "video/mp4",
+                 ".opus": "audio/ogg", ".ogg": "audio/ogg", ".mp3": "audio/mpeg", ".flac": "audio/flac",
+                 ".wav": "audio/wav", ".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
+HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Before you continue to YouTube</title></head>"
+             b"<body><h1>Before you continue</h1><p>We use cookies and data to deliver our services.</p>"
+             b"<form action='/consent'><button>Accept all</button></form></body></html>")
+FAULT_KINDS = ("404", "html", "truncate", "drop")
+
+
+@dataclass
+class Fault:
+    """What goes wrong when a path is requested.
+
+    kind: ``404``; ``html`` (200 with an HTML page); ``truncate`` (the file is served as if it ended at
+    ``at_byte``); ``drop`` (the connection is closed once the response reaches file offset ``at_byte``, so a
+    client can never get past it by resuming while the fault lasts). ``times``: how many requests the fault hits
+    before the path is served normally (``None``: always).
+    """
+    kind: str
+    at_byte: int = 0
+    times: int | None = None
+
+    def __post_init__(self):
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"Fault kind {self.kind!r}: expected one of {FAULT_KINDS}")
+
+
+class MediaServer:
+    """Serve ``root`` on 127.0.0.1 (a free port unless ``port``); a context manager that starts and stops it."""
+
+    def __init__(self, root, latency_s: float = 0.0, port: int = 0, faults: dict[str, Fault] | None = None):
+        self.root = Path(root).resolve()
+        self.latency_s = latency_s
+        self.port = port
+        self.faults = dict(faults or {})
+        self.bytes_sent = 0
+        self.requests = 0
+        self.log: list[dict] = []        # one entry per request: path, range, status, bytes
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ control
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, relative_path: str) -> str:
+        return f"{self.base_url}/{quote(str(relative_path).lstrip('/'))}"
+
+    def set_fault(self, relative_path: str, fault: Fault | None) -> None:
+        with self._lock:
+            if fault is None:
+                self.faults.pop(relative_path.lstrip("/"), None)
+            else:
+                self.faults[relative_path.lstrip("/")] = fault
+
+    def bytes_for(self, relative_path: str) -> int:
+        key = relative_path.lstrip("/")
+        with self._lock:
+            return sum(e["bytes"] for e in self.log if e["path"] == key)
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.bytes_sent, self.requests, self.log = 0, 0, []
+
+    def start(self) -> "MediaServer":
+        handler = type("Handler", (_Handler,), {"media": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="media-server", daemon=True)
+        self._thread.start()
+        logger.info("serving %s at %s", self.root, self.base_url)
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> "MediaServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ used by the handler
+    def _take_fault(self, key: str) -> Fault | None:
+        with self._lock:
+            fault = self.faults.get(key)
+            if fault is None:
+                return None
+            if fault.times is not None:
+                if fault.times <= 0:
+                    return None
+                fault.times -= 1
+            return fault
+
+    def _record(self, entry: dict) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes_sent += entry["bytes"]
+            self.log.append(entry)
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a single ``bytes=`` range, clipped to the file; ``None`` for no/invalid header.
+    Raises ``ValueError`` for an unsatisfiable range."""
+    if not header:
+        return None
+    match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    if not match or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.group(1), match.group(2)
+    if first == "":
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise ValueError(f"range {header!r} outside a {size}-byte file")
+    return start, end
+
+
+class _Handler(BaseHTTPRequestHandler):
+    media: MediaServer
+    server_version = "DemoMedia/1.0"
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHUNK)
+
+    def log_message(self, fmt, *args):
+        logger.debug("%s " + fmt, self.address_string(), *args)
+
+    def do_HEAD(self):
+        self._serve(send_body=False)
+
+    def do_GET(self):
+        self._serve(send_body=True)
+
+    def _serve(self, send_body: bool):
+        media = self.media
+        if media.latency_s:
+            time.sleep(media.latency_s)
+        key = unquote(urlsplit(self.path).path).lstrip("/")
+        entry = {"path": key, "range": self.headers.get("Range"), "status": 0, "bytes": 0, "method": self.command}
+        try:
+            self._respond(key, entry, send_body)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            pass      # the client went away (yt-dlp/ffmpeg abandon probes): count what it read so far
+        finally:
+            media._record(entry)
+
+    def _send_simple(self, status: int, body: bytes, content_type: str, entry: dict, send_body: bool):
+        entry["status"] = status
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+            entry["bytes"] = len(body)
+
+    def _respond(self, key: str, entry: dict, send_body: bool):
+        media = self.media
+        path = (media.root / key).resolve()
+        fault = media._take_fault(key)
+        if fault is not None and fault.kind == "404" or not path.is_file() or media.root not in path.parents:
+            self._send_simple(404, b"not found\n", "text/plain", entry, send_body)
+            return
+        if fault is not None and fault.kind == "html":
+            self._send_simple(200, HTML_PAGE, "text/html; charset=utf-8", entry, send_body)
+            return
+        size = path.stat().st_size
+        if fault is not None and fault.kind == "truncate":
+            size = min(size, fault.at_byte)
+        try:
+            byte_range = parse_range(self.headers.get("Range"), size)
+        except ValueError:
+            entry["status"] = 416
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        start, end = byte_range or (0, size - 1)
+        entry["status"] = 206 if byte_range else 200
+        self.send_response(entry["status"])
+        self.send_header("Content-Type", CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        if byte_range:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        if not send_body:
+            return
+        drop_at = fault.at_byte if fault is not None and fault.kind == "drop" else None
+        self._send_file(path, start, end, drop_at, entry)
+
+    def _send_file(self, path: Path, start: int, end: int, drop_at: int | None, entry: dict):
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            position = start
+            while position <= end:
+                if drop_at is not None and position >= drop_at:
+                    self._drop()
+                    return
+                limit = end + 1 if drop_at is None else min(end + 1, drop_at)
+                data = handle.read(min(CHUNK, limit - position))
+                if not data:
+                    break
+                self.wfile.write(data)
+                position += len(data)
+                entry["bytes"] += len(data)
+
+    def _drop(self):
+        """Close the connection abruptly (RST), like a network failure mid-file."""
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+
+def serve_forever(root, port: int = 8000, latency_s: float = 0.0) -> None:
+    """Serve ``root`` until Ctrl-C (``python -m demo.server ROOT [PORT]``)."""
+    with MediaServer(root, latency_s=latency_s, port=port) as server:
+        print(f"serving {server.root} at {server.base_url} (Ctrl-C to stop)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    import sys
+    serve_forever(sys.argv[1] if len(sys.argv) > 1 else os.getcwd(), int(sys.argv[2]) if len(sys.argv) > 2 else 8000)

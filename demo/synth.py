@@ -1,0 +1,259 @@
+"""Synthetic "YouTube videos" for the offline demo and tests: four classes of sound, encoded by ffmpeg the way
+YouTube serves audio (webm/opus at 48 kHz, m4a/aac at 44.1 kHz, stereo), plus a Kaggle-format listing of their URLs.
+
+The classes are told apart by their sound, not by a single tone, and they overlap on purpose:
+
+- ``art_music``: harmonic chord progressions (random key, tempo, voicing) with plucked envelopes and soft drums;
+- ``history``: narration: speech-like formant sequences (glottal pulses through vowel resonators, fricative noise)
+  over room noise, with pauses between phrases;
+- ``travel``: ambient outdoor textures (wind/traffic noise with slow swells, birds-like chirps, distant voices);
+- ``food``: a vlogger talking over background music plus kitchen sizzle.
+
+Everything is deterministic from ``seed``. Example::
+
+    from demo.synth import synthesize_videos, write_kaggle_listing
+    videos = synthesize_videos("demo_out/media", videos_per_class=10, seed=0)   # 40 videos, 30 s - 3 min
+    write_kaggle_listing(videos, "http://127.0.0.1:8000", "demo_out/listing.csv")
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import lfilter
+
+from common.audio import require_ffmpeg
+
+logger = logging.getLogger(__name__)
+
+CLASSES = ("art_music", "food", "history", "travel")
+SYNTH_RATE = 24_000          # content stays below 12 kHz; ffmpeg resamples to 44.1/48 kHz when encoding
+# (extension, ffmpeg codec arguments, sample rate): what YouTube's audio-only formats look like.
+FORMATS = {
+    "webm": (["-c:a", "libopus", "-b:a", "64k"], 48_000),
+    "m4a": (["-c:a", "aac", "-b:a", "96k"], 44_100),
+}
+VOWELS = [(730, 1090, 2440), (270, 2290, 3010), (530, 1840, 2480), (570, 840, 2410), (300, 870, 2240),
+          (660, 1720, 2410), (490, 1350, 1690)]
+TITLE_WORDS = {
+    "art_music": (["Relaxing", "Live", "Acoustic", "Piano", "Jazz", "Lofi", "Guitar"],
+                  ["Session", "Cover", "Improvisation", "Concert", "Ballad", "Study Mix"]),
+    "food": (["Street Food", "Easy", "Spicy", "Homemade", "Crispy", "Vegan"],
+             ["Recipe", "Noodles", "Tacos", "Curry", "Breakfast", "Dumplings"]),
+    "history": (["The Fall of", "The Rise of", "Secrets of", "A Brief History of", "The Forgotten"],
+                ["Rome", "the Ottoman Empire", "Byzantium", "the Silk Road", "the Incas", "Carthage"]),
+    "travel": (["Walking Tour:", "48 Hours in", "Hidden Gems of", "Backpacking", "Train Ride to"],
+               ["Lisbon", "Kyoto", "Patagonia", "Marrakech", "Iceland", "Hanoi"]),
+}
+
+
+@dataclass
+class SynthVideo:
+    id: str
+    category: str
+    path: str              # relative to the media folder (what the server serves)
+    title: str
+    description: str
+    duration_s: float
+    sample_rate: int
+    ext: str
+
+
+# ---------------------------------------------------------------- sound makers (mono float arrays at SYNTH_RATE)
+
+def _t(seconds: float) -> np.ndarray:
+    return np.arange(int(round(seconds * SYNTH_RATE))) / SYNTH_RATE
+
+
+def _resonator(x: np.ndarray, freq: float, bandwidth: float) -> np.ndarray:
+    r = np.exp(-np.pi * bandwidth / SYNTH_RATE)
+    theta = 2 * np.pi * freq / SYNTH_RATE
+    return lfilter([1 - r], [1, -2 * r * np.cos(theta), r * r], x)
+
+
+def _lowpass_noise(rng, n: int, alpha: float) -> np.ndarray:
+    return lfilter([1 - alpha], [1, -alpha], rng.standard_normal(n))
+
+
+def music(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Chord progression: each beat a plucked chord of harmonic tones, bass on the root, a kick every other beat."""
+    out = np.zeros(len(_t(seconds)))
+    beat = 60.0 / rng.uniform(70, 140)
+    root = 110 * 2 ** (rng.integers(0, 12) / 12)
+    progression = [[0, 4, 7], [5, 9, 12], [7, 11, 14], [-3, 0, 4]]
+    rng.shuffle(progression)
+    harmonics = rng.uniform(0.2, 0.7)
+    n_beat = int(beat * SYNTH_RATE)
+    tb = np.arange(2 * n_beat) / SYNTH_RATE
+    for index, start in enumerate(range(0, len(out), n_beat)):
+        chord = progression[(index // 4) % len(progression)]
+        note = np.zeros_like(tb)
+        for semitone in chord + [chord[0] - 12]:
+            freq = 2 * root * 2 ** (semitone / 12)
+            for h in (1, 2, 3):
+                note += harmonics ** (h - 1) * np.sin(2 * np.pi * freq * h * tb + rng.uniform(0, 6.28))
+        note *= np.exp(-tb * rng.uniform(2, 5))
+        if index % 2 == 0:
+            note += 0.8 * np.sin(2 * np.pi * 55 * tb * np.exp(-tb * 8)) * np.exp(-tb * 20)
+        end = min(len(out), start + len(note))
+        out[start:end] += note[: end - start]
+    return out / (np.abs(out).max() + 1e-9)
+
+
+def speech(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Formant speech: syllables of a glottal pulse train (falling intonation) through three vowel resonators,
+    some with a fricative noise onset, grouped into phrases separated by pauses."""
+    n = len(_t(seconds))
+    out = np.zeros(n)
+    f0_base = rng.uniform(95, 220)
+    position = int(rng.uniform(0.1, 0.5) * SYNTH_RATE)
+    while position < n:
+        phrase_syllables = rng.integers(4, 14)
+        for k in range(phrase_syllables):
+            length = int(rng.uniform(0.12, 0.28) * SYNTH_RATE)
+            if position + length >= n:
+                break
+            f0 = f0_base * (1.15 - 0.3 * k / phrase_syllables) * rng.uniform(0.95, 1.05)
+            pulses = np.zeros(length)
+            pulses[:: max(1, int(SYNTH_RATE / f0))] = 1.0
+            source = lfilter([1], [1, -0.95], pulses)
+            vowel = VOWELS[rng.integers(len(VOWELS))]
+            syllable = sum(_resonator(source, f, 60 + 0.05 * f) * g for f, g in zip(vowel, (1.0, 0.6, 0.3)))
+            if rng.random() < 0.4:
+                syllable[: length // 4] += 0.3 * _resonator(rng.standard_normal(length // 4), rng.uniform(3000, 6000), 2000)
+            syllable *= np.hanning(length)
+            out[position:position + length] += syllable / (np.abs(syllable).max() + 1e-9)
+            position += length + int(rng.uniform(0.01, 0.08) * SYNTH_RATE)
+        position += int(rng.uniform(0.3, 1.2) * SYNTH_RATE)
+    return out / (np.abs(out).max() + 1e-9)
+
+
+def ambience(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Outdoor texture: wind/traffic (low-passed noise with slow swells), chirps, the odd distant voice."""
+    t = _t(seconds)
+    swell = 0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.03, 0.2) * t + rng.uniform(0, 6.28))
+    out = swell * _lowpass_noise(rng, len(t), rng.uniform(0.9, 0.99))
+    out /= np.abs(out).max() + 1e-9
+    for _ in range(int(seconds * rng.uniform(0.2, 1.0))):
+        start, length = rng.integers(0, max(1, len(t) - 4000)), int(rng.uniform(0.05, 0.2) * SYNTH_RATE)
+        tc = np.arange(length) / SYNTH_RATE
+        chirp = np.sin(2 * np.pi * (rng.uniform(2500, 4500) + rng.uniform(-8000, 8000) * tc) * tc) * np.hanning(length)
+        end = min(len(out), start + length)
+        out[start:end] += 0.3 * chirp[: end - start]
+    if rng.random() < 0.7:
+        out += 0.15 * speech(seconds, rng)
+    return out / (np.abs(out).max() + 1e-9)
+
+
+def vlog(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A voice over quiet background music and kitchen sizzle (high-passed crackle)."""
+    n = len(_t(seconds))
+    sizzle = rng.standard_normal(n) * (rng.random(n) < 0.02) + 0.2 * rng.standard_normal(n)
+    sizzle = sizzle - lfilter([0.1], [1, -0.9], sizzle)
+    out = speech(seconds, rng) + rng.uniform(0.15, 0.4) * music(seconds, rng) + rng.uniform(0.05, 0.2) * sizzle
+    return out / (np.abs(out).max() + 1e-9)
+
+
+SOUNDS = {"art_music": music, "history": speech, "travel": ambience, "food": vlog}
+
+
+def synthesize_clip(category: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Stereo (n, 2) float32 at ``SYNTH_RATE``: the class sound plus room noise, slightly different per channel."""
+    mono = SOUNDS[category](seconds, rng) * rng.uniform(0.3, 0.8)
+    room = 0.02 * _lowpass_noise(rng, len(mono), 0.5)
+    delay = int(rng.integers(1, 24))
+    right = np.concatenate([np.zeros(delay), mono[:-delay]]) * rng.uniform(0.8, 1.0)
+    return np.stack([mono + room, right + room[::-1]], axis=1).astype(np.float32)
+
+
+# ---------------------------------------------------------------- encoding and listings
+
+def encode(samples: np.ndarray, dst: Path, ext: str) -> None:
+    """Encode with ffmpeg (argument list) to ``dst``, YouTube-like: opus in webm at 48 kHz, aac in m4a at 44.1 kHz."""
+    ffmpeg, _ = require_ffmpeg()
+    codec_args, rate = FORMATS[ext]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "clip.wav"
+        sf.write(str(wav), samples, SYNTH_RATE, subtype="PCM_16")
+        partial = dst.with_name(dst.stem + ".part" + dst.suffix)
+        cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav), "-ac", "2",
+               "-ar", str(rate), *codec_args, "-map_metadata", "-1", str(partial)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{dst}: ffmpeg failed to encode: {proc.stderr.strip()[-300:]}")
+        os.replace(partial, dst)
+
+
+def _title(category: str, rng: np.random.Generator) -> str:
+    first, second = TITLE_WORDS[category]
+    return f"{first[rng.integers(len(first))]} {second[rng.integers(len(second))]} #{rng.integers(1, 99)}"
+
+
+def synthesize_videos(out_dir, videos_per_class: int = 10, min_seconds: float = 30, max_seconds: float = 180,
+                      seed: int = 0, classes=CLASSES, formats=("webm", "m4a")) -> list[SynthVideo]:
+    """Write ``videos_per_class`` videos per class under ``out_dir/<class>/`` and return their descriptions.
+
+    Each video has its own generator seeded from (seed, class, index), so a subset is identical to the same
+    videos of a larger set; formats alternate between ``formats``. Existing files are kept (re-runs are cheap).
+    """
+    out_dir = Path(out_dir)
+    videos = []
+    for class_index, category in enumerate(classes):
+        for index in range(videos_per_class):
+            rng = np.random.default_rng([seed, class_index, index])
+            seconds = float(np.round(rng.uniform(min_seconds, max_seconds), 2))
+            ext = formats[(index + class_index) % len(formats)]
+            relative = f"{category}/{category}_{index:02d}.{ext}"
+            title = _title(category, rng)
+            video_id = hashlib.sha256(f"{seed}/{relative}".encode()).hexdigest()[:11]
+            target = out_dir / relative
+            if not target.exists():
+                encode(synthesize_clip(category, seconds, rng), target, ext)
+            videos.append(SynthVideo(id=video_id, category=category, path=relative, title=title,
+                                     description=f"Demo channel\n{title}. A synthetic {category} video ({seconds:.0f} s).",
+                                     duration_s=seconds, sample_rate=FORMATS[ext][1], ext=ext))
+    logger.info("%d synthetic videos in %s", len(videos), out_dir)
+    return videos
+
+
+def synthesize_small(out_dir, videos_per_class: int = 1, seconds: float = 4.0, seed: int = 0, classes=CLASSES
+                     ) -> list[SynthVideo]:
+    """A fast subset for tests: a few seconds per video."""
+    return synthesize_videos(out_dir, videos_per_class, seconds, seconds, seed, classes)
+
+
+def write_kaggle_listing(videos: list[SynthVideo], base_url: str, path) -> Path:
+    """A listing in the Kaggle dataset's format (``link,title,description,category``) whose links are the videos'
+    loopback URLs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["link", "title", "description", "category"])
+        for video in videos:
+            writer.writerow([f"{base_url.rstrip('/')}/{video.path}", video.title, video.description, video.category])
+    return path
+
+
+def tone_source(dst, seconds: float, rate: int = 48_000, ext: str = "webm") -> Path:
+    """A cheap long source made by ffmpeg alone (a sine, low bitrate): for section tests and benchmarks."""
+    ffmpeg, _ = require_ffmpeg()
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    codec = ["-c:a", "libopus", "-b:a", "32k"] if ext == "webm" else ["-c:a", "aac", "-b:a", "48k"]
+    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+           "-i", f"sine=frequency=440:sample_rate={rate}:duration={seconds}", "-ac", "2", *codec, str(dst)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{dst}: ffmpeg failed: {proc.stderr.strip()[-300:]}")
+    return dst
