@@ -1,0 +1,357 @@
+"""Tests of prepare/: exact clip counts, exact resampling, video-level splits, balance, determinism, bad input,
+audio folders, resume, the card and a fresh-process load. All audio is synthesized here (1-s clips, a few seconds
+per video) so the file runs in well under a minute."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from common.audio import SAMPLING_RATE, encode_flac
+from common.data import SPLITS, clip_array, load_prepared
+from common.jsonl import append_jsonl
+from prepare import PrepareConfig, prepare_dataset
+from prepare.__main__ import main as cli_main
+from prepare.clips import grid_starts, pick_evenly, scan_video
+from prepare.sources import read_download_dirs, safe_id
+from prepare.split import TooFewVideos, balance_videos, equalize_clips, split_sizes, split_videos
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tone(seconds, freq=440.0, sampling_rate=SAMPLING_RATE, seed=0, channels=1):
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * sampling_rate)) / sampling_rate
+    wave = (0.3 * np.sin(2 * np.pi * freq * t) + 0.02 * rng.standard_normal(t.shape)).astype(np.float32)
+    return np.stack([wave] * channels, axis=1) if channels > 1 else wave
+
+
+def add_video(raw: Path, video_id, category, seconds=None, status="ok", samples=None, data: bytes | None = None,
+              section_start_s=0.0):
+    """Write one download-stage record (and its 16 kHz mono FLAC) the way download/ does."""
+    record = {"id": video_id, "url": f"https://www.youtube.com/watch?v={video_id}", "category": category,
+              "title": f"title of {video_id}", "status": status, "message": "" if status == "ok" else "gone",
+              "sample_rate": SAMPLING_RATE, "duration_s": seconds, "section_start_s": section_start_s,
+              "source_duration_s": seconds, "bytes_downloaded": 0, "attempts": 1}
+    if status == "ok":
+        record["path"] = f"audio/{video_id}.flac"
+        (raw / "audio").mkdir(parents=True, exist_ok=True)
+        if data is None:
+            if samples is None:
+                samples = tone(seconds, freq=200 + 100 * (sum(map(ord, category)) % 7), seed=len(video_id) + int(seconds * 10))
+            data = encode_flac(samples)
+        (raw / record["path"]).write_bytes(data)
+    append_jsonl(raw / "manifest.jsonl", record)
+
+
+def make_raw(raw: Path, spec: dict[str, list[float]]) -> Path:
+    for category, durations in spec.items():
+        for i, seconds in enumerate(durations):
+            add_video(raw, f"{category[:4]}{i:03d}vid", category, seconds)
+    return raw
+
+
+# 3 classes with unequal video counts and lengths: undersampling and clip equalisation both have work to do.
+SPEC = {"food": [3, 4, 5, 6, 3, 4], "music": [2, 6, 3, 5, 4, 2, 3], "travel": [5, 5, 2, 3, 4]}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    base = tmp_path_factory.mktemp("prep")
+    raw = make_raw(base / "raw", SPEC)
+    config = dict(raw=[str(raw)], clip_seconds=1.0, max_clips_per_video=4, split="0.6,0.2,0.2", seed=0)
+    stats = prepare_dataset(out=str(base / "ds"), **config)
+    return base, raw, config, stats
+
+
+# ---------------------------------------------------------------- clips ----------------------------------------
+
+def test_clip_counts_exact_from_known_durations(tmp_path):
+    cases = [  # seconds, clip, hop, cap, expected grid clips, expected kept clips
+        (3.0, 1.0, 1.0, 0, 3, 3),
+        (5.5, 2.0, 2.0, 0, 2, 2),      # the 1.5-s remainder is dropped
+        (10.0, 2.0, 2.0, 3, 5, 3),     # capped
+        (5.5, 2.0, 1.0, 0, 4, 4),      # overlapping hop: floor((5.5 - 2) / 1) + 1
+        (1.5, 2.0, 2.0, 0, 0, 0),      # shorter than one clip
+    ]
+    for seconds, clip, hop, cap, grid, kept in cases:
+        path = tmp_path / f"{seconds}.flac"
+        sf.write(path, tone(seconds), SAMPLING_RATE, subtype="PCM_16")
+        scan = scan_video(path, round(clip * SAMPLING_RATE), round(hop * SAMPLING_RATE), cap, -50)
+        assert (scan.grid_clips, len(scan.starts)) == (grid, kept), seconds
+        assert scan.total_samples == round(seconds * SAMPLING_RATE)
+    assert list(grid_starts(16000 * 5, 16000, 16000)) == [0, 16000, 32000, 48000, 64000]
+
+
+def test_silent_clips_dropped_and_cap_spreads_evenly(tmp_path):
+    samples = np.concatenate([np.zeros(3 * SAMPLING_RATE, np.float32), tone(7.0)])  # 3 s digital silence intro
+    path = tmp_path / "intro.flac"
+    sf.write(path, samples, SAMPLING_RATE, subtype="PCM_16")
+    scan = scan_video(path, SAMPLING_RATE, SAMPLING_RATE, 0, -50)
+    assert (scan.grid_clips, scan.silent_clips) == (10, 3)
+    assert scan.starts == tuple(s * SAMPLING_RATE for s in range(3, 10))
+    capped = scan_video(path, SAMPLING_RATE, SAMPLING_RATE, 3, -50)
+    # 7 loud clips, 3 wanted: the centres of three equal parts (never biased to the start)
+    assert capped.starts == tuple(SAMPLING_RATE * (3 + i) for i in (1, 3, 5))
+    assert capped.over_cap_clips == 4
+    assert pick_evenly(10, 10) == list(range(10)) and pick_evenly(3, 0) == [0, 1, 2]
+
+
+def test_dataset_clip_counts_match_durations(tmp_path):
+    raw = make_raw(tmp_path / "raw", {"a": [3.0, 2.5, 4.9], "b": [1.0, 2.0, 3.7]})
+    stats = prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, max_clips_per_video=0,
+                            split="0.34,0.33,0.33", balance="none")
+    dataset = load_prepared(str(tmp_path / "ds"))
+    per_video = {}
+    for split in SPLITS:
+        for row in dataset[split]:
+            per_video[row["video_id"]] = per_video.get(row["video_id"], 0) + 1
+            assert len(clip_array(row["audio"])) == SAMPLING_RATE and row["duration_s"] == 1.0
+    assert per_video == {"a000vid": 3, "a001vid": 2, "a002vid": 4, "b000vid": 1, "b001vid": 2, "b002vid": 3}
+    assert stats["dropped"]["clips"]["short_remainder"] == 3  # 2.5, 4.9 and 3.7 s leave a remainder
+
+
+# ---------------------------------------------------------------- splits -------------------------------------
+
+@settings(max_examples=80, deadline=None)
+@given(
+    counts=st.dictionaries(st.sampled_from(["art", "food", "history", "music", "travel"]),
+                           st.integers(min_value=3, max_value=40), min_size=2, max_size=5),
+    fractions=st.sampled_from([(0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.5, 0.5, 0.0), (0.34, 0.33, 0.33)]),
+    seed=st.integers(0, 10_000),
+    balance=st.booleans(),
+)
+def test_no_video_in_two_splits_property(counts, fractions, seed, balance):
+    listing = {c: [f"{c}-{i}" for i in range(n)] for c, n in counts.items()}
+    kept, dropped = balance_videos(listing, seed) if balance else (listing, [])
+    splits = split_videos(kept, fractions, seed)
+    seen = [vid for split in SPLITS for ids in splits[split].values() for vid in ids]
+    assert len(seen) == len(set(seen)), "a video landed in two splits"
+    assert sorted(seen + dropped) == sorted(v for ids in listing.values() for v in ids)
+    for split, fraction in zip(SPLITS, fractions):
+        sizes = {len(splits[split][c]) for c in kept}
+        assert (min(sizes) >= 1) == (fraction > 0)
+        if balance:
+            assert len(sizes) == 1, f"{split}: unequal videos per class {sizes}"
+    rng = np.random.default_rng(seed)
+    clips = {c: {vid: int(rng.integers(1, 6)) for vid in splits["test"][c]} for c in kept}
+    if all(clips.values()):
+        kept_clips = equalize_clips(clips)
+        totals = {sum(v.values()) for v in kept_clips.values()}
+        assert totals == {min(sum(v.values()) for v in clips.values())}
+        assert all(kept_clips[c][v] <= clips[c][v] for c in clips for v in clips[c])
+
+
+def test_split_sizes_and_too_few_videos_error():
+    assert split_sizes(109, (0.8, 0.1, 0.1)) == (87, 11, 11)
+    assert split_sizes(3, (0.8, 0.1, 0.1)) == (1, 1, 1)
+    with pytest.raises(TooFewVideos, match=r"class 'food' has 2 usable video\(s\).*at least 3"):
+        split_videos({"food": ["a", "b"], "music": ["c", "d", "e"]}, (0.8, 0.1, 0.1), 0)
+
+
+def test_too_few_videos_stops_the_build_naming_the_class(tmp_path):
+    raw = make_raw(tmp_path / "raw", {"food": [2, 2, 2], "music": [2, 2]})
+    with pytest.raises(TooFewVideos, match=r"'music' has 2 usable.*at least 3"):
+        prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_balanced_validation_and_test(built):
+    base, _, _, stats = built
+    dataset = load_prepared(str(base / "ds"))
+    names = dataset["train"].features["label"].names
+    assert names == sorted(SPEC)
+    for split in SPLITS:
+        videos = {}
+        for row in dataset[split]:
+            videos.setdefault(names[row["label"]], set()).add(row["video_id"])
+        assert {len(v) for v in videos.values()} == {stats["splits"][split]["food"]["videos"]}  # equal videos
+    for split in ("validation", "test"):
+        labels = np.bincount(dataset[split]["label"], minlength=len(names))
+        assert len(set(labels)) == 1 and labels[0] > 0, f"{split} clips per class {labels}"
+    all_ids = [set(dataset[s]["video_id"]) for s in SPLITS]
+    assert not (all_ids[0] & all_ids[1] or all_ids[0] & all_ids[2] or all_ids[1] & all_ids[2])
+    assert stats["dropped"]["videos"]["balance_undersampled"] == 7 - 5 + 6 - 5
+    assert stats["dropped"]["clips"]["balance_clips"] > 0
+
+
+def test_same_seed_same_hash_other_seed_other_hash(built, tmp_path):
+    _, raw, config, stats = built
+    again = prepare_dataset(out=str(tmp_path / "again"), **config)
+    other = prepare_dataset(out=str(tmp_path / "other"), **{**config, "seed": 1})
+    assert again["content_sha256"] == stats["content_sha256"]
+    assert other["content_sha256"] != stats["content_sha256"]
+
+
+# ---------------------------------------------------------------- inputs -------------------------------------
+
+def test_corrupt_empty_missing_files_are_skipped_with_reasons(tmp_path):
+    raw = make_raw(tmp_path / "raw", {"food": [2, 2, 2], "music": [2, 2, 2]})
+    good = encode_flac(tone(3.0))
+    add_video(raw, "corruptvid1", "food", 3, data=b"this is not audio at all" * 40)
+    add_video(raw, "emptyvideo1", "food", 3, data=b"")
+    add_video(raw, "truncated01", "music", 3, data=good[: len(good) // 3])
+    add_video(raw, "silentvideo", "music", 3, samples=np.zeros(3 * SAMPLING_RATE, np.float32))
+    add_video(raw, "shortvideo1", "music", 0.5)
+    add_video(raw, "missingfile", "food", 3)
+    (raw / "audio" / "missingfile.flac").unlink()
+    add_video(raw, "privatevid1", "food", 3, status="private")
+    stats = prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, balance="none")
+    reasons = {d["item"]: d["reason"] for d in stats["dropped_examples"]}
+    assert reasons == {"corruptvid1": "unreadable", "emptyvideo1": "empty_file", "truncated01": "unreadable",
+                       "silentvideo": "silent", "shortvideo1": "too_short", "missingfile": "missing_file",
+                       "privatevid1": "download_private"}
+    dataset = load_prepared(str(tmp_path / "ds"))
+    assert sum(len(dataset[s]) for s in SPLITS) == 6 * 2
+
+
+def test_missing_and_empty_manifest_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "nothing" / "manifest.jsonl")):
+        prepare_dataset(raw=[str(tmp_path / "nothing")], out=str(tmp_path / "ds"))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "manifest.jsonl").write_text("")
+    with pytest.raises(ValueError, match=r"empty/manifest.jsonl: the manifest is empty"):
+        prepare_dataset(raw=[str(tmp_path / "empty")], out=str(tmp_path / "ds"))
+
+
+def test_shards_merge_later_record_wins_and_duplicates_count_once(tmp_path):
+    shard1 = make_raw(tmp_path / "s1", {"food": [2, 2]})
+    shard2 = make_raw(tmp_path / "s2", {"food": [2]})  # food000vid again: same id in two shards
+    add_video(shard2, "late0000001", "music", 2, status="http_429")
+    add_video(shard2, "late0000001", "music", 2)       # a retry that succeeded supersedes the failure
+    videos, dropped, manifests = read_download_dirs([shard1, shard2])
+    assert [v.video_id for v in videos] == ["food000vid", "food001vid", "late0000001"]
+    assert [(d.item, d.reason) for d in dropped] == [("food000vid", "duplicate_id")]
+    assert [m["records"] for m in manifests] == [2, 2]
+
+
+def test_audiofolder_any_format_rate_channels(tmp_path):
+    root = tmp_path / "sounds"
+    for label, rate, channels, ext in (("cat", 44_100, 2, "wav"), ("cat", 22_050, 1, "ogg"), ("cat", 16_000, 1, "flac"),
+                                       ("dog", 48_000, 2, "flac"), ("dog", 8_000, 1, "wav"), ("dog", 16_000, 2, "wav")):
+        folder = root / label / ("nested" if ext == "ogg" else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / f"{label} {rate}.{ext}", tone(2.5, sampling_rate=rate, channels=channels), rate)
+    (root / "dog" / "notes.txt").write_text("not audio")
+    stats = prepare_dataset(audiofolder=str(root), out=str(tmp_path / "ds"), clip_seconds=1.0,
+                            split="0.34,0.33,0.33", balance="none")
+    assert stats["dropped"]["videos"] == {"not_audio": 1}
+    dataset = load_prepared(str(tmp_path / "ds"))
+    rows = [row for split in SPLITS for row in dataset[split]]
+    assert len(rows) == 6 * 2  # 2.5 s -> exactly 40,000 samples at 16 kHz -> two 1-s clips each
+    assert all(len(clip_array(row["audio"])) == SAMPLING_RATE for row in rows)
+    assert dataset["train"].features["label"].names == ["cat", "dog"]
+    assert safe_id("cat/nested/cat 22050.ogg") in {row["video_id"] for row in rows}
+    assert stats["inputs"]["hours_scanned"] == pytest.approx(6 * 2.5 / 3600, abs=1e-6)
+
+
+def test_resampled_length_exact_for_44k_stereo(tmp_path):
+    from prepare.build import _stream_path
+    from prepare.sources import VideoSource
+
+    src = tmp_path / "in.wav"
+    sf.write(src, tone(2.5, sampling_rate=44_100, channels=2), 44_100)
+    converted = _stream_path(VideoSource("v", "c", "", src), tmp_path)
+    info = sf.info(str(converted))
+    assert (info.frames, info.samplerate, info.channels) == (40_000, SAMPLING_RATE, 1)
+
+
+# ---------------------------------------------------------------- outputs ------------------------------------
+
+def test_fresh_process_loads_and_decodes(built):
+    base = built[0]
+    code = ("import sys; sys.path.insert(0, sys.argv[2]); from common.data import load_prepared, clip_array; "
+            "d = load_prepared(sys.argv[1]); a = clip_array(d['test'][0]['audio']); "
+            "print(len(a), a.dtype, d['test'].features['label'].names, d['test'][0]['audio']['path'])")
+    out = subprocess.run([sys.executable, "-c", code, str(base / "ds"), str(ROOT)], capture_output=True, text=True,
+                         check=True, cwd=base).stdout.split()
+    assert out[:2] == ["16000", "float32"] and out[-1].endswith(".flac")
+
+
+def test_stats_card_and_resume(built, tmp_path, monkeypatch):
+    base, raw, config, stats = built
+    saved = json.loads((base / "ds" / "prepare_stats.json").read_text())
+    assert saved["content_sha256"] == stats["content_sha256"] and saved["config"]["max_clips_per_video"] == 4
+    assert set(saved["versions"]) >= {"datasets", "pyarrow", "soundfile", "numpy"}
+    assert saved["inputs"]["manifests"][0]["sha256"] and saved["inputs"]["source_files_sha256"]
+    card = (base / "ds" / "README.md").read_text()
+    header = yaml.safe_load(card.split("---")[1])
+    assert header["task_categories"] == ["audio-classification"]
+    assert f"| test | food | {stats['splits']['test']['food']['videos']} |" in card
+
+    # an interrupted build leaves no complete-looking output, and the next run finishes it
+    import prepare.build as build
+
+    out = tmp_path / "ds"
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "_replace_atomically", crash)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_dataset(out=str(out), **config)
+    assert not out.exists()
+    monkeypatch.undo()
+    first = prepare_dataset(out=str(out), **config)
+    assert first["content_sha256"] == stats["content_sha256"]
+    stamp = (out / "prepare_stats.json").stat().st_mtime_ns
+    assert prepare_dataset(out=str(out), **config)["content_sha256"] == stats["content_sha256"]
+    assert (out / "prepare_stats.json").stat().st_mtime_ns == stamp, "a finished dataset was rebuilt"
+    with pytest.raises(FileExistsError, match="seed"):
+        prepare_dataset(out=str(out), **{**config, "seed": 3})
+    rebuilt = prepare_dataset(out=str(out), **{**config, "seed": 3, "overwrite": True})
+    assert rebuilt["content_sha256"] != stats["content_sha256"]
+
+
+def test_push_to_hub_with_faked_upload(built, monkeypatch):
+    from datasets import DatasetDict
+    from huggingface_hub import HfApi
+
+    calls = {}
+
+    def fake_create_repo(self, repo_id, **kwargs):
+        calls["create_repo"] = (repo_id, kwargs.get("repo_type"))
+
+    def fake_upload_file(self, path_or_fileobj, path_in_repo, repo_id, **kwargs):
+        calls["upload_file"] = (path_in_repo, repo_id, kwargs.get("repo_type"), path_or_fileobj.decode())
+
+    def fake_push_to_hub(self, repo_id, **kwargs):
+        calls["push_to_hub"] = (repo_id, {split: len(ds) for split, ds in self.items()})
+
+    monkeypatch.setattr(HfApi, "create_repo", fake_create_repo)
+    monkeypatch.setattr(HfApi, "upload_file", fake_upload_file)
+    monkeypatch.setattr(DatasetDict, "push_to_hub", fake_push_to_hub)
+    base, _, config, stats = built
+    prepare_dataset(out=str(base / "ds"), push_to_hub="me/yt-audio", **config)
+    assert calls["create_repo"] == ("me/yt-audio", "dataset")
+    path_in_repo, repo, repo_type, card = calls["upload_file"]
+    assert (path_in_repo, repo, repo_type) == ("README.md", "me/yt-audio", "dataset")
+    assert yaml.safe_load(card.split("---")[1])["size_categories"] == ["n<1K"]
+    assert stats["content_sha256"] in card and "Split by video" in card
+    clips = {s: sum(c["clips"] for c in stats["splits"][s].values()) for s in SPLITS}
+    assert calls["push_to_hub"] == ("me/yt-audio", clips)
+
+
+def test_cli_flags_reach_the_config(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw", {"a": [2, 2, 2], "b": [3, 3, 3]})
+    code = cli_main(["--raw", str(raw), "--out", str(tmp_path / "ds"), "--clip-seconds", "1", "--hop-seconds", "0.5",
+                     "--max-clips-per-video", "2", "--min-rms-db", "-60", "--split", "0.34,0.33,0.33", "--seed", "5",
+                     "--balance", "none"])
+    assert code == 0
+    assert "train/a" in capsys.readouterr().out
+    config = json.loads((tmp_path / "ds" / "prepare_stats.json").read_text())["config"]
+    assert config == {**PrepareConfig(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, hop_seconds=0.5,
+                                      max_clips_per_video=2, min_rms_db=-60.0, split="0.34,0.33,0.33", seed=5,
+                                      balance="none").to_dict()}
+    assert cli_main(["--raw", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
+    with pytest.raises(SystemExit):
+        cli_main(["--raw", str(raw), "--out", str(tmp_path / "y"), "--split", "0.5,0.6,0.1"])
