@@ -1,0 +1,240 @@
+"""Classify media files and URLs with a trained run: one label and class probabilities per input, plus a
+per-window timeline (start, end, probabilities) that shows where in the recording each class is heard.
+
+Windows are those of ``common.modeling.window_bounds`` (full windows every hop, plus one ending at the end), cut
+from a decoded stream, so memory stays flat in the length of the input. The input's probabilities are the mean
+of its windows' probabilities (softmax per window; sigmoid for multi-label models).
+
+Example::
+
+    from predict import PredictConfig, predict_inputs
+    results = predict_inputs(PredictConfig(model="runs/demo", inputs=["talk.m4a"], out="predict_out"))
+    print(results[0].label, results[0].probabilities)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from common.audio import SAMPLING_RATE
+from common.jsonl import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
+from common.modeling import predict_windows
+from predict.loading import default_window_seconds, load_classifier
+from predict.sources import Source, file_sha256, resolve_inputs, stream_blocks
+
+logger = logging.getLogger(__name__)
+FORMATS = ("table", "json", "csv")
+MANIFEST = "predictions.jsonl"
+
+
+@dataclass
+class PredictConfig:
+    model: str = field(metadata={"help": "Run folder written by train.py (save_pretrained + run_config.json) or a "
+                                         "Hub id of an audio-classification model."})
+    inputs: list[str] = field(default_factory=list, metadata={
+        "help": "Local media files (any format ffmpeg reads: wav, flac, mp3, m4a, webm, mp4, ...) and/or http(s) "
+                "URLs (downloaded through the download stage into OUT/downloads)."})
+    format: str = field(default="table", metadata={"help": "What to print: a summary table, JSON (summary and "
+                                                           "timelines) or CSV timeline rows.", "choices": FORMATS})
+    out: str | None = field(default=None, metadata={
+        "help": "Folder for predictions.jsonl, timelines/<id>.json|.csv, run_info.json and URL downloads; re-runs "
+                "skip inputs already predicted with the same model and windows."})
+    window_seconds: float | None = field(default=None, metadata={
+        "help": "Window length in seconds; default: the run's eval_window_seconds, else max_length_seconds, else 10."})
+    hop_seconds: float | None = field(default=None, metadata={
+        "help": "Hop between window starts in seconds; default: the window length (no overlap)."})
+    batch_size: int = field(default=8, metadata={"help": "Windows per forward pass (memory grows with it)."})
+    device: str = field(default="auto", metadata={"help": "torch device: auto (cuda when available), cpu, cuda:0, ..."})
+    seed: int = field(default=0, metadata={"help": "Seed for torch and numpy (inference is deterministic in eval "
+                                                   "mode; the seed is recorded with the outputs)."})
+
+    def __post_init__(self):
+        if not self.inputs:
+            raise ValueError("no INPUT given: pass at least one media file or URL")
+        if self.format not in FORMATS:
+            raise ValueError(f"--format {self.format!r}: expected one of {', '.join(FORMATS)}")
+        for flag, value in (("--window-seconds", self.window_seconds), ("--hop-seconds", self.hop_seconds)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{flag} {value}: expected a positive number of seconds")
+        if self.batch_size < 1:
+            raise ValueError(f"--batch-size {self.batch_size}: expected an integer >= 1")
+
+
+@dataclass
+class InputResult:
+    input: str
+    id: str
+    label: str
+    probabilities: dict[str, float]
+    duration_s: float
+    timeline: list[dict]          # one {"start_s", "end_s", "label", "probabilities"} per window
+    seconds: float                # wall time spent on this input (decode + model)
+    sha256: str | None = None
+    url: str | None = None
+
+    @property
+    def real_time_factor(self) -> float:
+        return self.seconds / self.duration_s if self.duration_s else float("nan")
+
+
+def iter_windows(blocks: Iterable[np.ndarray], window: int, hop: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start_sample, samples)`` of the windows ``window_bounds(total, window, hop)`` would give, from a stream of
+    blocks whose total length is unknown until the end; at most ``window`` + one block is kept."""
+    buffer, buffer_start, total, next_start, last_end = np.zeros(0, np.float32), 0, 0, 0, 0
+    for block in blocks:
+        buffer = np.concatenate([buffer, np.asarray(block, np.float32)])
+        total += len(block)
+        while next_start + window <= total:
+            offset = next_start - buffer_start
+            yield next_start, buffer[offset:offset + window]
+            last_end, next_start = next_start + window, next_start + hop
+        # Keep what a later window may need: from the next hop start, or the last `window` samples for the tail.
+        keep_from = max(buffer_start, min(next_start, total - window))
+        buffer, buffer_start = buffer[keep_from - buffer_start:], keep_from
+    if total and last_end == 0:
+        yield 0, buffer  # the whole input is shorter than one window
+    elif last_end < total:
+        yield total - window, buffer[total - window - buffer_start:]
+
+
+def window_probabilities(model, logits: np.ndarray) -> np.ndarray:
+    scores = torch.from_numpy(logits).float()
+    if getattr(model.config, "problem_type", None) == "multi_label_classification":
+        return torch.sigmoid(scores).numpy()
+    return torch.softmax(scores, dim=-1).numpy()
+
+
+def predict_stream(model, extractor, blocks: Iterable[np.ndarray], window_s: float, hop_s: float,
+                   batch_size: int, desc: str = "windows") -> tuple[np.ndarray, np.ndarray, int]:
+    """(probabilities per window, window starts in samples, total samples) for one input stream."""
+    window, hop = int(round(window_s * SAMPLING_RATE)), int(round(hop_s * SAMPLING_RATE))
+    probs, starts, batch = [], [], []
+    total = 0
+
+    def flush():
+        out = predict_windows(model, extractor, [samples for _, samples in batch], window_s=window_s,
+                              batch_size=len(batch))
+        probs.append(window_probabilities(model, out.logits))
+        batch.clear()
+
+    def counted(stream):
+        nonlocal total
+        for block in stream:
+            total += len(block)
+            yield block
+
+    for start, samples in tqdm(iter_windows(counted(blocks), window, hop), desc=desc, unit="win", leave=False):
+        batch.append((start, samples))
+        starts.append(start)
+        if len(batch) == batch_size:
+            flush()
+    if batch:
+        flush()
+    n_labels = model.config.num_labels
+    return (np.concatenate(probs) if probs else np.zeros((0, n_labels), np.float32)), np.asarray(starts), total
+
+
+def build_result(source: Source, names: list[str], probs: np.ndarray, starts: np.ndarray, total: int,
+                 window: int, seconds: float, sha256: str | None) -> InputResult:
+    if not len(probs):
+        raise ValueError(f"input {source.input!r}: decoded to 0 samples (no audio?)")
+    mean = probs.mean(axis=0)
+    timeline = [{"start_s": round(int(s) / SAMPLING_RATE, 4), "end_s": round(min(int(s) + window, total) / SAMPLING_RATE, 4),
+                 "label": names[int(p.argmax())], "probabilities": {n: float(v) for n, v in zip(names, p)}}
+                for s, p in zip(starts, probs)]
+    return InputResult(input=source.input, id=source.id, label=names[int(mean.argmax())],
+                       probabilities={n: float(v) for n, v in zip(names, mean)}, duration_s=total / SAMPLING_RATE,
+                       timeline=timeline, seconds=seconds, sha256=sha256, url=source.url)
+
+
+def timeline_csv(results: Iterable[InputResult]) -> str:
+    results = list(results)
+    names = list(results[0].probabilities) if results else []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["input", "id", "start_s", "end_s", "label", *names])
+    for result in results:
+        for row in result.timeline:
+            writer.writerow([result.input, result.id, row["start_s"], row["end_s"], row["label"],
+                             *(f"{row['probabilities'][n]:.6f}" for n in names)])
+    return buffer.getvalue()
+
+
+def result_record(result: InputResult, key: dict) -> dict:
+    record = {k: v for k, v in asdict(result).items() if k != "timeline"}
+    return {**record, "key": key, "n_windows": len(result.timeline), "timeline_json": f"timelines/{result.id}.json",
+            "timeline_csv": f"timelines/{result.id}.csv"}
+
+
+def write_outputs(out: Path, result: InputResult, key: dict) -> None:
+    atomic_write_json(out / "timelines" / f"{result.id}.json", asdict(result))
+    atomic_write_text(out / "timelines" / f"{result.id}.csv", timeline_csv([result]))
+    append_jsonl(out / MANIFEST, result_record(result, key))
+
+
+def load_done(out: Path | None) -> dict[str, InputResult]:
+    """Results already in ``OUT/predictions.jsonl``, by their key, so a re-run skips them."""
+    done = {}
+    if out is None or not (out / MANIFEST).is_file():
+        return done
+    for record in read_jsonl(out / MANIFEST):
+        path = out / record.get("timeline_json", "")
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            done[_key_text(record["key"])] = InputResult(**data)
+    return done
+
+
+def _key_text(key: dict) -> str:
+    return "|".join(f"{k}={key[k]}" for k in sorted(key))
+
+
+def run_info(config: PredictConfig, window_s: float, hop_s: float, results: list[InputResult]) -> dict:
+    import transformers
+
+    return {"config": asdict(config), "resolved": {"window_seconds": window_s, "hop_seconds": hop_s},
+            "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                         "transformers": transformers.__version__, "numpy": np.__version__},
+            "inputs": {r.input: {"id": r.id, "sha256": r.sha256, "url": r.url} for r in results}}
+
+
+def predict_inputs(config: PredictConfig) -> list[InputResult]:
+    """Classify every input of ``config``; with ``config.out`` also write timelines, a manifest and run info."""
+    torch.manual_seed(config.seed), np.random.seed(config.seed)
+    out = Path(config.out) if config.out else None
+    model, extractor, run_config = load_classifier(config.model, config.device)
+    window_s = config.window_seconds or default_window_seconds(run_config)
+    hop_s = config.hop_seconds or window_s
+    names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    sources = resolve_inputs(config.inputs, download_dir=out / "downloads" if out else None)
+    done, results = load_done(out), []
+    for source in tqdm(sources, desc="inputs", unit="file", disable=len(sources) < 2):
+        sha256 = file_sha256(source.path)
+        key = {"model": config.model, "window_s": window_s, "hop_s": hop_s, "sha256": sha256}
+        if _key_text(key) in done:
+            logger.info("%s: already predicted in %s, skipping", source.input, out / MANIFEST)
+            results.append(done[_key_text(key)])
+            continue
+        began = time.perf_counter()
+        probs, starts, total = predict_stream(model, extractor, stream_blocks(source.path), window_s, hop_s,
+                                              config.batch_size, desc=source.id)
+        result = build_result(source, names, probs, starts, total, int(round(window_s * SAMPLING_RATE)),
+                              time.perf_counter() - began, sha256)
+        results.append(result)
+        if out is not None:
+            write_outputs(out, result, key)
+    if out is not None:
+        atomic_write_json(out / "run_info.json", run_info(config, window_s, hop_s, results))
+    return results

@@ -1,0 +1,117 @@
+"""predict: streamed windows equal window_bounds, local files end to end (CLI, outputs, resume), the default window
+from run_config.json, clear errors, and the transformers pipeline() round trip on a saved run."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from common.audio import SAMPLING_RATE
+from common.modeling import load_feature_extractor, load_model, predict_windows, window_bounds
+from predict import PredictConfig, predict_inputs
+from predict.__main__ import main
+from predict.classify import iter_windows
+from tests.tiny_models import save_tiny_model
+
+NAMES = ["music", "speech", "noise"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run folder as train.py writes it: classifier with class names + feature extractor + run_config.json."""
+    root = tmp_path_factory.mktemp("run")
+    tiny = save_tiny_model("wav2vec2", root / "tiny")
+    run = root / "run"
+    load_model(tiny, class_names=NAMES).save_pretrained(run)
+    load_feature_extractor(tiny).save_pretrained(run)
+    (run / "run_config.json").write_text(json.dumps({"max_length_seconds": 2.0}))
+    return run
+
+
+def noise(seconds, seed=0):
+    return (0.1 * np.random.default_rng(seed).standard_normal(int(round(seconds * SAMPLING_RATE)))).astype(np.float32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 400), window=st.integers(1, 60), hop=st.integers(1, 60), block=st.integers(1, 70))
+def test_streamed_windows_equal_window_bounds(n, window, hop, block):
+    samples = np.arange(n, dtype=np.float32)
+    blocks = [samples[i:i + block] for i in range(0, n, block)]
+    got = [(start, chunk) for start, chunk in iter_windows(blocks, window, hop)]
+    want = window_bounds(n, window, hop)
+    assert [(s, s + len(c)) for s, c in got] == want
+    for start, chunk in got:
+        np.testing.assert_array_equal(chunk, samples[start:start + len(chunk)])
+
+
+def test_predict_local_files_cli_outputs_and_resume(run_dir, tmp_path, capsys):
+    audio = noise(5.3)
+    sf.write(tmp_path / "talk.wav", audio, SAMPLING_RATE)
+    sf.write(tmp_path / "talk48k.flac", noise(1.2, seed=1), 48_000)  # not 16 kHz: decoded through ffmpeg
+    out = tmp_path / "out"
+    main([str(run_dir), str(tmp_path / "talk.wav"), str(tmp_path / "talk48k.flac"), "--out", str(out),
+          "--format", "csv", "--batch-size", "2"])
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    talk = [r for r in rows if r["input"].endswith("talk.wav")]
+    # run_config max_length_seconds=2 -> windows [0,2) [2,4) and the tail window [3.3,5.3)
+    assert [(float(r["start_s"]), float(r["end_s"])) for r in talk] == [(0.0, 2.0), (2.0, 4.0), (3.3, 5.3)]
+    assert len([r for r in rows if r["input"].endswith("talk48k.flac")]) == 1  # 1.2 s < one window
+
+    # Streamed windows give the same probabilities as common.modeling on the whole array.
+    model, extractor = load_model(str(run_dir)), load_feature_extractor(str(run_dir))
+    reference = torch.softmax(torch.from_numpy(predict_windows(model, extractor, [audio], 2.0).logits), -1).numpy()
+    streamed = np.array([[float(r[n]) for n in NAMES] for r in talk])
+    np.testing.assert_allclose(streamed, reference, atol=1e-5)
+
+    records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and records[0]["n_windows"] == 3
+    assert records[0]["label"] == NAMES[int(reference.mean(0).argmax())]
+    np.testing.assert_allclose(sum(records[0]["probabilities"].values()), 1.0, atol=1e-5)
+    timeline = json.loads((out / records[0]["timeline_json"]).read_text())
+    assert len(timeline["timeline"]) == 3 and (out / records[0]["timeline_csv"]).is_file()
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["resolved"]["window_seconds"] == 2.0 and info["inputs"][str(tmp_path / "talk.wav")]["sha256"]
+
+    # A re-run skips what is done: no new manifest records, same answers.
+    again = predict_inputs(PredictConfig(model=str(run_dir), inputs=[str(tmp_path / "talk.wav")], out=str(out)))
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 2
+    assert again[0].label == records[0]["label"]
+    assert "already predicted" in capsys.readouterr().err  # main() routed logging to stderr
+
+
+def test_hop_and_window_flags(run_dir, tmp_path):
+    sf.write(tmp_path / "a.wav", noise(3.0), SAMPLING_RATE)
+    [result] = predict_inputs(PredictConfig(model=str(run_dir), inputs=[str(tmp_path / "a.wav")], window_seconds=1.0,
+                                            hop_seconds=0.5))
+    assert [(w["start_s"], w["end_s"]) for w in result.timeline] == [(i * 0.5, i * 0.5 + 1.0) for i in range(5)]
+
+
+def test_bad_inputs_name_the_problem(run_dir, tmp_path, capsys):
+    with pytest.raises(FileNotFoundError, match="missing.wav"):
+        predict_inputs(PredictConfig(model=str(run_dir), inputs=[str(tmp_path / "missing.wav")]))
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        predict_inputs(PredictConfig(model=str(tmp_path), inputs=[str(tmp_path / "x.wav")]))
+    with pytest.raises(SystemExit):
+        main([str(run_dir), "x.wav", "--format", "xml"])
+    with pytest.raises(SystemExit):
+        main([str(run_dir), "x.wav", "--window-seconds", "0"])
+    assert "--window-seconds 0.0: expected a positive number" in capsys.readouterr().err
+
+
+def test_pipeline_round_trip_matches_predict(run_dir, tmp_path):
+    from transformers import pipeline
+
+    audio = noise(1.5, seed=3)
+    classifier = pipeline("audio-classification", model=str(run_dir), device="cpu")
+    scores = {item["label"]: item["score"] for item in classifier(audio.copy(), top_k=len(NAMES))}
+    assert set(scores) == set(NAMES)
+    sf.write(tmp_path / "clip.wav", audio, SAMPLING_RATE)
+    [result] = predict_inputs(PredictConfig(model=str(run_dir), inputs=[str(tmp_path / "clip.wav")]))
+    for name in NAMES:
+        assert scores[name] == pytest.approx(result.probabilities[name], abs=1e-4)
