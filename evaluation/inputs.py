@@ -1,0 +1,138 @@
+"""What the report says about data and training, read defensively from files other stages write.
+
+Every reader returns ``(value, None)`` or ``(None, reason)``: a missing or malformed input becomes a
+"not available: <reason>" line in the report, never an exception and never a placeholder.
+
+Example::
+
+    from evaluation.inputs import read_run_dir, dataset_summary
+    run, missing = read_run_dir("runs/w2v")        # missing: {"trainer_state.json": "file not found", ...}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from common.jsonl import read_jsonl
+
+logger = logging.getLogger(__name__)
+
+RUN_FILES = ("run_config.json", "trainer_state.json", "all_results.json")
+
+
+def read_json(path) -> tuple[dict | None, str | None]:
+    path = Path(path)
+    if not path.is_file():
+        return None, f"{path.name} not found in {path.parent}"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"{path} is not readable JSON ({error})"
+    if not isinstance(data, dict):
+        return None, f"{path} holds a {type(data).__name__}, expected a JSON object"
+    return data, None
+
+
+def read_run_dir(model: str) -> tuple[dict[str, dict], dict[str, str]]:
+    """The run files of a local run directory; for a Hub id every file is reported missing with that reason."""
+    found, missing = {}, {}
+    path = Path(model)
+    for name in RUN_FILES:
+        if not path.is_dir():
+            missing[name] = f"the model {model!r} is not a local run directory (Hub id?), so it has no {name}"
+            continue
+        data, reason = read_json(path / name)
+        if data is None:
+            missing[name] = reason
+        else:
+            found[name] = data
+    return found, missing
+
+
+def dataset_summary(dataset, class_names: list[str]) -> dict:
+    """Videos, clips and hours per split and class, from the label/video_id/duration_s columns (no decoding)."""
+    summary = {}
+    for split, data in dataset.items():
+        labels, videos, durations = data["label"], data["video_id"], data["duration_s"]
+        per_class = {name: {"videos": set(), "clips": 0, "seconds": 0.0} for name in class_names}
+        for label, video, duration in zip(labels, videos, durations):
+            entry = per_class[class_names[label]]
+            entry["videos"].add(video)
+            entry["clips"] += 1
+            entry["seconds"] += float(duration)
+        summary[split] = {name: {"videos": len(e["videos"]), "clips": e["clips"], "hours": e["seconds"] / 3600}
+                          for name, e in per_class.items()}
+    return summary
+
+
+def read_prepare_stats(dataset_path: str) -> tuple[dict | None, str | None]:
+    path = Path(dataset_path)
+    if not path.is_dir():
+        return None, f"the dataset {dataset_path!r} is not a local folder (Hub id?), so it has no prepare_stats.json"
+    return read_json(path / "prepare_stats.json")
+
+
+def find_key(stats: dict | None, *fragments: str):
+    """The first top-level entry whose key contains one of ``fragments`` (prepare's schema may grow)."""
+    for key, value in (stats or {}).items():
+        if any(fragment in key.lower() for fragment in fragments):
+            return key, value
+    return None, None
+
+
+def flatten(value, prefix: str = "") -> list[tuple[str, object]]:
+    """Nested dicts as ``a.b.c = value`` rows for a two-column table."""
+    if isinstance(value, dict):
+        rows = []
+        for key, inner in value.items():
+            rows += flatten(inner, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    if isinstance(value, list) and len(value) > 8:
+        return [(prefix, f"{len(value)} items")]
+    return [(prefix, value)]
+
+
+def read_downloads(directories: list[str]) -> tuple[dict | None, str | None]:
+    """Per category: ok and failed videos, failure reasons with counts, hours of audio; and the listing counts.
+
+    The last record of an id wins (a resumed run may retry a failure and succeed)."""
+    if not directories:
+        return None, "no download directory given (--downloads DIR)"
+    latest, listing, problems = {}, {}, []
+    for directory in directories:
+        manifest = Path(directory) / "manifest.jsonl"
+        if not manifest.is_file():
+            problems.append(f"{manifest} not found")
+        else:
+            for record in read_jsonl(manifest):
+                if "id" in record and "status" in record:
+                    latest[(str(record.get("category", "")), str(record["id"]))] = record
+        report, reason = read_json(Path(directory) / "listing_report.json")
+        if report is None:
+            problems.append(reason)
+        elif isinstance(report.get("per_category"), dict):
+            for category, counts in report["per_category"].items():
+                merged = listing.setdefault(category, Counter())
+                merged.update({k: v for k, v in counts.items() if isinstance(v, (int, float))})
+    if not latest:
+        return None, "no manifest records found: " + "; ".join(problems)
+    per_category = defaultdict(lambda: {"attempted": 0, "ok": 0, "failed": 0, "hours": 0.0, "reasons": Counter(),
+                                        "examples": {}})
+    for (category, _), record in sorted(latest.items()):
+        entry = per_category[category or "(none)"]
+        entry["attempted"] += 1
+        if record["status"] == "ok":
+            entry["ok"] += 1
+            entry["hours"] += float(record.get("duration_s") or 0.0) / 3600
+        else:
+            entry["failed"] += 1
+            entry["reasons"][record["status"]] += 1
+            entry["examples"].setdefault(record["status"], str(record.get("message", ""))[:160])
+    result = {"per_category": {k: {**v, "reasons": dict(v["reasons"].most_common())}
+                               for k, v in sorted(per_category.items())},
+              "listing": {k: dict(v) for k, v in sorted(listing.items())} or None,
+              "problems": problems}
+    return result, None
