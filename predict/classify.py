@@ -83,6 +83,7 @@ class InputResult:
     seconds: float                # wall time spent on this input (decode + model)
     sha256: str | None = None
     url: str | None = None
+    offset_s: float = 0.0         # timeline times are in the original video: window time + this section start
 
     @property
     def real_time_factor(self) -> float:
@@ -151,12 +152,14 @@ def build_result(source: Source, names: list[str], probs: np.ndarray, starts: np
     if not len(probs):
         raise ValueError(f"input {source.input!r}: decoded to 0 samples (no audio?)")
     mean = probs.mean(axis=0)
-    timeline = [{"start_s": round(int(s) / SAMPLING_RATE, 4), "end_s": round(min(int(s) + window, total) / SAMPLING_RATE, 4),
+    offset = source.offset_s
+    timeline = [{"start_s": round(offset + int(s) / SAMPLING_RATE, 4),
+                 "end_s": round(offset + min(int(s) + window, total) / SAMPLING_RATE, 4),
                  "label": names[int(p.argmax())], "probabilities": {n: float(v) for n, v in zip(names, p)}}
                 for s, p in zip(starts, probs)]
     return InputResult(input=source.input, id=source.id, label=names[int(mean.argmax())],
                        probabilities={n: float(v) for n, v in zip(names, mean)}, duration_s=total / SAMPLING_RATE,
-                       timeline=timeline, seconds=seconds, sha256=sha256, url=source.url)
+                       timeline=timeline, seconds=seconds, sha256=sha256, url=source.url, offset_s=offset)
 
 
 def timeline_csv(results: Iterable[InputResult]) -> str:

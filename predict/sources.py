@@ -38,6 +38,7 @@ class Source:
     id: str              # safe file-name stem for this input's outputs
     path: str            # local media file to decode
     url: str | None = None
+    offset_s: float = 0.0  # where the decoded audio starts in the original (the download stage's section start)
 
 
 def is_url(text: str) -> bool:

@@ -115,3 +115,27 @@ def test_pipeline_round_trip_matches_predict(run_dir, tmp_path):
     [result] = predict_inputs(PredictConfig(model=str(run_dir), inputs=[str(tmp_path / "clip.wav")]))
     for name in NAMES:
         assert scores[name] == pytest.approx(result.probabilities[name], abs=1e-4)
+
+
+def test_predict_loopback_url_through_download_stage(run_dir, tmp_path):
+    import subprocess
+
+    from demo.server import MediaServer
+
+    media = tmp_path / "media"
+    media.mkdir()
+    sf.write(tmp_path / "tone.wav", noise(2.5, seed=4), SAMPLING_RATE)
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(tmp_path / "tone.wav"), "-c:a", "libopus",
+                    str(media / "tone.webm")], check=True)
+    out = tmp_path / "out"
+    with MediaServer(media) as server:
+        url = server.url("tone.webm")
+        [result] = predict_inputs(PredictConfig(model=str(run_dir), inputs=[url], out=str(out)))
+        assert server.requests > 0
+        with pytest.raises(RuntimeError, match="missing.webm"):
+            predict_inputs(PredictConfig(model=str(run_dir), inputs=[server.url("missing.webm")], out=str(out)))
+    assert result.url == url and result.duration_s == pytest.approx(2.5, abs=0.05)
+    spans = [x for w in result.timeline for x in (w["start_s"], w["end_s"])]
+    assert spans == pytest.approx([0.0, 2.0, result.duration_s - 2.0, result.duration_s], abs=1e-3)
+    record = json.loads((out / "downloads" / "manifest.jsonl").read_text().splitlines()[0])
+    assert record["status"] == "ok" and (out / "downloads" / record["path"]).is_file()

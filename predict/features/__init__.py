@@ -289,7 +289,8 @@ def extract_features(config: FeaturesConfig) -> list[FeatureResult]:
     results = []
     for source in resolve_inputs(config.inputs, download_dir=out / "downloads"):
         arrays, meta = features_for(encoder, extractor, read_all(source.path), config)
-        meta = {"input": source.input, "id": source.id, "url": source.url, "sha256": file_sha256(source.path),
+        meta = {"input": source.input, "id": source.id, "url": source.url, "section_start_s": source.offset_s,
+                "sha256": file_sha256(source.path),
                 "model": config.model, **meta, "config": asdict(config), "versions": versions}
         files = save_arrays(out, source.id, arrays, config.save_format)
         atomic_write_json(out / f"{source.id}.json", meta)
