@@ -26,10 +26,11 @@ import torch
 from common.audio import SAMPLING_RATE
 
 
-def load_feature_extractor(name_or_path: str):
+def load_feature_extractor(name_or_path: str, **kwargs):
+    """``AutoFeatureExtractor`` checked to expect 16 kHz audio; ``kwargs`` go to ``from_pretrained`` (revision...)."""
     from transformers import AutoFeatureExtractor
 
-    extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
+    extractor = AutoFeatureExtractor.from_pretrained(name_or_path, **kwargs)
     if getattr(extractor, "sampling_rate", SAMPLING_RATE) != SAMPLING_RATE:
         raise ValueError(
             f"{name_or_path}: its feature extractor expects {extractor.sampling_rate} Hz audio; "
@@ -49,6 +50,7 @@ def load_model(name_or_path: str, class_names: Sequence[str] | None = None, **kw
         return AutoModelForAudioClassification.from_pretrained(name_or_path, **kwargs)
     config = AutoConfig.from_pretrained(
         name_or_path,
+        **({"revision": kwargs["revision"]} if "revision" in kwargs else {}),
         num_labels=len(class_names),
         label2id={name: i for i, name in enumerate(class_names)},
         id2label={i: name for i, name in enumerate(class_names)},

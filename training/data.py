@@ -1,0 +1,135 @@
+"""What the Trainer iterates over: random training crops (new ones each epoch), fixed evaluation windows, batches.
+
+Training: every epoch each clip gives one random crop of ``max_length_seconds``, drawn from a generator seeded with
+``(seed, epoch, row)``: the crops do not depend on batch order, worker or process, so a resumed run sees the same
+crops as an uninterrupted one. Evaluation: each clip is cut into fixed windows (``common.modeling.window_bounds``),
+one row per window, so no batch ever holds more than ``per_device_eval_batch_size`` windows whatever the clip length;
+``training.metrics.ClipMetrics`` averages the window logits of each clip back into one clip prediction.
+
+Example::
+
+    from training.data import RandomCrops, eval_windows, AudioCollator
+    crops = RandomCrops(max_seconds=10.0, seed=42)
+    train = dataset["train"].add_column("row", list(range(len(dataset["train"])))).with_transform(crops)
+    windows = eval_windows(dataset["validation"], window_seconds=10.0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common.audio import SAMPLING_RATE
+from common.data import clip_array
+from common.modeling import featurize, window_bounds
+
+
+class RandomCrops:
+    """``with_transform`` function: decode each clip and cut a random ``max_seconds`` crop seeded by (seed, epoch, row).
+
+    ``epoch`` is set by ``training.trainer.CropEpochCallback`` at the start of every epoch (before the data loader's
+    workers are started, so they get the current value)."""
+
+    def __init__(self, max_seconds: float, seed: int):
+        self.max_samples = int(round(max_seconds * SAMPLING_RATE))
+        self.seed = seed
+        self.epoch = 0
+
+    def crop(self, samples: np.ndarray, row: int) -> np.ndarray:
+        if len(samples) <= self.max_samples:
+            return samples
+        rng = np.random.default_rng([self.seed, self.epoch, row])
+        start = int(rng.integers(0, len(samples) - self.max_samples + 1))
+        return samples[start:start + self.max_samples]
+
+    def __call__(self, batch: dict) -> dict:
+        arrays = [self.crop(clip_array(cell), row) for cell, row in zip(batch["audio"], batch["row"])]
+        return {"samples": arrays, "label": list(batch["label"])}
+
+
+class WindowReader:
+    """``with_transform`` function for a window index: decode the source clip and cut out the window."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def __call__(self, batch: dict) -> dict:
+        arrays = []
+        for row, start, end in zip(batch["row"], batch["start"], batch["end"]):
+            arrays.append(clip_array(self.source[int(row)]["audio"])[start:end])
+        return {"samples": arrays, "label": list(batch["label"])}
+
+
+def eval_windows(split, window_seconds: float):
+    """One row per fixed window of every clip of ``split`` (columns row, start, end, label), decoding on access."""
+    import io
+
+    import soundfile as sf
+    from datasets import Dataset
+
+    window = int(round(window_seconds * SAMPLING_RATE))
+    rows, starts, ends, labels = [], [], [], []
+    row = 0
+    for batch in split.select_columns(["audio", "label"]).iter(batch_size=64):
+        for cell, label in zip(batch["audio"], batch["label"]):
+            # The FLAC header gives the length without decoding the clip.
+            n_samples = sf.info(io.BytesIO(cell["bytes"])).frames
+            for start, end in window_bounds(n_samples, window):
+                rows.append(row), starts.append(start), ends.append(end), labels.append(label)
+            row += 1
+    index = Dataset.from_dict({"row": rows, "start": starts, "end": ends, "label": labels})
+    return index.with_transform(WindowReader(split.select_columns(["audio"])))
+
+
+class AudioCollator:
+    """Turns ``{"samples", "label"}`` rows into model inputs through the checkpoint's own feature extractor."""
+
+    def __init__(self, extractor):
+        self.extractor = extractor
+
+    def __call__(self, rows: list[dict]) -> dict:
+        inputs = dict(featurize(self.extractor, [row["samples"] for row in rows]))
+        if "input_features" in inputs:
+            # Whisper's classifier takes no attention mask (featurize returns one for pooling elsewhere).
+            inputs.pop("attention_mask", None)
+        inputs["labels"] = torch.tensor([row["label"] for row in rows], dtype=torch.long)
+        return inputs
+
+
+def class_weights(labels, n_classes: int) -> torch.Tensor:
+    """``n / (n_classes * count_c)`` (sklearn's "balanced"); a class absent from the split gets weight 0."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def dataset_stats(dataset, dataset_name: str) -> dict:
+    """Clips per split and class, and ``prepare_stats.json`` of a local dataset folder when it has one."""
+    stats = {}
+    for split, ds in dataset.items():
+        names = ds.features["label"].names
+        counts = Counter(ds["label"])
+        stats[split] = {"clips": len(ds), "per_class": {name: counts.get(i, 0) for i, name in enumerate(names)}}
+    prepare_stats = Path(dataset_name) / "prepare_stats.json"
+    result = {"splits": stats}
+    if prepare_stats.is_file():
+        result["prepare_stats"] = json.loads(prepare_stats.read_text(encoding="utf-8"))
+    return result
+
+
+def dataset_fingerprint(dataset) -> dict:
+    """Per split: the ``datasets`` fingerprint and a sha256 of the Arrow files' bytes (the content hash)."""
+    result = {}
+    for split, ds in dataset.items():
+        digest = hashlib.sha256()
+        for cache in sorted(ds.cache_files, key=lambda c: c["filename"]):
+            with open(cache["filename"], "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        result[split] = {"fingerprint": ds._fingerprint, "sha256": digest.hexdigest() if ds.cache_files else None}
+    return result
