@@ -48,23 +48,19 @@ def pick_evenly(available: int, wanted: int) -> list[int]:
 
 
 def frame_energies(path, frame_samples: int) -> tuple[np.ndarray, int]:
-    """Sum of squared samples (full scale = 1.0) per ``frame_samples`` frame, and the number of samples read."""
-    frames_per_block = max(1, SAMPLING_RATE * BLOCK_SECONDS // frame_samples)
+    """Sum of squared samples (full scale = 1.0) per whole ``frame_samples`` frame, and the number of samples read.
+
+    Blocks are whole frames, so only the file's last block can end in a partial frame (never part of a clip).
+    """
+    block_samples = max(1, SAMPLING_RATE * BLOCK_SECONDS // frame_samples) * frame_samples
     energies, total = [], 0
-    carry = np.zeros(0, dtype=np.float64)
     with sf.SoundFile(str(path)) as handle:
-        while True:
-            block = handle.read(frames_per_block * frame_samples, dtype="int16")
-            if block.ndim > 1:
-                raise ValueError(f"{path}: expected mono audio, got {block.shape[1]} channels")
-            if len(block) == 0:
-                break
+        if handle.channels != 1:
+            raise ValueError(f"{path}: expected mono audio, got {handle.channels} channels")
+        while len(block := handle.read(block_samples, dtype="float32")):
             total += len(block)
-            samples = np.concatenate([carry, block.astype(np.float64) / 32768.0])
-            full = len(samples) // frame_samples * frame_samples
-            squares = np.square(samples[:full]).reshape(-1, frame_samples).sum(axis=1)
-            energies.append(squares)
-            carry = samples[full:]
+            frames = block[: len(block) // frame_samples * frame_samples].reshape(-1, frame_samples)
+            energies.append(np.einsum("ij,ij->i", frames, frames, dtype=np.float64))
     return (np.concatenate(energies) if energies else np.zeros(0)), total
 
 
