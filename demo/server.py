@@ -130,8 +130,14 @@ class MediaServer:
             if fault.times is not None:
                 if fault.times <= 0:
                     return None
-                fault.times -= 1
+                if fault.kind != "drop":      # a drop fault counts the drops it really made (see _consume_drop)
+                    fault.times -= 1
             return fault
+
+    def _consume_drop(self, fault: Fault) -> None:
+        with self._lock:
+            if fault.times is not None:
+                fault.times -= 1
 
     def _record(self, entry: dict) -> None:
         with self._lock:
@@ -232,16 +238,18 @@ class _Handler(BaseHTTPRequestHandler):
         if not send_body:
             return
         drop_at = fault.at_byte if fault is not None and fault.kind == "drop" else None
-        self._send_file(path, start, end, drop_at, entry)
+        if self._send_file(path, start, end, drop_at, entry):
+            media._consume_drop(fault)
 
-    def _send_file(self, path: Path, start: int, end: int, drop_at: int | None, entry: dict):
+    def _send_file(self, path: Path, start: int, end: int, drop_at: int | None, entry: dict) -> bool:
+        """Send bytes start..end; True when the connection was dropped at ``drop_at``."""
         with open(path, "rb") as handle:
             handle.seek(start)
             position = start
             while position <= end:
                 if drop_at is not None and position >= drop_at:
                     self._drop()
-                    return
+                    return True
                 limit = end + 1 if drop_at is None else min(end + 1, drop_at)
                 data = handle.read(min(CHUNK, limit - position))
                 if not data:
@@ -249,6 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(data)
                 position += len(data)
                 entry["bytes"] += len(data)
+        return False
 
     def _drop(self):
         """Close the connection abruptly (RST), like a network failure mid-file."""

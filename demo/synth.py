@@ -246,14 +246,22 @@ def write_kaggle_listing(videos: list[SynthVideo], base_url: str, path) -> Path:
 
 
 def tone_source(dst, seconds: float, rate: int = 48_000, ext: str = "webm") -> Path:
-    """A cheap long source made by ffmpeg alone (a sine, low bitrate): for section tests and benchmarks."""
+    """A cheap long source (a sine, low bitrate) for section tests and benchmarks: ffmpeg encodes a piece of at
+    most 30 s once and repeats it by stream copy, so a 60-minute source takes about a second."""
     ffmpeg, _ = require_ffmpeg()
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
+    pieces = max(1, int(np.ceil(seconds / 30.0)))
     codec = ["-c:a", "libopus", "-b:a", "32k"] if ext == "webm" else ["-c:a", "aac", "-b:a", "48k"]
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-           "-i", f"sine=frequency=440:sample_rate={rate}:duration={seconds}", "-ac", "2", *codec, str(dst)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{dst}: ffmpeg failed: {proc.stderr.strip()[-300:]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        piece = Path(tmp) / f"piece.{ext}"
+        steps = [[ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+                  "-i", f"sine=frequency=440:sample_rate={rate}:duration={seconds / pieces:.6f}", "-ac", "2",
+                  *codec, str(piece)],
+                 [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", str(pieces - 1),
+                  "-i", str(piece), "-c", "copy", str(dst)]]
+        for cmd in steps:
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{dst}: ffmpeg failed: {proc.stderr.strip()[-300:]}")
     return dst
