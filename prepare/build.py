@@ -27,7 +27,7 @@ from pathlib import Path
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from common.audio import SAMPLING_RATE, AudioError, convert_to_flac
+from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_flac
 from common.cli import format_table
 from common.data import SPLITS, clip_features
 from common.jsonl import atomic_write_json, atomic_write_text
@@ -153,6 +153,8 @@ def _scan_all(videos, work, config, clip_samples, hop_samples, dropped):
         try:
             path = _stream_path(video, work)
             scan = scan_video(path, clip_samples, hop_samples, config.max_clips_per_video, config.min_rms_db)
+        except FfmpegMissing:
+            raise  # not this file's fault: every later non-16 kHz file would fail the same way
         except (AudioError, RuntimeError, ValueError, sf.LibsndfileError) as exc:
             dropped.append(Dropped(video.video_id, "unreadable", f"{video.path}: {exc}"))
             continue
