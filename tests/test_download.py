@@ -270,3 +270,12 @@ def test_cli_fatal_stops_have_nonzero_exit_and_the_reason_last(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "download", "--listing", str(tmp_path / "missing.csv"), "--out",
                            str(tmp_path / "o")], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "missing.csv: no such file" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_server_range_parsing():
+    from demo.server import parse_range
+    assert parse_range("bytes=0-", 100) == (0, 99) and parse_range("bytes=10-19", 100) == (10, 19)
+    assert parse_range("bytes=-30", 100) == (70, 99) and parse_range("bytes=90-500", 100) == (90, 99)
+    assert parse_range(None, 100) is None and parse_range("items=1-2", 100) is None
+    with pytest.raises(ValueError):
+        parse_range("bytes=100-", 100)
