@@ -1,0 +1,233 @@
+"""eval.py end to end on tiny inputs: outputs, report sections in en and ru, baselines, windowing in bounded memory."""
+
+import csv
+import json
+import re
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import eval as eval_cli
+from common.audio import encode_flac
+from common.data import clip_features
+from common.jsonl import append_jsonl
+from common.modeling import load_feature_extractor, load_model
+from evaluation import inference
+from evaluation.report import TEXT
+from tests.synthetic import CLASS_NAMES, tone_clip
+from tests.tiny_models import save_tiny_model
+
+
+def tone_split(rng, n_videos, clips_per_video, clip_seconds, prefix):
+    """Rows of class-dependent tones; built with from_dict + cast (encoding an Audio feature needs torchcodec)."""
+    from datasets import Dataset
+
+    rows = {name: [] for name in clip_features(CLASS_NAMES)}
+    for label, name in enumerate(CLASS_NAMES):
+        for v in range(n_videos):
+            for c in range(clips_per_video):
+                rows["audio"].append({"bytes": encode_flac(tone_clip(label, clip_seconds, rng)), "path": f"{c}.flac"})
+                rows["label"].append(label)
+                rows["video_id"].append(f"{prefix}-{name}-{v}")
+                rows["start_s"].append(c * clip_seconds)
+                rows["duration_s"].append(clip_seconds)
+                rows["title"].append(f"{name} | video {v}")
+    return Dataset.from_dict(rows).cast(clip_features(CLASS_NAMES))
+
+
+def save_dataset(path, videos=(6, 2, 4), clips_per_video=2, clip_seconds=1.0):
+    from datasets import DatasetDict
+
+    rng = np.random.default_rng(0)
+    splits = {s: tone_split(rng, n, clips_per_video, clip_seconds, s) for s, n in zip(("train", "validation", "test"), videos)}
+    DatasetDict(splits).save_to_disk(str(path))
+    return str(path)
+
+
+def save_run_dir(tmp, class_names=CLASS_NAMES, run_files=True):
+    """A tiny wav2vec2 with the dataset's labels; with ``run_files`` also the files train.py writes."""
+    import torch
+
+    torch.manual_seed(0)
+    base = save_tiny_model("wav2vec2", tmp / "base")
+    run = tmp / ("run" if run_files else "bare")
+    load_model(base, class_names=list(class_names)).save_pretrained(run)
+    load_feature_extractor(base).save_pretrained(run)
+    if run_files:
+        (run / "run_config.json").write_text(json.dumps({
+            "base_model": base, "max_length_seconds": 0.5,
+            "training_args": {"learning_rate": 3e-5, "num_train_epochs": 3, "per_device_train_batch_size": 4},
+            "model_args": {"freeze_feature_encoder": True}, "hardware": {"device": "cpu", "torch_threads": 1},
+            "train_runtime_s": 42.0}))
+        (run / "trainer_state.json").write_text(json.dumps({"log_history": [
+            {"epoch": e, "loss": 1.4 - 0.1 * e} for e in (1, 2, 3)] + [
+            {"epoch": e, "eval_loss": 1.3 - 0.1 * e, "eval_accuracy": 0.3 + 0.1 * e} for e in (1, 2, 3)]}))
+        (run / "all_results.json").write_text(json.dumps({"eval_accuracy": 0.6, "train_runtime": 42.0}))
+    return str(run)
+
+
+def save_downloads(path):
+    records = [("a1", "art_music", "ok"), ("a2", "art_music", "ok"), ("a3", "art_music", "unavailable"),
+               ("f1", "food", "ok"), ("f2", "food", "private"), ("f3", "food", "private"),
+               ("h1", "history", "network"), ("h1", "history", "ok"),  # retried: the last record wins
+               ("t1", "travel", "ok")]
+    for video_id, category, status in records:
+        append_jsonl(path / "manifest.jsonl", {"id": video_id, "category": category, "status": status,
+                                               "message": f"{status} message", "duration_s": 1800.0})
+    (path / "listing_report.json").write_text(json.dumps({"per_category": {
+        c: {"rows": 5, "usable": 3, "damaged_id": 2} for c in CLASS_NAMES}}))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("eval")
+    dataset = save_dataset(tmp / "dataset")
+    (tmp / "dataset" / "prepare_stats.json").write_text(json.dumps({
+        "config": {"balance": "videos", "split": [0.8, 0.1, 0.1], "seed": 0, "clip_seconds": 1.0},
+        "dropped": {"videos": {"balance_undersampled": 3}, "clips": {"silent": 5}}}))
+    return {"tmp": tmp, "dataset": dataset, "run": save_run_dir(tmp), "bare": save_run_dir(tmp, run_files=False),
+            "downloads": save_downloads(tmp / "downloads")}
+
+
+@pytest.fixture(scope="module")
+def full_run(inputs):
+    out = inputs["tmp"] / "report_en"
+    metrics = eval_cli.main(["--model", inputs["run"], "--dataset", inputs["dataset"], "--split", "test", "--out",
+                             str(out), "--lang", "en", "--baselines", "--downloads", inputs["downloads"],
+                             "--bootstrap", "200", "--seed", "1"])
+    return out, metrics
+
+
+PLACEHOLDERS = re.compile(r"\bXX\b|\bNone\b|\bnan\b|\{\w*\}|TODO")
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def section_titles(lang):
+    t = TEXT[lang]
+    return [t[k] for k in ("title", "goal", "data", "listing", "downloads", "balance", "splits", "method", "recipe",
+                           "hardware", "protocol", "results", "comparison", "conclusion", "references")]
+
+
+def test_full_run_writes_every_output(full_run):
+    out, metrics = full_run
+    for name in ("metrics.json", "predictions_clips.csv", "predictions_videos.csv", "report.md", "report.html",
+                 "confusion_video.png", "confusion_clip.png", "per_class_accuracy.png", "training_curves.png",
+                 "embeddings.png", "embeddings.html"):
+        assert (out / name).stat().st_size > 0, name
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["video"]["accuracy"] == metrics["video"]["accuracy"]
+    clips, videos = read_csv(out / "predictions_clips.csv"), read_csv(out / "predictions_videos.csv")
+    assert len(clips) == 32 and len(videos) == 16 and saved["n_videos"] == 16
+    # run_config's max_length_seconds (0.5 s) sets the window: two windows per 1-s clip
+    assert saved["inference"]["window_seconds"] == 0.5 and saved["inference"]["n_windows"] == 64
+    assert {row["windows"] for row in clips} == {"2"}
+    accuracy = np.mean([row["correct"] == "1" for row in videos])
+    assert saved["video"]["accuracy"] == pytest.approx(accuracy)
+    low, high = saved["video"]["ci"]["accuracy"]
+    assert low <= saved["video"]["accuracy"] <= high
+    assert saved["references"]["chance"]["accuracy"] == 0.25
+    assert saved["references"]["majority"]["class"] == "art_music"  # balanced train: lowest index wins the tie
+    assert saved["input_hashes"]["model_sha256"] and saved["versions"]["torch"]
+
+
+def test_baselines_beat_chance_on_separable_tones(full_run):
+    _, metrics = full_run
+    baselines = metrics["baselines"]
+    assert set(baselines) == {"handcrafted_logistic_regression", "handcrafted_random_forest",
+                              "frozen_encoder_logistic_regression"}
+    for name in ("handcrafted_logistic_regression", "handcrafted_random_forest"):
+        video = baselines[name]["video"]
+        assert video["accuracy"] >= 0.9, (name, video["accuracy"])
+        assert video["binomial_test"]["p_value"] < 0.001
+    assert baselines["frozen_encoder_logistic_regression"]["clip"]["accuracy"] > 0.5
+    # majority on a balanced test split is exactly chance
+    assert metrics["references"]["majority"]["video"]["accuracy"] == pytest.approx(0.25)
+
+
+def test_english_report_has_every_section_and_no_placeholder(full_run):
+    out, metrics = full_run
+    md, page = (out / "report.md").read_text(), (out / "report.html").read_text()
+    for title in section_titles("en"):
+        assert title in md and title in page, title
+    assert not PLACEHOLDERS.search(md), PLACEHOLDERS.search(md)
+    # downloads: the retried video counts as ok; failure reasons per category
+    assert "| food | 3 | 1 | 2 | 33% | 0.50 | private: 2 |" in md
+    assert "| history | 1 | 1 | 0 | 100% |" in md
+    assert "balance_undersampled" in md and "| learning_rate | 3e-05 |" in md
+    assert f"{metrics['video']['accuracy']:.3f}" in metrics["report"]["conclusion"][0]
+    # self-contained: every picture inline, no file references except the interactive map link
+    assert page.count("data:image/png;base64,") == 5 and not re.search(r'src="(?!data:)', page)
+    assert "MFCC + spectral, logistic regression" in md
+
+
+def test_russian_report_with_missing_inputs_says_not_available(inputs):
+    out = inputs["tmp"] / "report_ru"
+    metrics = eval_cli.main(["--model", inputs["bare"], "--dataset", inputs["dataset"], "--out", str(out),
+                             "--lang", "ru", "--aggregate", "vote", "--window_seconds", "1.0", "--bootstrap", "50"])
+    md, page = (out / "report.md").read_text(), (out / "report.html").read_text()
+    for title in section_titles("ru"):
+        assert title in md and title in page, title
+    assert not PLACEHOLDERS.search(md), PLACEHOLDERS.search(md)
+    assert "Выводы" in md and "уровня случайного угадывания" in md
+    for reason in ("no download directory given", "run_config.json not found", "trainer_state.json",
+                   "baselines were not requested", "all_results.json"):
+        assert re.search(r"нет данных \(not available\): .*" + re.escape(reason), md), reason
+    assert metrics["inference"]["n_windows"] == 32 and metrics["inference"]["aggregate"] == "vote"
+    # vote: a video's prediction is the class with most clip votes (ties by mean logits)
+    clips = read_csv(out / "predictions_clips.csv")
+    for row in read_csv(out / "predictions_videos.csv"):
+        votes = [c["predicted"] for c in clips if c["video_id"] == row["video_id"]]
+        assert votes.count(row["predicted"]) == max(votes.count(v) for v in set(votes))
+
+
+def test_label_mismatch_and_bad_flags_fail_clearly(inputs, tmp_path):
+    other = save_run_dir(tmp_path, class_names=["cats", "dogs", "birds", "cars"], run_files=False)
+    with pytest.raises(ValueError, match=r"predicts labels \['cats'.*ClassLabel names are \['art_music'"):
+        eval_cli.main(["--model", other, "--dataset", inputs["dataset"], "--out", str(tmp_path / "r")])
+    with pytest.raises(ValueError, match="--split 'dev'.*has splits"):
+        eval_cli.main(["--model", inputs["bare"], "--dataset", inputs["dataset"], "--out", str(tmp_path / "r"),
+                       "--split", "dev"])
+    with pytest.raises(ValueError, match="--bootstrap 5"):
+        eval_cli.main(["--model", inputs["bare"], "--dataset", inputs["dataset"], "--out", str(tmp_path / "r"),
+                       "--bootstrap", "5"])
+
+
+def test_long_clips_are_windowed_in_bounded_batches(inputs, monkeypatch):
+    """40-s clips, 1-s windows, batches of 4: no forward pass ever sees more than 4 x 1 s; clips are decoded lazily
+    (at most the current clip and the previous one, whose windows may still wait in the batch, are alive: the peak
+    traced memory for six clips is that for two); a clip's logits are the mean of its windows' logits."""
+    import common.modeling
+
+    split = tone_split(np.random.default_rng(1), 2, 1, 40.0, "long").select(range(6))
+    model, extractor, columns = inference.load_eval_model(inputs["bare"], CLASS_NAMES)
+    batches = []
+    real_featurize = common.modeling.featurize
+
+    def spy(extractor_, arrays):
+        batches.append([len(a) for a in arrays])
+        return real_featurize(extractor_, arrays)
+
+    def traced_peak(data):
+        tracemalloc.start()
+        result = inference.infer_split(model, extractor, columns, data, window_s=1.0, batch_size=4)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return result, peak
+
+    monkeypatch.setattr(common.modeling, "featurize", spy)
+    _, peak_two = traced_peak(split.select([0, 1]))
+    out, peak_six = traced_peak(split)
+    assert out.n_windows == 240 and out.windows_per_clip.tolist() == [40] * 6
+    assert max(len(b) for b in batches) == 4 and max(max(b) for b in batches) == 16000
+    clip_bytes = 40 * 16000 * 4
+    # holding every decoded clip would add 4 x clip_bytes (10 MB) for six clips
+    assert peak_six < peak_two + clip_bytes / 4, (peak_two, peak_six)
+    direct = common.modeling.predict_windows(model, extractor, [inference.clip_array(split[1]["audio"])],
+                                             window_s=1.0, batch_size=4)
+    np.testing.assert_allclose(out.clip_logits[1], direct.logits[:, columns].mean(axis=0), rtol=1e-5, atol=1e-6)
