@@ -1,0 +1,141 @@
+"""The whole pipeline, offline, on synthetic "videos": synthesize -> serve on loopback -> download -> prepare ->
+train (tiny recipe) -> eval with the lab report -> predict on a held-back video.
+
+Every stage is the real one, called through its library function; only the videos and the model size are toys.
+Re-running resumes: finished downloads, the prepared dataset and finished training are found and reused.
+
+Example::
+
+    python -m demo --out demo_out                       # the full demo (about 44 videos, a few minutes on 2 cores)
+    python -m demo --out /tmp/d --videos-per-class 4 --min-seconds 20 --max-seconds 30 --epochs 2   # a quick one
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.cli import format_table
+
+logger = logging.getLogger("demo")
+
+
+@dataclass
+class DemoConfig:
+    out: str = field(default="demo_out", metadata={"help": "Folder for everything the demo makes (media, raw "
+                                                           "downloads, dataset, model run, report, predictions)."})
+    videos_per_class: int = field(default=11, metadata={"help": "Synthetic videos per class in the listing (4 "
+                                                                "classes); one more video is held back for predict."})
+    min_seconds: float = field(default=30.0, metadata={"help": "Shortest synthetic video, seconds."})
+    max_seconds: float = field(default=180.0, metadata={"help": "Longest synthetic video, seconds."})
+    max_seconds_per_video: float = field(default=120.0, metadata={
+        "help": "The download stage's --max-seconds: the middle section kept of each longer video."})
+    clip_seconds: float = field(default=5.0, metadata={"help": "prepare's --clip-seconds."})
+    max_clips_per_video: int = field(default=12, metadata={"help": "prepare's --max-clips-per-video."})
+    split: str = field(default="0.6,0.2,0.2", metadata={
+        "help": "prepare's --split (more test videos than 0.8/0.1/0.1 give the small demo tighter intervals)."})
+    epochs: float = field(default=6.0, metadata={"help": "Training epochs of the tiny recipe."})
+    port: int = field(default=8765, metadata={"help": "Loopback port of the media server (fixed so that a re-run "
+                                                     "finds the same URLs and resumes; 0 picks a free port)."})
+    workers: int = field(default=4, metadata={"help": "Parallel downloads from the loopback server."})
+    baselines: bool = field(default=True, metadata={"help": "Also score the MFCC and frozen-encoder baselines."})
+    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples for the report's intervals."})
+    lang: str = field(default="en", metadata={"help": "Language of the report: en or ru."})
+    seed: int = field(default=0, metadata={"help": "Seed of the synthetic videos, the split and training."})
+
+    def __post_init__(self):
+        if self.videos_per_class < 3:
+            raise ValueError(f"--videos-per-class {self.videos_per_class}: expected at least 3 (one per split)")
+        if not 0 < self.min_seconds <= self.max_seconds:
+            raise ValueError(f"--min-seconds {self.min_seconds} / --max-seconds {self.max_seconds}: expected "
+                             "0 < min <= max")
+
+
+def run_demo(config: DemoConfig) -> dict:
+    """Run every stage; returns the paths it wrote and the headline metrics."""
+    from demo.server import MediaServer
+    from demo.synth import synthesize_videos, write_kaggle_listing
+    from download import DownloadConfig, download_videos
+    from evaluation.pipeline import EvalConfig, evaluate_run
+    from predict import PredictConfig, predict_inputs
+    from prepare import prepare_dataset
+    from training.tiny import save_tiny_wav2vec2
+    import train
+
+    out = Path(config.out)
+    paths = {name: out / name for name in ("media", "raw", "dataset", "tiny-wav2vec2", "run", "report", "predict")}
+    timings = {}
+    started = time.perf_counter()
+
+    def done(stage):
+        nonlocal started
+        timings[stage] = round(time.perf_counter() - started, 1)
+        logger.info("==== %s finished in %.1f s", stage, timings[stage])
+        started = time.perf_counter()
+
+    # ---------------------------------------------------------------- 1. synthetic videos, one held back
+    # One extra video per class is made; the listing gets the first videos_per_class of each class, and one extra
+    # (of a class picked by the seed) is what predict classifies at the end.
+    per_class = config.videos_per_class + 1
+    videos = synthesize_videos(paths["media"], videos_per_class=per_class, min_seconds=config.min_seconds,
+                               max_seconds=config.max_seconds, seed=config.seed)
+    listed = [v for i, v in enumerate(videos) if i % per_class < config.videos_per_class]
+    extras = [v for i, v in enumerate(videos) if i % per_class == config.videos_per_class]
+    held_back = extras[config.seed % len(extras)]
+    done("synthesize")
+
+    with MediaServer(paths["media"], port=config.port) as server:
+        # ------------------------------------------------------------ 2. download through yt-dlp from loopback
+        listing = write_kaggle_listing(listed, server.base_url, out / "listing.csv")
+        summary = download_videos(str(listing), paths["raw"],
+                                  DownloadConfig(max_seconds=config.max_seconds_per_video, workers=config.workers,
+                                                 sleep=0))
+        if summary.stopped:
+            raise RuntimeError(f"download stopped: {summary.stopped}")
+        done("download")
+
+        # ------------------------------------------------------------ 3. prepare a balanced dataset
+        prepare_dataset(raw=[str(paths["raw"])], out=str(paths["dataset"]), clip_seconds=config.clip_seconds,
+                        max_clips_per_video=config.max_clips_per_video, split=config.split, seed=config.seed)
+        done("prepare")
+
+        # ------------------------------------------------------------ 4. train the tiny recipe
+        if not (paths["tiny-wav2vec2"] / "config.json").exists():
+            save_tiny_wav2vec2(paths["tiny-wav2vec2"], seed=config.seed)
+        if (paths["run"] / "all_results.json").exists():
+            logger.info("%s already holds a finished run: reusing it", paths["run"])
+        else:
+            train.main(["configs/tiny-cpu.yaml", "--model_name_or_path", str(paths["tiny-wav2vec2"]),
+                        "--dataset_name", str(paths["dataset"]), "--output_dir", str(paths["run"]),
+                        "--num_train_epochs", str(config.epochs), "--seed", str(config.seed)])
+        done("train")
+
+        # ------------------------------------------------------------ 5. evaluate and write the lab report
+        metrics = evaluate_run(EvalConfig(model=str(paths["run"]), dataset=str(paths["dataset"]),
+                                          out=str(paths["report"]), split="test", lang=config.lang,
+                                          baselines=config.baselines, downloads=[str(paths["raw"])],
+                                          base_model=str(paths["tiny-wav2vec2"]), bootstrap=config.bootstrap,
+                                          seed=config.seed))
+        done("eval")
+
+        # ------------------------------------------------------------ 6. classify the held-back video by URL
+        [prediction] = predict_inputs(PredictConfig(model=str(paths["run"]), inputs=[server.url(held_back.path)],
+                                                    out=str(paths["predict"]), format="table"))
+        done("predict")
+
+    result = {
+        "paths": {k: str(v) for k, v in paths.items()},
+        "report": metrics["report"]["html"],
+        "timings_s": timings,
+        "video_accuracy": metrics["video"]["accuracy"],
+        "clip_accuracy": metrics["clip"]["accuracy"],
+        "video_accuracy_ci": metrics["video"]["ci"]["accuracy"],
+        "chance": metrics["references"]["chance"]["accuracy"],
+        "held_back": {"video": held_back.path, "true": held_back.category, "predicted": prediction.label,
+                      "probability": prediction.probabilities[prediction.label]},
+    }
+    logger.info("stage timings (s):\n%s", format_table(["stage", "seconds"], list(timings.items())
+                                                        + [["total", round(sum(timings.values()), 1)]]))
+    return result
