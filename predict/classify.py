@@ -236,6 +236,7 @@ def predict_inputs(config: PredictConfig) -> list[InputResult]:
         result = build_result(source, names, probs, starts, total, int(round(window_s * SAMPLING_RATE)),
                               time.perf_counter() - began, sha256)
         results.append(result)
+        done[_key_text(key)] = result  # the same file given twice is predicted once
         if out is not None:
             write_outputs(out, result, key)
     if out is not None:
