@@ -119,16 +119,17 @@ def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str
                    f"\n| processes | {config['hardware']['n_processes']} ({config['hardware']['device']}) |")
     hashes = ", ".join(f"{split}: `{(v.get('sha256') or v.get('fingerprint') or '')[:16]}`"
                        for split, v in config["dataset_fingerprint"].items())
-    header = {
-        "library_name": "transformers",
-        "pipeline_tag": "audio-classification",
-        "base_model": config["base_model"],
-        "tags": ["audio-classification", "youtube"],
-        "metrics": ["accuracy", "f1"],
-    }
+    # The Hub validates base_model/datasets as repository ids: local paths only go into the text.
+    base_on_hub = not Path(config["base_model"]).exists()
+    header = {"library_name": "transformers", "pipeline_tag": "audio-classification"}
+    if base_on_hub:
+        header["base_model"] = config["base_model"]
+    header.update({"tags": ["audio-classification", "youtube"], "metrics": ["accuracy", "f1"]})
     if not Path(config["dataset_name"]).exists():
         header["datasets"] = [config["dataset_name"]]
-    name = hub_model_id or Path(training_args["output_dir"]).name
+    name = hub_model_id or training_args["output_dir"]
+    base = (f"[`{config['base_model']}`](https://huggingface.co/{config['base_model']})" if base_on_hub
+            else f"`{config['base_model']}` (a local checkpoint)")
     return f"""---
 {yaml.safe_dump(header, sort_keys=False).strip()}
 ---
@@ -136,7 +137,7 @@ def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str
 # {name}
 
 Classifies the topic of a YouTube video from its audio, one of: {", ".join(f"`{n}`" for n in labels)}.
-Fine-tuned from [`{config['base_model']}`](https://huggingface.co/{config['base_model']}) with the
+Fine-tuned from {base} with the
 `transformers` Trainer (`train.py`) on the prepared dataset `{config['dataset_name']}`.
 
 ## Use

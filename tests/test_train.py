@@ -1,0 +1,271 @@
+"""train.py: recipes and argument errors, the data pieces, a few training steps of each architecture, resume, Hub.
+
+Every run is a tiny random checkpoint on ~1-s synthetic tones, through ``train.main`` (the same path as the CLI).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import train
+from training.args import parse_args
+from training.data import RandomCrops, class_weights, eval_windows
+from training.trainer import ClipMetrics
+from tests.tiny_models import save_tiny_model
+from tests.train_fixtures import prepared_dataset, run_argv
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return prepared_dataset(tmp_path_factory.mktemp("data") / "dataset")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return lambda kind: save_tiny_model(kind, root / kind) if not (root / kind).exists() else str(root / kind)
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
+# ---------------------------------------------------------------- arguments
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
+def test_every_shipped_recipe_parses(recipe):
+    import yaml
+
+    model_args, data_args, training_args = parse_args([str(recipe)])
+    values = yaml.safe_load(recipe.read_text())
+    assert model_args.model_name_or_path == values["model_name_or_path"]
+    assert data_args.dataset_name == values["dataset_name"]
+    assert data_args.max_length_seconds == values["max_length_seconds"]
+    assert training_args.learning_rate == values["learning_rate"]
+    assert training_args.remove_unused_columns is False  # the collator needs the raw columns
+    assert training_args.eval_strategy.value == "epoch" and training_args.metric_for_best_model == "accuracy"
+
+
+def test_cli_overrides_recipe_and_defaults_apply_without_recipe():
+    recipe = str(ROOT / "configs" / "wav2vec2-base.yaml")
+    _, data_args, training_args = parse_args([recipe, "--learning_rate", "1e-5", "--max_length_seconds", "4"])
+    assert training_args.learning_rate == 1e-5 and data_args.max_length_seconds == 4.0
+    assert data_args.eval_window_seconds == 4.0  # follows the crop length unless given
+    model_args, data_args, training_args = parse_args(["--dataset_name", "some/dataset"])
+    assert model_args.model_name_or_path == "facebook/wav2vec2-base" and model_args.freeze_feature_encoder
+    assert training_args.learning_rate == 3e-5 and training_args.warmup_steps == 0.1
+    assert training_args.load_best_model_at_end and training_args.eval_strategy.value == "epoch"
+
+
+def test_argparse_choice_error_names_flag_value_and_choices(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--dataset_name", "d", "--class_weighting", "inverse"])
+    err = capsys.readouterr().err
+    assert "--class_weighting" in err and "'inverse'" in err and "balanced" in err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--max_length_seconds", "1"], ["--dataset_name", "required"]),
+    (["--dataset_name", "d", "--max_length_seconds", "-2"], ["--max_length_seconds", "-2", "positive"]),
+    (["--dataset_name", "d", "--precision", "fp8"], ["--precision", "fp8", "bf16"]),
+    (["--dataset_name", "d", "--metric_for_best_model", "auc"], ["--metric_for_best_model", "auc", "f1"]),
+    (["--dataset_name", "d", "--early_stopping_patience", "2", "--load_best_model_at_end", "false"],
+     ["--early_stopping_patience", "--load_best_model_at_end"]),
+])
+def test_validation_errors_name_flag_value_and_expected(argv, words):
+    with pytest.raises(ValueError) as info:
+        parse_args(argv)
+    assert all(word in str(info.value) for word in words), str(info.value)
+
+
+def test_recipe_with_unknown_key_names_file_and_key(tmp_path):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("dataset_name: d\nlearning_rat: 0.1\n")
+    with pytest.raises(ValueError, match=r"bad.yaml.*'learning_rat'.*learning_rate"):
+        parse_args([str(recipe)])
+
+
+def test_missing_split_names_flag_and_available_splits(data, tiny, tmp_path):
+    with pytest.raises(ValueError, match=r"--eval_split_name 'dev'.*\['test', 'train', 'validation'\]"):
+        train.main(run_argv(data, tiny("wav2vec2"), tmp_path / "run", "--eval_split_name", "dev"))
+
+
+# ---------------------------------------------------------------- data pieces
+
+def test_random_crops_depend_on_seed_epoch_row_only():
+    samples = np.arange(16000 * 3, dtype=np.float32)
+    crops = RandomCrops(max_seconds=1.0, seed=7)
+    first = crops.crop(samples, row=3)
+    assert len(first) == 16000 and np.array_equal(first, samples[int(first[0]):int(first[0]) + 16000])
+    assert np.array_equal(first, crops.crop(samples, row=3))          # same epoch, same row: same crop
+    assert crops.crop(samples, row=4)[0] != first[0]                  # another row
+    crops.epoch = 1
+    assert crops.crop(samples, row=3)[0] != first[0]                  # a new crop each epoch
+    assert len(crops.crop(samples[:8000], row=3)) == 8000             # short clips are kept whole
+
+
+def test_eval_windows_cover_each_clip_and_metrics_average_per_clip(tmp_path):
+    from datasets import load_from_disk
+
+    path = prepared_dataset(tmp_path / "d", videos_per_class=(1, 1, 1), clips_per_video=1, clip_seconds=2.5)
+    split = load_from_disk(path)["validation"]
+    windows = eval_windows(split, window_seconds=1.0)
+    index = windows.with_format(None)
+    assert index["row"] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]      # 2.5 s -> [0,1) [1,2) [1.5,2.5)
+    assert index["end"][:3] == [16000, 32000, 40000]
+    assert [len(s) for s in windows[:3]["samples"]] == [16000] * 3
+    # Clip 0 (label 0): two windows say 1, one says 0 strongly -> the mean logit picks 0.
+    logits = np.zeros((12, 4))
+    logits[0, 0], logits[1, 1], logits[2, 1] = 10, 1, 1
+    for clip in (1, 2, 3):
+        logits[3 * clip:3 * clip + 3, clip] = 1
+    labels = np.repeat([0, 1, 2, 3], 3)
+    metrics = ClipMetrics(index["row"], n_classes=4)(type("P", (), {"predictions": logits, "label_ids": labels}))
+    assert metrics["accuracy"] == 1.0 and metrics["f1"] == 1.0
+    assert metrics["window_accuracy"] == pytest.approx(10 / 12)
+
+
+def test_balanced_class_weights_and_weighted_loss():
+    from training.trainer import WeightedLossTrainer
+
+    weights = class_weights([0] * 6 + [1] * 2 + [2] * 4, n_classes=4)
+    np.testing.assert_allclose(weights.numpy(), [12 / 24, 12 / 8, 12 / 16, 0.0])
+
+    class Model(torch.nn.Module):
+        def forward(self, logits):
+            return type("Out", (), {"logits": logits})()
+
+    logits = torch.randn(5, 4)
+    labels = torch.tensor([0, 1, 2, 1, 0])
+    trainer = WeightedLossTrainer.__new__(WeightedLossTrainer)
+    trainer.class_weights = weights
+    loss = trainer.compute_loss(Model(), {"logits": logits, "labels": labels})
+    w = weights[labels]
+    expected = (w * torch.nn.functional.cross_entropy(logits, labels, reduction="none")).sum() / w.sum()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+# ---------------------------------------------------------------- training runs
+
+@pytest.mark.parametrize("kind", ["wav2vec2", "hubert", "ast", "whisper"])
+def test_each_architecture_trains_and_saves_a_loadable_run(kind, data, tiny, tmp_path):
+    out = tmp_path / "run"
+    extra = ["--class_weighting", "balanced"] if kind == "hubert" else []
+    results = train.main(run_argv(data, tiny(kind), out, *extra))
+    all_results = read_json(out / "all_results.json")
+    assert all_results["epoch"] == 2.0 and 0.0 <= all_results["eval_accuracy"] <= 1.0
+    assert all_results == pytest.approx(results)
+    config = read_json(out / "config.json")
+    assert config["id2label"] == {"0": "art_music", "1": "food", "2": "history", "3": "travel"}
+    for name in ("model.safetensors", "preprocessor_config.json", "trainer_state.json", "training_curves.png",
+                 "README.md", "run_config.json"):
+        assert (out / name).stat().st_size > 0, name
+    state = read_json(out / "trainer_state.json")
+    evals = [e for e in state["log_history"] if "eval_accuracy" in e]
+    assert [e["epoch"] for e in evals][:2] == [1.0, 2.0]
+
+
+def test_run_records_card_and_pipeline(data, tiny, tmp_path):
+    from transformers import pipeline
+
+    out = tmp_path / "run"
+    train.main(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "6", "--learning_rate", "3e-3"))
+    run = read_json(out / "run_config.json")
+    assert run["base_model"] == tiny("wav2vec2") and run["max_length_seconds"] == 1.0
+    assert run["dataset_stats"]["splits"]["train"]["per_class"] == {n: 4 for n in
+                                                                     ("art_music", "food", "history", "travel")}
+    assert len(run["dataset_fingerprint"]["train"]["sha256"]) == 64
+    assert run["versions"]["transformers"] and run["hardware"]["n_processes"] == 1
+    assert run["training_args"]["hub_token"] == "<HUB_TOKEN>" and run["train_runtime_s"] > 0
+    state = read_json(out / "trainer_state.json")
+    losses = [e["loss"] for e in state["log_history"] if "loss" in e]
+    assert len(losses) == 6 and losses[-1] < losses[0]  # it learns the tones
+    assert read_json(out / "all_results.json")["eval_accuracy"] >= 0.5
+    card = (out / "README.md").read_text()
+    assert "pipeline_tag: audio-classification" in card and "`travel`" in card and "| eval_accuracy |" in card
+    classify = pipeline("audio-classification", model=str(out))
+    scores = classify(np.zeros(16000, dtype=np.float32), top_k=4)
+    assert {s["label"] for s in scores} == {"art_music", "food", "history", "travel"}
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_to_the_same_result(data, tiny, tmp_path):
+    """8 steps (2 epochs x 4), checkpoint every 2; the run is killed during step 7 (mid second epoch), and the same
+    command resumes from checkpoint-6: weights and metrics match an uninterrupted run."""
+    from transformers import TrainerCallback
+
+    class KillAtStep(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            if state.global_step == 6:
+                raise Interrupt()
+
+    args = ["--save_strategy", "steps", "--save_steps", "2", "--load_best_model_at_end", "false",
+            "--save_total_limit", "5"]
+    model = tiny("wav2vec2")
+    whole = train.main(run_argv(data, model, tmp_path / "whole", *args))
+    with pytest.raises(Interrupt):
+        train.main(run_argv(data, model, tmp_path / "resumed", *args), callbacks=[KillAtStep()])
+    assert not (tmp_path / "resumed" / "checkpoint-8").exists()
+    resumed = train.main(run_argv(data, model, tmp_path / "resumed", *args))
+    # (train_loss is not compared: Trainer averages it over the steps run since the resume only.)
+    for key in ("eval_loss", "eval_accuracy", "eval_f1", "eval_window_accuracy"):
+        assert resumed[key] == pytest.approx(whole[key], rel=1e-5), key
+    from safetensors.torch import load_file
+
+    a, b = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "resumed" / "model.safetensors")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+class FakeHfApi:
+    """Stands in for huggingface_hub.HfApi: records the calls and the files upload_folder would send."""
+
+    calls = []
+
+    def __init__(self, token=None):
+        self.token = token
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs))
+
+    def upload_folder(self, folder_path, repo_id, ignore_patterns=None, **kwargs):
+        from huggingface_hub.utils import filter_repo_objects
+
+        files = [str(p.relative_to(folder_path)) for p in Path(folder_path).rglob("*") if p.is_file()]
+        sent = sorted(filter_repo_objects(files, ignore_patterns=ignore_patterns))
+        self.calls.append(("upload_folder", repo_id, {"files": sent, "token": self.token, **kwargs}))
+        return type("Commit", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/fake"})()
+
+
+def test_push_to_hub_with_faked_upload(data, tiny, tmp_path, monkeypatch, capfd, caplog):
+    import training.hub
+
+    FakeHfApi.calls = []
+    monkeypatch.setattr(training.hub, "HfApi", FakeHfApi)
+    secret = "hf_secretTOKEN_do_not_leak"
+    out = tmp_path / "run"
+    train.main(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "1", "--push_to_hub", "true",
+                        "--hub_model_id", "someone/youtube-topics-tiny", "--hub_token", secret))
+    (_, repo, _), (_, repo2, upload) = FakeHfApi.calls
+    assert repo == repo2 == "someone/youtube-topics-tiny" and upload["token"] == secret
+    assert {"config.json", "model.safetensors", "preprocessor_config.json", "README.md", "run_config.json",
+            "all_results.json", "training_curves.png", "trainer_state.json"} <= set(upload["files"])
+    assert not any(f.startswith("checkpoint-") or f == "training_args.bin" for f in upload["files"])
+    card = (out / "README.md").read_text()
+    assert "# someone/youtube-topics-tiny" in card and "| **total** | 16 | 8 | 8 |" in card
+    assert "| learning_rate |" in card and "Intended use and limitations" in card
+    assert read_json(out / "run_config.json")["training_args"]["push_to_hub"] is True
+    # The token is in no file of the run (checkpoints and the pickled training_args.bin included) and no log.
+    for path in out.rglob("*"):
+        assert not (path.is_file() and secret.encode() in path.read_bytes()), path
+    captured = capfd.readouterr()
+    assert secret not in captured.out + captured.err + caplog.text
