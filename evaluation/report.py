@@ -87,8 +87,8 @@ TEXT = {
         "sig_no": "binomial test p = {p}: not distinguishable from chance",
         "c_clip": "At the clip level accuracy is {acc} [{lo}, {hi}] on {n} clips; video-level macro-F1 is {f1}.",
         "c_majority": "Always answering the training split's majority class ({cls}) gives {acc} on the videos.",
-        "c_best": ("The best baseline, {name}, reaches {acc} [{lo}, {hi}]; the model is {diff} points {dir2} "
-                   "[{dlo}, {dhi}], {sig}."),
+        "c_best": ("The best baseline, {name}, reaches {acc} [{lo}, {hi}]; the model is {diff} percentage points "
+                   "{dir2} [{dlo}, {dhi}], {sig}."),
         "c_better": "better", "c_worse": "worse",
         "c_sig": "a significant difference (the paired interval excludes zero)",
         "c_nosig": "not a significant difference (the paired interval includes zero)",
@@ -130,7 +130,7 @@ TEXT = {
                           "{batch}; логиты фрагмента - среднее логитов его окон, предсказание для видео - {agg} его "
                           "фрагментов. 95% интервалы получены {boot} бутстрэп-выборками видео (фрагменты одного видео "
                           "не независимы). p-значение - односторонний точный биномиальный тест против случайного "
-                          "угадывания. Инференс: {n_windows} окон, {audio} звука за {secs} на {device} "
+                          "угадывания. Инференс: окон {n_windows}, {audio} звука за {secs} на {device} "
                           "({speed:.1f} с звука в секунду)."),
         "agg_mean": "softmax среднего логитов",
         "agg_vote": "голосование большинством (ничья решается средним логитов)",
@@ -166,7 +166,7 @@ TEXT = {
         "sig_no": "биномиальный тест p = {p}: неотличимо от случайного",
         "c_clip": "На уровне фрагментов точность {acc} [{lo}, {hi}] на {n} фрагментах; macro-F1 на уровне видео {f1}.",
         "c_majority": "Постоянный ответ самым частым классом обучающей выборки ({cls}) дает {acc} на видео.",
-        "c_best": ("Лучшая базовая модель, {name}, достигает {acc} [{lo}, {hi}]; модель {dir2} на {diff} "
+        "c_best": ("Лучшая базовая модель, {name}, достигает {acc} [{lo}, {hi}]; модель {dir2} на {diff} п.п. "
                    "[{dlo}, {dhi}], {sig}."),
         "c_better": "лучше", "c_worse": "хуже",
         "c_sig": "разница значима (парный интервал не содержит нуля)",
@@ -193,6 +193,22 @@ REFERENCES = [
     "F. Pedregosa et al. Scikit-learn: Machine Learning in Python. JMLR 12, 2011.",
 ]
 
+UNITS = {"en": ("h", "min", "s"), "ru": ("ч", "мин", "с")}
+
+# table headers
+HEAD = {
+    "en": {"category": "category", "setting": "setting", "value": "value", "dropped": "dropped (kind.reason)",
+           "count": "count", "split": "split", "class": "class", "videos": "videos", "clips": "clips", "hours": "hours",
+           "attempted": "attempted", "ok": "ok", "failed": "failed", "success": "success",
+           "reasons": "failure reasons", "hyperparameter": "hyperparameter", "hardware": "hardware", "metric": "metric",
+           "all": "all", "nothing": "nothing dropped"},
+    "ru": {"category": "категория", "setting": "параметр", "value": "значение", "dropped": "отброшено (вид.причина)",
+           "count": "число", "split": "выборка", "class": "класс", "videos": "видео", "clips": "фрагменты",
+           "hours": "часы", "attempted": "попыток", "ok": "успешно", "failed": "ошибок", "success": "успех",
+           "reasons": "причины ошибок", "hyperparameter": "гиперпараметр", "hardware": "оборудование",
+           "metric": "метрика", "all": "все", "nothing": "ничего не отброшено"},
+}
+
 HYPERPARAMETERS = ("learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
                    "gradient_accumulation_steps", "warmup_steps", "weight_decay", "lr_scheduler_type", "seed",
                    "fp16", "bf16", "metric_for_best_model")
@@ -211,12 +227,13 @@ def p_value(p: float) -> str:
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
-def duration(seconds: float) -> str:
+def duration(seconds: float, lang: str = "en") -> str:
+    hours, minutes, secs = UNITS[lang]
     if seconds >= 3600:
-        return f"{seconds / 3600:.2f} h"
+        return f"{seconds / 3600:.2f} {hours}"
     if seconds >= 60:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds:.1f} s"
+        return f"{seconds / 60:.1f} {minutes}"
+    return f"{seconds:.1f} {secs}"
 
 
 def cell(value) -> str:
@@ -231,7 +248,9 @@ class Builder:
     """Collects report blocks: ``(kind, *payload)`` with kind in h1/h2/h3/p/na/table/img/link."""
 
     def __init__(self, lang: str):
+        self.lang = lang
         self.t = TEXT[lang]
+        self.h = HEAD[lang]
         self.blocks: list[tuple] = []
 
     def add(self, kind, *payload):
@@ -257,7 +276,7 @@ def data_section(b: Builder, m: dict):
         b.add("p", t["listing_text"])
         listing = downloads["listing"]
         keys = list(dict.fromkeys(k for counts in listing.values() for k in counts))
-        b.add("table", ["category", *keys], [[c, *[cell(counts.get(k, 0)) for k in keys]] for c, counts in listing.items()])
+        b.add("table", [b.h["category"], *keys], [[c, *[cell(counts.get(k, 0)) for k in keys]] for c, counts in listing.items()])
     else:
         b.na(data.get("downloads_missing") or "no listing_report.json with per_category counts in the download directories")
     b.add("h3", t["downloads"])
@@ -269,7 +288,7 @@ def data_section(b: Builder, m: dict):
             reasons = "; ".join(f"{r}: {n}" for r, n in entry["reasons"].items()) or "-"
             rows.append([category, entry["attempted"], entry["ok"], entry["failed"], f"{success:.0%}",
                          f"{entry['hours']:.2f}", reasons])
-        b.add("table", ["category", "attempted", "ok", "failed", "success", "hours", "failure reasons"], rows)
+        b.add("table", [b.h[k] for k in ("category", "attempted", "ok", "failed", "success", "hours", "reasons")], rows)
         for problem in downloads.get("problems", []):
             b.na(problem)
     else:
@@ -283,13 +302,13 @@ def data_section(b: Builder, m: dict):
         settings = {k: prepare_config[k] for k in ("balance", "split", "seed", "clip_seconds", "hop_seconds",
                                                    "max_clips_per_video", "min_rms_db") if k in prepare_config}
         if settings:
-            b.add("table", ["setting", "value"], [[k, cell(v)] for k, v in settings.items()])
+            b.add("table", [b.h["setting"], b.h["value"]], [[k, cell(v)] for k, v in settings.items()])
         else:
             b.na("prepare_stats.json has no config entry with the balancing settings")
         _, dropped = find_key(stats, "dropped")
         if isinstance(dropped, dict):
             rows = [[key, cell(value)] for key, value in flatten(dropped)]
-            b.add("table", ["dropped (kind.reason)", "count"], rows or [["nothing dropped", 0]])
+            b.add("table", [b.h["dropped"], b.h["count"]], rows or [[b.h["nothing"], 0]])
         else:
             b.na("prepare_stats.json has no 'dropped' entry")
     b.add("h3", t["splits"])
@@ -300,9 +319,9 @@ def data_section(b: Builder, m: dict):
         for name in names:
             e = per_class[name]
             rows.append([split, name, e["videos"], e["clips"], f"{e['hours']:.3f}"])
-        rows.append([split, "all", sum(e["videos"] for e in per_class.values()),
+        rows.append([split, b.h["all"], sum(e["videos"] for e in per_class.values()),
                      sum(e["clips"] for e in per_class.values()), f"{sum(e['hours'] for e in per_class.values()):.3f}"])
-    b.add("table", ["split", "class", "videos", "clips", "hours"], rows)
+    b.add("table", [b.h[k] for k in ("split", "class", "videos", "clips", "hours")], rows)
     counts = [splits[m["split"]][n]["clips"] for n in names]
     chance = f"{1 / len(names):.3f}"
     if len(set(counts)) == 1:
@@ -334,25 +353,25 @@ def method_section(b: Builder, m: dict):
         model_args = run_config.get("model_args") if isinstance(run_config.get("model_args"), dict) else {}
         rows += [[f"model_args.{k}", cell(v)] for k, v in model_args.items() if not isinstance(v, (dict, list))]
         if rows:
-            b.add("table", ["hyperparameter", "value"], rows)
+            b.add("table", [b.h["hyperparameter"], b.h["value"]], rows)
         else:
             b.na("run_config.json holds no training_args/model_args")
     b.add("h3", t["hardware"])
     hardware = (run_config or {}).get("hardware")
     if isinstance(hardware, dict) and hardware:
-        b.add("table", ["hardware", "value"], [[k, cell(v)] for k, v in flatten(hardware)])
+        b.add("table", [b.h["hardware"], b.h["value"]], [[k, cell(v)] for k, v in flatten(hardware)])
     else:
         b.na(run["missing"].get("run_config.json") or "run_config.json has no hardware entry")
     runtime = (run_config or {}).get("train_runtime_s")
     if isinstance(runtime, (int, float)):
-        b.add("p", t["train_time"].format(duration(runtime)))
+        b.add("p", t["train_time"].format(duration(runtime, b.lang)))
     else:
         b.na(run["missing"].get("run_config.json") or "run_config.json has no train_runtime_s")
     b.add("h3", t["protocol"])
     b.add("p", t["protocol_text"].format(
         window=f"{inference['window_seconds']:g}", source=inference["window_source"], batch=m["config"]["batch_size"],
         agg=t["agg_" + inference["aggregate"]], boot=m["clip"]["n_resamples"], n_windows=inference["n_windows"],
-        audio=duration(inference["audio_seconds"]), secs=duration(inference["inference_seconds"]),
+        audio=duration(inference["audio_seconds"], b.lang), secs=duration(inference["inference_seconds"], b.lang),
         device=inference["device"], speed=inference["audio_seconds_per_second"]))
 
 
@@ -388,7 +407,7 @@ def results_section(b: Builder, m: dict):
     b.add("h3", t["training_results"])
     results = m["run"].get("all_results")
     if results:
-        b.add("table", ["metric", "value"], [[k, cell(v)] for k, v in results.items() if isinstance(v, (int, float))])
+        b.add("table", [b.h["metric"], b.h["value"]], [[k, cell(v)] for k, v in results.items() if isinstance(v, (int, float))])
     else:
         b.na(m["run"]["missing"].get("all_results.json", "all_results.json is empty"))
 
@@ -445,7 +464,7 @@ def conclusion_sentences(t: dict, m: dict) -> list[str]:
             name=best["label"], acc=f3(best["video"]["accuracy"]), lo=f3(best["video"]["ci"]["accuracy"][0]),
             hi=f3(best["video"]["ci"]["accuracy"][1]), diff=f"{abs(diff['accuracy_difference']) * 100:.1f}",
             dir2=t["c_better"] if diff["accuracy_difference"] >= 0 else t["c_worse"],
-            dlo=f"{low:+.3f}", dhi=f"{high:+.3f}", sig=t["c_sig"] if low > 0 or high < 0 else t["c_nosig"]))
+            dlo=f"{low * 100:+.1f}", dhi=f"{high * 100:+.1f}", sig=t["c_sig"] if low > 0 or high < 0 else t["c_nosig"]))
     else:
         sentences.append(t["c_no_baselines"].format("; ".join(m["baselines_missing"].values())))
     sentences.append(hardest_class(t, m))

@@ -231,3 +231,19 @@ def test_long_clips_are_windowed_in_bounded_batches(inputs, monkeypatch):
     direct = common.modeling.predict_windows(model, extractor, [inference.clip_array(split[1]["audio"])],
                                              window_s=1.0, batch_size=4)
     np.testing.assert_allclose(out.clip_logits[1], direct.logits[:, columns].mean(axis=0), rtol=1e-5, atol=1e-6)
+
+
+def test_every_flag_parses_and_a_yaml_config_works(tmp_path):
+    argv = ["--model", "m", "--dataset", "d", "--out", "o", "--split", "validation", "--lang", "ru", "--baselines",
+            "--base_model", "b", "--downloads", "x", "y", "--aggregate", "vote", "--batch_size", "3",
+            "--window_seconds", "2.5", "--bootstrap", "20", "--seed", "7", "--device", "cpu"]
+    config = eval_cli.parse_args(argv)
+    assert (config.split, config.lang, config.baselines, config.base_model, config.downloads, config.aggregate,
+            config.batch_size, config.window_seconds, config.bootstrap, config.seed, config.device) == (
+        "validation", "ru", True, "b", ["x", "y"], "vote", 3, 2.5, 20, 7, "cpu")
+    recipe = tmp_path / "eval.yaml"
+    recipe.write_text("model: m\ndataset: d\nout: o\nlang: ru\nbootstrap: 50\n")
+    from_file = eval_cli.parse_args([str(recipe)])
+    assert (from_file.model, from_file.lang, from_file.bootstrap, from_file.aggregate) == ("m", "ru", 50, "mean")
+    with pytest.raises(SystemExit):
+        eval_cli.parse_args(["--model", "m", "--dataset", "d", "--out", "o", "--lang", "de"])
