@@ -92,6 +92,14 @@ def test_hop_and_window_flags(run_dir, tmp_path):
     assert [(w["start_s"], w["end_s"]) for w in result.timeline] == [(i * 0.5, i * 0.5 + 1.0) for i in range(5)]
 
 
+def test_json_format_and_repeated_input(run_dir, tmp_path, capsys):
+    sf.write(tmp_path / "a.wav", noise(1.0), SAMPLING_RATE)
+    main([str(run_dir), str(tmp_path / "a.wav"), str(tmp_path / "a.wav"), "--format", "json", "--out", str(tmp_path / "o")])
+    printed = json.loads(capsys.readouterr().out)
+    assert len(printed) == 2 and printed[0] == printed[1] and len(printed[0]["timeline"]) == 1
+    assert len((tmp_path / "o" / "predictions.jsonl").read_text().splitlines()) == 1  # predicted once
+
+
 def test_bad_inputs_name_the_problem(run_dir, tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="missing.wav"):
         predict_inputs(PredictConfig(model=str(run_dir), inputs=[str(tmp_path / "missing.wav")]))
