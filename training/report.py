@@ -30,12 +30,13 @@ def package_versions() -> dict:
 
 def hardware(training_args) -> dict:
     import torch
+    from accelerate import PartialState
 
     device = training_args.device
     return {
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
-        "n_processes": training_args.world_size,
+        "n_processes": PartialState().num_processes,  # TrainingArguments.world_size says 1 for CPU DDP
         "torch_threads": torch.get_num_threads(),
         "mixed_precision": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "no",
     }
