@@ -39,7 +39,7 @@ CONTENT_TYPES = {".webm": "audio/webm", ".weba": "audio/webm", ".m4a": "audio/mp
 HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Before you continue to YouTube</title></head>"
              b"<body><h1>Before you continue</h1><p>We use cookies and data to deliver our services.</p>"
              b"<form action='/consent'><button>Accept all</button></form></body></html>")
-FAULT_KINDS = ("404", "html", "truncate", "drop")
+FAULT_KINDS = ("404", "html", "truncate", "drop", "stall")
 
 
 @dataclass
@@ -48,12 +48,14 @@ class Fault:
 
     kind: ``404``; ``html`` (200 with an HTML page); ``truncate`` (the file is served as if it ended at
     ``at_byte``); ``drop`` (the connection is closed once the response reaches file offset ``at_byte``, so a
-    client can never get past it by resuming while the fault lasts). ``times``: how many requests the fault hits
-    before the path is served normally (``None``: always).
+    client can never get past it by resuming while the fault lasts); ``stall`` (like ``drop``, but the server
+    first goes silent for ``stall_s`` seconds, as a throttled or hung CDN does). ``times``: how many requests the
+    fault hits before the path is served normally (``None``: always).
     """
     kind: str
     at_byte: int = 0
     times: int | None = None
+    stall_s: float = 10.0
 
     def __post_init__(self):
         if self.kind not in FAULT_KINDS:
@@ -130,7 +132,7 @@ class MediaServer:
             if fault.times is not None:
                 if fault.times <= 0:
                     return None
-                if fault.kind != "drop":      # a drop fault counts the drops it really made (see _consume_drop)
+                if fault.kind not in ("drop", "stall"):  # these count the drops really made (_consume_drop)
                     fault.times -= 1
             return fault
 
@@ -237,17 +239,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not send_body:
             return
-        drop_at = fault.at_byte if fault is not None and fault.kind == "drop" else None
-        if self._send_file(path, start, end, drop_at, entry):
+        drop_at = fault.at_byte if fault is not None and fault.kind in ("drop", "stall") else None
+        if self._send_file(path, start, end, drop_at, entry, stall_s=fault.stall_s if drop_at is not None and fault.kind == "stall" else 0):
             media._consume_drop(fault)
 
-    def _send_file(self, path: Path, start: int, end: int, drop_at: int | None, entry: dict) -> bool:
-        """Send bytes start..end; True when the connection was dropped at ``drop_at``."""
+    def _send_file(self, path: Path, start: int, end: int, drop_at: int | None, entry: dict, stall_s: float = 0) -> bool:
+        """Send bytes start..end; True when the connection was dropped at ``drop_at`` (after ``stall_s`` of silence)."""
         with open(path, "rb") as handle:
             handle.seek(start)
             position = start
             while position <= end:
                 if drop_at is not None and position >= drop_at:
+                    self.wfile.flush()
+                    time.sleep(stall_s)
                     self._drop()
                     return True
                 limit = end + 1 if drop_at is None else min(end + 1, drop_at)

@@ -183,6 +183,16 @@ def _source_duration(info: dict, stall_timeout_s: float) -> float | None:
         return None
 
 
+def _media_seconds(media: Path | None) -> float | None:
+    """Duration of a downloaded file (None: no file, empty, or unreadable)."""
+    if media is None or media.stat().st_size == 0:
+        return None
+    try:
+        return probe(media)["duration_s"]
+    except AudioError:
+        return None
+
+
 def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None, section: str, youtube: bool,
                 options: dict, stall_timeout_s: float) -> FetchedMedia:
     """Download the audio we need of ``url`` into ``work_dir``: the planned section through yt-dlp's
@@ -202,10 +212,14 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
             try:
                 ydl.process_ie_result(dict(info), download=True)
                 media = _downloaded_file(work_dir)
-                if media is not None and media.stat().st_size > 0:
+                got = _media_seconds(media)
+                # A stalled read makes ffmpeg stop early and exit 0 (yt-dlp says "Download completed"): a section
+                # shorter than planned is a failed section, not a short video.
+                if got is not None and got >= length - 0.05:
                     return FetchedMedia(media, "section", start, length, 0.0, source_duration,
                                         info.get("format_id"), media.stat().st_size)
-                logger.info("[%s] section download produced nothing; falling back to a full download", video_id)
+                logger.info("[%s] section download gave %s of the %.1f s planned; falling back to a full download",
+                            video_id, "nothing" if got is None else f"{got:.1f} s", length)
             except Exception as exc:  # any section failure (stall, ffmpeg error): the full download decides
                 logger.info("[%s] section download failed (%s); falling back to a full download + local cut",
                             video_id, str(exc).splitlines()[0][:200])

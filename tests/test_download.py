@@ -84,6 +84,18 @@ def test_middle_section_of_a_10_minute_source_has_exactly_the_requested_length(m
     assert rec["section_start_s"] == 0 and sf.info(str(tmp_path / "start" / rec["path"])).frames == 20 * 16000
 
 
+def test_stalled_section_download_falls_back_to_full_download_and_local_cut(media, server, tmp_path):
+    listing = _listing(tmp_path / "l.csv", [(server.url("long/tone.webm"), "travel")])
+    size = (media[0] / "long" / "tone.webm").stat().st_size
+    # the first read that reaches the middle of the file (the section download) gets 3 s of silence, then a reset
+    server.set_fault("long/tone.webm", Fault("stall", at_byte=size // 2, times=1, stall_s=3))
+    download_videos(str(listing), tmp_path / "out", DownloadConfig(max_seconds=20, **{**FAST, "stall_timeout_s": 1}))
+    (rec,) = _manifest(tmp_path / "out")
+    assert rec["status"] == "ok" and rec["method"] == "full"
+    assert sf.info(str(tmp_path / "out" / rec["path"])).frames == 20 * 16000
+    assert rec["section_start_s"] == pytest.approx((rec["source_duration_s"] - 20) / 2, abs=0.001)
+
+
 def test_plan_section():
     assert plan_section(600, 60, "middle") == (270.0, 60.0)
     assert plan_section(600, 60, "start") == (0.0, 60.0)
