@@ -41,7 +41,8 @@ def make_prepared_dataset(path=None, videos_per_class=(4, 1, 1), clips_per_video
                     rows["start_s"].append(float(c * clip_seconds))
                     rows["duration_s"].append(float(clip_seconds))
                     rows["title"].append(f"{name} video {v}")
-        splits[split] = Dataset.from_dict(rows, features=features)
+        # from_dict(features=Audio(...)) would encode through torchcodec; casting the FLAC-bytes layout does not
+        splits[split] = Dataset.from_dict(rows).cast(features)
     dataset = DatasetDict(splits)
     if path is not None:
         dataset.save_to_disk(str(path))
