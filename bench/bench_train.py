@@ -1,0 +1,106 @@
+"""Training throughput of train.py (tiny CPU recipe) against a plain PyTorch loop over pre-loaded tensors.
+
+Both train the same tiny random wav2vec2 from the same weights on the same number of 2-s examples with the same
+batch size and optimizer. train.py runs as its CLI in a child process (its peak RSS is that child's); its time is
+the Trainer's own ``train_runtime`` (no imports or model loading), which includes FLAC decoding, random cropping
+and featurizing each batch. The plain loop gets the examples already cropped and featurized as tensors.
+
+    python -m bench --only train        # or: python -c "from bench.bench_train import run; print(run('/tmp/b'))"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIPS_PER_CLASS, CLIP_SECONDS, CROP_SECONDS, BATCH, EPOCHS, LR = 24, 3.0, 2.0, 8, 3, 1e-3
+
+
+def _dataset(path) -> str:
+    from tests.train_fixtures import prepared_dataset
+
+    return prepared_dataset(path, videos_per_class=(1, 1, 1), clips_per_video=2, clip_seconds=CLIP_SECONDS,
+                            train_counts=[CLIPS_PER_CLASS] * 4)
+
+
+def _trainer_run(dataset, model, out) -> dict:
+    argv = [sys.executable, "train.py", "configs/tiny-cpu.yaml", "--dataset_name", dataset,
+            "--model_name_or_path", model, "--output_dir", str(out), "--max_length_seconds", str(CROP_SECONDS),
+            "--per_device_train_batch_size", str(BATCH), "--num_train_epochs", str(EPOCHS),
+            "--learning_rate", str(LR), "--warmup_steps", "0", "--lr_scheduler_type", "constant",
+            "--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false",
+            "--do_eval", "false"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    subprocess.run(argv, cwd=ROOT, env=env, check=True, capture_output=True)
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {**json.loads((Path(out) / "train_results.json").read_text()), "peak_rss_mib": peak_mib}
+
+
+def _plain_loop(dataset, model_path) -> dict:
+    import numpy as np
+    import torch
+
+    from common.data import clip_array, load_prepared
+    from common.modeling import featurize, load_feature_extractor, load_model
+    from training.data import RandomCrops
+
+    torch.set_num_threads(1)
+    split = load_prepared(dataset)["train"]
+    extractor = load_feature_extractor(model_path)
+    crops = RandomCrops(CROP_SECONDS, seed=0)
+    arrays = [crops.crop(clip_array(cell), row) for row, cell in enumerate(split["audio"])]
+    inputs = featurize(extractor, arrays)["input_values"]
+    labels = torch.tensor(split["label"])
+    model = load_model(model_path, class_names=split.features["label"].names)
+    torch.manual_seed(0)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR)
+    model.train()
+    started = time.perf_counter()
+    for _ in range(EPOCHS):
+        order = torch.randperm(len(labels))
+        for i in range(0, len(order), BATCH):
+            batch = order[i:i + BATCH]
+            loss = model(input_values=inputs[batch], labels=labels[batch]).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # as the Trainer does (max_grad_norm 1.0)
+            optimizer.step()
+            optimizer.zero_grad()
+    seconds = time.perf_counter() - started
+    return {"samples_per_second": EPOCHS * len(labels) / seconds, "seconds": seconds, "loss": loss.item()}
+
+
+def run(tmp_dir) -> dict:
+    """Train samples/s: train.py (Trainer, tiny CPU recipe) vs a plain PyTorch loop; time per epoch; peak RSS."""
+    from training.tiny import save_tiny_wav2vec2
+
+    tmp_dir = Path(tmp_dir)
+    dataset = _dataset(tmp_dir / "dataset")
+    model = save_tiny_wav2vec2(tmp_dir / "model")
+    trainer = _trainer_run(dataset, model, tmp_dir / "run")
+    plain = _plain_loop(dataset, model)
+    ratio = plain["samples_per_second"] / trainer["train_samples_per_second"]
+    n_samples = 4 * CLIPS_PER_CLASS
+    return {"rows": [
+        {"figure": "train samples/s (train.py, tiny recipe, CPU, 1 thread)",
+         "value": round(trainer["train_samples_per_second"], 1), "unit": "samples/s",
+         "reference": f"{plain['samples_per_second']:.1f} samples/s plain loop", "ratio": round(ratio, 3),
+         "target": "ratio <= 1.10 (overhead <= 10%)"},
+        {"figure": f"time per epoch ({n_samples} x {CROP_SECONDS:.0f}-s examples, batch {BATCH})",
+         "value": round(trainer["train_runtime"] / EPOCHS, 2), "unit": "s",
+         "reference": f"{plain['seconds'] / EPOCHS:.2f} s plain loop", "ratio": round(ratio, 3), "target": None},
+        {"figure": "peak RSS of the train.py process", "value": round(trainer["peak_rss_mib"]), "unit": "MiB",
+         "reference": None, "ratio": None, "target": None},
+    ]}
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        print(json.dumps(run(tmp), indent=2))
