@@ -1,7 +1,7 @@
-"""Shared set-up of the train tests: a small prepared dataset of tones and the argv of a few-step CPU run.
+"""Shared set-up of the train tests and bench: a small prepared dataset of tones and the argv of a few-step CPU run.
 
-``tests.synthetic.make_prepared_dataset`` passes ``features=`` with an ``Audio`` column to ``Dataset.from_dict``,
-which needs torchcodec to encode (see FACTS.md); this builds the same schema by casting after ``from_dict``.
+Like ``tests.synthetic.make_prepared_dataset`` (same tones, same schema), plus ``train_counts`` for an unbalanced
+train split of any size.
 """
 
 from __future__ import annotations
