@@ -20,9 +20,12 @@ def tone_clip(label: int, seconds: float, rng: np.random.Generator, sampling_rat
     return wave.astype(np.float32)
 
 
-def make_prepared_dataset(path=None, videos_per_class=(4, 1, 1), clips_per_video=2, clip_seconds=1.0,
-                          class_names=CLASS_NAMES, seed=0):
-    """Build (and save to ``path`` when given) a DatasetDict with the schema of ``common.data.clip_features``."""
+def make_prepared_dataset(path, videos_per_class=(2, 1, 1), clips_per_video=2, clip_seconds=1.5,
+                          class_names=CLASS_NAMES, train_counts=None, seed=0) -> str:
+    """Save a DatasetDict of class-dependent tones with ``common.data.clip_features`` to ``path``; returns the path.
+
+    ``videos_per_class`` gives the videos per class of train/validation/test; ``train_counts`` (one clip count per
+    class) makes the train split unbalanced."""
     from datasets import Dataset, DatasetDict
 
     rng = np.random.default_rng(seed)
@@ -31,19 +34,17 @@ def make_prepared_dataset(path=None, videos_per_class=(4, 1, 1), clips_per_video
     for split, n_videos in zip(("train", "validation", "test"), videos_per_class):
         rows = {name: [] for name in features}
         for label, name in enumerate(class_names):
-            for v in range(n_videos):
-                video_id = f"{split}-{name}-{v}"
-                for c in range(clips_per_video):
-                    rows["audio"].append({"bytes": encode_flac(tone_clip(label, clip_seconds, rng)),
-                                          "path": f"{video_id}_{c}.flac"})
-                    rows["label"].append(label)
-                    rows["video_id"].append(video_id)
-                    rows["start_s"].append(float(c * clip_seconds))
-                    rows["duration_s"].append(float(clip_seconds))
-                    rows["title"].append(f"{name} video {v}")
+            n_clips = train_counts[label] if (split == "train" and train_counts) else n_videos * clips_per_video
+            for c in range(n_clips):
+                video_id = f"{split}-{name}-{c // clips_per_video}"
+                rows["audio"].append({"bytes": encode_flac(tone_clip(label, clip_seconds, rng)),
+                                      "path": f"{video_id}_{c}.flac"})
+                rows["label"].append(label)
+                rows["video_id"].append(video_id)
+                rows["start_s"].append(float((c % clips_per_video) * clip_seconds))
+                rows["duration_s"].append(float(clip_seconds))
+                rows["title"].append(f"{name} video {c // clips_per_video}")
         # from_dict(features=Audio(...)) would encode through torchcodec; casting the FLAC-bytes layout does not
         splits[split] = Dataset.from_dict(rows).cast(features)
-    dataset = DatasetDict(splits)
-    if path is not None:
-        dataset.save_to_disk(str(path))
-    return dataset
+    DatasetDict(splits).save_to_disk(str(path))
+    return str(path)
