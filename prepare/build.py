@@ -341,13 +341,15 @@ def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped
 
 
 def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id) -> None:
-    """One record per video that made it in: its split, class, clips and source hash (provenance, per video)."""
+    """One record per video that made it in: its split, class, title and cleaned description (the text baselines
+    read them here, once per video rather than in every clip row), clips and source hash (provenance)."""
     lines = []
     for split in SPLITS:
         for category, ids in assignment[split].items():
             for vid in ids:
                 lines.append(json.dumps({"video_id": vid, "split": split, "category": category,
-                                         "title": by_id[vid].title, "clips": len(clip_starts[vid]),
+                                         "title": by_id[vid].title, "description": by_id[vid].description,
+                                         "clips": len(clip_starts[vid]),
                                          "source_seconds": scans[vid][1].total_samples / SAMPLING_RATE,
                                          "source_sha256": scans[vid][2]}, ensure_ascii=False, sort_keys=True))
     atomic_write_text(path, "".join(line + "\n" for line in lines))

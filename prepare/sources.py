@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.jsonl import read_jsonl
+from common.text import clean_description
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class VideoSource:
     title: str
     path: Path
     section_start_s: float = 0.0  # where the file starts in the original video (download sections)
+    description: str = ""          # the listing's description, scraped boilerplate removed (common.text)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ def _source_from_record(directory: Path, video_id: str, record: dict) -> VideoSo
     if not path.is_file():
         return Dropped(video_id, "missing_file", f"{path} does not exist")
     return VideoSource(video_id, category.strip(), str(record.get("title") or ""), path,
-                       float(record.get("section_start_s") or 0.0))
+                       float(record.get("section_start_s") or 0.0),
+                       clean_description(str(record.get("description") or "")))
 
 
 def read_download_dirs(directories) -> tuple[list[VideoSource], list[Dropped], list[dict]]:

@@ -111,7 +111,7 @@ def read_csv(path):
 def section_titles(lang):
     t = TEXT[lang]
     return [t[k] for k in ("title", "goal", "data", "listing", "downloads", "balance", "splits", "method", "recipe",
-                           "hardware", "protocol", "results", "comparison", "conclusion", "references")]
+                           "hardware", "protocol", "results", "comparison", "text", "conclusion", "references")]
 
 
 def test_full_run_writes_every_output(full_run):
@@ -148,6 +148,29 @@ def test_baselines_beat_chance_on_separable_tones(full_run):
     assert baselines["frozen_encoder_logistic_regression"]["clip"]["accuracy"] > 0.5
     # majority on a balanced test split is exactly chance
     assert metrics["references"]["majority"]["video"]["accuracy"] == pytest.approx(0.25)
+
+
+def test_text_and_fusion_on_the_same_videos(full_run):
+    out, metrics = full_run
+    text = metrics["text"]
+    # the tone dataset's titles name the class ("food | video 3"): TF-IDF on titles alone is perfect
+    assert text["sources"]["title column"] == 48 and text["n_videos"] == {"validation": 8, "test": 16}
+    tfidf = text["systems"]["text_tfidf"]
+    assert tfidf["video"]["accuracy"] == 1.0 and tfidf["video"]["n"] == metrics["video"]["n"] == 16
+    assert tfidf["clip"]["n"] == metrics["clip"]["n"]  # video predictions repeated on each clip
+    fusion = text["fusion"]["fusion_tfidf"]
+    assert fusion["validation_videos"] == 8 and 0.0 <= fusion["weight"] <= 1.0
+    best = min(fusion["validation_grid"], key=lambda row: row["log_loss"])["log_loss"]
+    assert [r["log_loss"] for r in fusion["validation_grid"] if r["weight"] == fusion["weight"]] == [best]
+    assert set(text["per_class_recall"]) >= {"audio", "text_tfidf", "fusion_tfidf"}
+    agreement = text["agreement"]
+    assert agreement["agree"] + agreement["disagree_audio_right"] + agreement["disagree_text_right"] \
+        + agreement["disagree_neither_right"] == 16
+    assert len(text["disagreements"]) == min(5, 16 - agreement["agree"])
+    assert len((out / "texts.jsonl").read_text().splitlines()) == 16
+    md = (out / "report.md").read_text()
+    assert "5.1 Text alone and audio + text together" in md and "late fusion" in md
+    assert "Text alone (TF-IDF) reaches 1.000" in md
 
 
 def test_english_report_has_every_section_and_no_placeholder(full_run):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from common.audio import SAMPLING_RATE, encode_flac
 from common.data import SPLITS, clip_array, load_prepared
-from common.jsonl import append_jsonl
+from common.jsonl import append_jsonl, read_jsonl
 from prepare import PrepareConfig, prepare_dataset
 from prepare.__main__ import main as cli_main
 from prepare.clips import grid_starts, pick_evenly, scan_video
@@ -39,7 +39,8 @@ def add_video(raw: Path, video_id, category, seconds=None, status="ok", samples=
               section_start_s=0.0):
     """Write one download-stage record (and its 16 kHz mono FLAC) the way download/ does."""
     record = {"id": video_id, "url": f"https://www.youtube.com/watch?v={video_id}", "category": category,
-              "title": f"title of {video_id}", "status": status, "message": "" if status == "ok" else "gone",
+              "title": f"title of {video_id}", "status": status,
+              "description": f"Some Channel\n1.2K subscribers\nSUBSCRIBE\nabout {video_id}\nSHOW MORE", "message": "" if status == "ok" else "gone",
               "sample_rate": SAMPLING_RATE, "duration_s": seconds, "section_start_s": section_start_s,
               "source_duration_s": seconds, "bytes_downloaded": 0, "attempts": 1}
     if status == "ok":
@@ -182,6 +183,17 @@ def test_balanced_validation_and_test(built):
     assert not (all_ids[0] & all_ids[1] or all_ids[0] & all_ids[2] or all_ids[1] & all_ids[2])
     assert stats["dropped"]["videos"]["balance_undersampled"] == 7 - 5 + 6 - 5
     assert stats["dropped"]["clips"]["balance_clips"] > 0
+
+
+def test_videos_table_carries_title_and_cleaned_description_once_per_video(built):
+    base, _, _, stats = built
+    records = list(read_jsonl(base / "ds" / "prepare_videos.jsonl"))
+    dataset = load_prepared(str(base / "ds"))
+    assert sorted(r["video_id"] for r in records) == sorted({v for s in SPLITS for v in dataset[s]["video_id"]})
+    for record in records:
+        assert record["title"] == f"title of {record['video_id']}"
+        assert record["description"] == f"about {record['video_id']}"  # channel, count, buttons stripped
+    assert "description" not in dataset["train"].column_names  # text lives per video, not in every clip row
 
 
 def test_same_seed_same_hash_other_seed_other_hash(built, tmp_path):
