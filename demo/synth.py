@@ -54,6 +54,26 @@ TITLE_WORDS = {
     "travel": (["Walking Tour:", "48 Hours in", "Hidden Gems of", "Backpacking", "Train Ride to"],
                ["Lisbon", "Kyoto", "Patagonia", "Marrakech", "Iceland", "Hanoi"]),
 }
+# Descriptions look like the Kaggle listing's scraped ones (channel, subscribers, SUBSCRIBE, text, SHOW MORE) and
+# never name the class: one sentence leans towards it (sometimes towards another class), the rest is generic
+# channel talk, and some titles are generic too, so a text model has to learn and can be wrong.
+CHANNELS = ["Wander With Me", "Daily Dose", "The Curious Channel", "Sam & Alex", "Northbound", "Weekend Stories",
+            "Maya Explores", "Little Big Screen"]
+LEANING = {
+    "art_music": ["Recorded live in one take, headphones recommended.", "Chords and tabs are on my Patreon.",
+                  "Thanks to everyone who came to the show last night.", "Playlist of my originals linked below."],
+    "food": ["Full ingredient list and measurements below.", "Tell me in the comments what I should cook next.",
+             "We tried every stall on the street, some twice.", "The market was packed this morning."],
+    "history": ["Sources and further reading are listed below.", "Maps by our illustrator, archive footage courtesy "
+                "of the museum.", "This episode covers three centuries in twenty minutes.",
+                "Corrections from the last episode are pinned in the comments."],
+    "travel": ["Hotel and flight details are below.", "We walked the old town at sunrise before the crowds.",
+               "The market was packed this morning.", "Drone shots filmed with a local permit."],
+}
+GENERIC_SENTENCES = ["Don't forget to like and share!", "New videos every Friday.", "Thanks for watching!",
+                     "Follow me on Instagram for behind the scenes.", "Business enquiries: see the about page.",
+                     "This one took a long time to make.", "Let me know what you think in the comments."]
+GENERIC_TITLES = ["My Weekend Vlog", "You Won't Believe This!", "A Day I'll Never Forget", "Episode", "Q&A and Updates"]
 
 
 @dataclass
@@ -199,6 +219,21 @@ def _title(category: str, rng: np.random.Generator) -> str:
     return f"{first[rng.integers(len(first))]} {second[rng.integers(len(second))]} #{rng.integers(1, 99)}"
 
 
+def _text(category: str, classes, title: str, rng: np.random.Generator) -> tuple[str, str]:
+    """A (title, description) pair in the listing's scraped form; see the comment on ``LEANING``."""
+    if rng.random() < 0.2:
+        title = f"{GENERIC_TITLES[rng.integers(len(GENERIC_TITLES))]} #{rng.integers(1, 99)}"
+    leaning = category if rng.random() < 0.75 or len(classes) < 2 else classes[rng.integers(len(classes))]
+    pool = LEANING.get(leaning, GENERIC_SENTENCES)
+    sentences = [pool[rng.integers(len(pool))]]
+    sentences += [GENERIC_SENTENCES[i] for i in rng.choice(len(GENERIC_SENTENCES), size=2, replace=False)]
+    rng.shuffle(sentences)
+    channel = CHANNELS[rng.integers(len(CHANNELS))]
+    subscribers = (f"{rng.integers(1, 999)}K" if rng.random() < 0.7
+                   else f"{rng.integers(1, 9)}.{rng.integers(0, 9)}M")
+    return title, f"{channel}\n{subscribers} subscribers\nSUBSCRIBE\n{' '.join(sentences)}\nSHOW MORE"
+
+
 def synthesize_videos(out_dir, videos_per_class: int = 10, min_seconds: float = 30, max_seconds: float = 180,
                       seed: int = 0, classes=CLASSES, formats=("webm", "m4a")) -> list[SynthVideo]:
     """Write ``videos_per_class`` videos per class under ``out_dir/<class>/`` and return their descriptions.
@@ -219,8 +254,10 @@ def synthesize_videos(out_dir, videos_per_class: int = 10, min_seconds: float = 
             target = out_dir / relative
             if not target.exists():
                 encode(synthesize_clip(category, seconds, rng), target, ext)
+            # a generator of its own, so the text never changes the audio drawn from ``rng``
+            title, description = _text(category, classes, title, np.random.default_rng([seed, class_index, index, 1]))
             videos.append(SynthVideo(id=video_id, category=category, path=relative, title=title,
-                                     description=f"Demo channel\n{title}. A synthetic {category} video ({seconds:.0f} s).",
+                                     description=description,
                                      duration_s=seconds, sample_rate=FORMATS[ext][1], ext=ext))
     logger.info("%d synthetic videos in %s", len(videos), out_dir)
     return videos
