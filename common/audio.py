@@ -5,10 +5,10 @@ feature extractor of the model it uses.
 
 Example::
 
-    from common.audio import require_ffmpeg, convert_to_flac, read_audio
+    from common.audio import require_ffmpeg, convert_to_flac, probe
     require_ffmpeg()
-    convert_to_flac("talk.m4a", "talk.flac")          # 16 kHz mono 16-bit FLAC
-    samples = read_audio("talk.flac")                  # float32 numpy array at 16 kHz
+    convert_to_flac("talk.m4a", "talk.flac")          # 16 kHz mono 16-bit FLAC, written atomically
+    probe("talk.flac")                                 # {"duration_s": ..., "sample_rate": 16000, "channels": 1, ...}
 """
 
 from __future__ import annotations
@@ -96,33 +96,6 @@ def convert_to_flac(src, dst, start_s: float | None = None, duration_s: float | 
         tmp.unlink(missing_ok=True)
         raise AudioError(f"{src}: ffmpeg could not convert it to FLAC: {proc.stderr.strip()[-300:] or 'empty output'}")
     os.replace(tmp, dst)
-
-
-def decode_with_ffmpeg(path, sampling_rate: int = SAMPLING_RATE, start_s: float | None = None,
-                       duration_s: float | None = None) -> np.ndarray:
-    """Decode any media file to a mono float32 array at ``sampling_rate``."""
-    ffmpeg, _ = require_ffmpeg()
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
-           *_ffmpeg_input_args(path, start_s, duration_s),
-           "-vn", "-ac", "1", "-ar", str(sampling_rate), "-f", "f32le", "-"]
-    proc = subprocess.run(cmd, capture_output=True)
-    if proc.returncode != 0:
-        raise AudioError(f"{path}: ffmpeg could not decode it: {proc.stderr.decode(errors='replace').strip()[-300:]}")
-    return np.frombuffer(proc.stdout, dtype=np.float32).copy()
-
-
-def read_audio(path, sampling_rate: int = SAMPLING_RATE) -> np.ndarray:
-    """Mono float32 samples at ``sampling_rate``: soundfile when the file already is at that rate, else ffmpeg."""
-    path = Path(path)
-    if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
-        try:
-            info = sf.info(str(path))
-        except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError depending on version
-            raise AudioError(f"{path}: unreadable audio file ({exc})") from exc
-        if info.samplerate == sampling_rate:
-            data, _ = sf.read(str(path), dtype="float32", always_2d=True)
-            return data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    return decode_with_ffmpeg(path, sampling_rate)
 
 
 def encode_flac(samples: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> bytes:
