@@ -114,6 +114,8 @@ def real_time_factor(run: str, audio: Path) -> dict:
 
 
 def run(tmp_dir) -> dict:
+    """Predict's real-time factor on a 10-minute input (tiny model, wav2vec2-base architecture) and its peak memory
+    against input length, streamed vs whole-file decoding, each in a fresh process."""
     tmp_dir = Path(tmp_dir)
     tmp_dir.mkdir(parents=True, exist_ok=True)
     audio = {m: write_long_flac(tmp_dir / f"noise_{m}min.flac", m) for m in sorted({RTF_MINUTES, *MEMORY_MINUTES})}
