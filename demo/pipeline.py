@@ -40,7 +40,8 @@ class DemoConfig:
     port: int = field(default=8765, metadata={"help": "Loopback port of the media server (fixed so that a re-run "
                                                      "finds the same URLs and resumes; 0 picks a free port)."})
     workers: int = field(default=4, metadata={"help": "Parallel downloads from the loopback server."})
-    baselines: bool = field(default=True, metadata={"help": "Also score the MFCC and frozen-encoder baselines."})
+    baselines: bool = field(default=True, metadata={"help": "Also score the MFCC, frozen-encoder and text baselines and the audio+text fusion "
+                                                                 "(--no-baselines to skip)."})
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples for the report's intervals."})
     lang: str = field(default="en", metadata={"help": "Language of the report: en or ru."})
     seed: int = field(default=0, metadata={"help": "Seed of the synthetic videos, the split and training."})
