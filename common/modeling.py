@@ -26,6 +26,26 @@ import torch
 from common.audio import SAMPLING_RATE
 
 
+DEFAULT_WINDOW_SECONDS = 10.0
+
+
+def pick_device(name: str) -> str:
+    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``; any other name is passed through."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def default_window_seconds(run_config: dict | None) -> float:
+    """Inference window length for a trained run: its ``eval_window_seconds``, else the ``max_length_seconds`` it
+    was trained on (so evaluation sees what training saw), else ``DEFAULT_WINDOW_SECONDS``."""
+    for key in ("eval_window_seconds", "max_length_seconds"):
+        value = (run_config or {}).get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return DEFAULT_WINDOW_SECONDS
+
+
 def load_feature_extractor(name_or_path: str, **kwargs):
     """``AutoFeatureExtractor`` checked to expect 16 kHz audio; ``kwargs`` go to ``from_pretrained`` (revision...)."""
     from transformers import AutoFeatureExtractor
