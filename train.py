@@ -28,7 +28,7 @@ from common.jsonl import atomic_write_json, atomic_write_text
 from common.modeling import load_feature_extractor, load_model
 from training.args import parse_args
 from training.data import (AudioCollator, RandomCrops, class_weights, dataset_fingerprint, dataset_stats,
-                           eval_windows)
+                           eval_windows, random_subset)
 from training.hub import push_run
 from training.report import model_card, run_config, write_curves
 from training.trainer import ClipMetrics, CropEpochCallback, WeightedLossTrainer
@@ -68,11 +68,10 @@ def main(argv: list[str] | None = None, callbacks=()) -> dict:
     if eval_split.features["label"].names != class_names:
         raise ValueError(f"{data_args.dataset_name}: splits {data_args.train_split_name} and "
                          f"{data_args.eval_split_name} have different label names")
-    if data_args.max_train_samples:
-        train_split = train_split.select(range(min(data_args.max_train_samples, len(train_split))))
-    if data_args.max_eval_samples:
-        eval_split = eval_split.select(range(min(data_args.max_eval_samples, len(eval_split))))
-    crops = RandomCrops(data_args.max_length_seconds, seed=training_args.data_seed or training_args.seed)
+    data_seed = training_args.seed if training_args.data_seed is None else training_args.data_seed
+    train_split = random_subset(train_split, data_args.max_train_samples, data_seed)
+    eval_split = random_subset(eval_split, data_args.max_eval_samples, data_seed)
+    crops = RandomCrops(data_args.max_length_seconds, seed=data_seed)
     train_data = train_split.add_column("row", list(range(len(train_split)))).with_transform(crops)
     eval_data = eval_windows(eval_split, data_args.eval_window_seconds)
     logger.info("%d training clips (random %.1f-s crops), %d validation clips in %d windows of %.1f s",

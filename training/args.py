@@ -29,8 +29,7 @@ PROJECT_DEFAULTS = {
     "warmup_steps": 0.1,  # transformers 5: a float below 1 is a ratio of the total steps
     "num_train_epochs": 5,
     "load_best_model_at_end": True,
-    "metric_for_best_model": "accuracy",
-    "greater_is_better": True,
+    "metric_for_best_model": "accuracy",  # greater_is_better is left to transformers: False for loss, else True
     "save_total_limit": 2,
     "report_to": "none",
     "seed": 42,
@@ -84,9 +83,9 @@ class DataArguments:
         metadata={"help": "Evaluation window in seconds (default: --max_length_seconds). Clips are cut into fixed "
                           "windows; a clip's prediction is the mean of its windows' logits."})
     max_train_samples: int | None = field(
-        default=None, metadata={"help": "Train on the first N clips only (debugging, quick runs)."})
+        default=None, metadata={"help": "Train on a seeded random subset of N clips (debugging, quick runs)."})
     max_eval_samples: int | None = field(
-        default=None, metadata={"help": "Evaluate on the first N clips only (debugging, quick runs)."})
+        default=None, metadata={"help": "Evaluate on a seeded random subset of N clips (debugging, quick runs)."})
     class_weighting: Literal["none", "balanced"] = field(
         default="none",
         metadata={"help": "Loss weighting for an unbalanced train split. balanced: weight of class c = "

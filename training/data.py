@@ -122,6 +122,14 @@ def dataset_stats(dataset, dataset_name: str) -> dict:
     return result
 
 
+def random_subset(split, n: int | None, seed: int):
+    """A seeded random subset of ``n`` rows (all rows when ``n`` is None). prepare writes rows ordered by class, so
+    "the first N" of a quick run would hold one class."""
+    if not n:
+        return split
+    return split.shuffle(seed=seed).select(range(min(n, len(split))))
+
+
 def dataset_fingerprint(dataset) -> dict:
     """Per split: the ``datasets`` fingerprint and a sha256 of the Arrow files' bytes (the content hash)."""
     result = {}
