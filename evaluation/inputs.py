@@ -98,10 +98,13 @@ def flatten(value, prefix: str = "") -> list[tuple[str, object]]:
 def read_downloads(directories: list[str]) -> tuple[dict | None, str | None]:
     """Per category: ok and failed videos, failure reasons with counts, hours of audio; and the listing counts.
 
-    The last record of an id wins (a resumed run may retry a failure and succeed)."""
+    The directories may be shards of one download (each shard writes the report of the whole listing), so listing
+    counts are taken once per distinct listing ``sha256``; a report without one counts on its own. Manifest records
+    are keyed by video id across all directories: the last record of an id wins (a resumed run may retry a failure
+    and succeed, and a video downloaded into two directories is one video)."""
     if not directories:
         return None, "no download directory given (--downloads DIR)"
-    latest, listing, problems = {}, {}, []
+    latest, reports, problems = {}, {}, []
     for directory in directories:
         manifest = Path(directory) / "manifest.jsonl"
         if not manifest.is_file():
@@ -109,20 +112,32 @@ def read_downloads(directories: list[str]) -> tuple[dict | None, str | None]:
         else:
             for record in read_jsonl(manifest):
                 if "id" in record and "status" in record:
-                    latest[(str(record.get("category", "")), str(record["id"]))] = record
+                    latest[str(record["id"])] = record
         report, reason = read_json(Path(directory) / "listing_report.json")
         if report is None:
             problems.append(reason)
         elif isinstance(report.get("per_category"), dict):
-            for category, counts in report["per_category"].items():
-                merged = listing.setdefault(category, Counter())
-                merged.update({k: v for k, v in counts.items() if isinstance(v, (int, float))})
+            reports.setdefault(str(report.get("sha256") or f"no sha256: {directory}"), report)
     if not latest:
         return None, "no manifest records found: " + "; ".join(problems)
+    return {"per_category": _download_counts(latest.values()), "listing": _listing_counts(reports.values()),
+            "n_listings": len(reports), "problems": problems}, None
+
+
+def _listing_counts(reports) -> dict | None:
+    listing = {}
+    for report in reports:
+        for category, counts in report["per_category"].items():
+            merged = listing.setdefault(category, Counter())
+            merged.update({k: v for k, v in counts.items() if isinstance(v, (int, float))})
+    return {k: dict(v) for k, v in sorted(listing.items())} or None
+
+
+def _download_counts(records) -> dict:
     per_category = defaultdict(lambda: {"attempted": 0, "ok": 0, "failed": 0, "hours": 0.0, "reasons": Counter(),
                                         "examples": {}})
-    for (category, _), record in sorted(latest.items()):
-        entry = per_category[category or "(none)"]
+    for record in sorted(records, key=lambda r: str(r["id"])):
+        entry = per_category[str(record.get("category") or "") or "(none)"]
         entry["attempted"] += 1
         if record["status"] == "ok":
             entry["ok"] += 1
@@ -131,8 +146,4 @@ def read_downloads(directories: list[str]) -> tuple[dict | None, str | None]:
             entry["failed"] += 1
             entry["reasons"][record["status"]] += 1
             entry["examples"].setdefault(record["status"], str(record.get("message", ""))[:160])
-    result = {"per_category": {k: {**v, "reasons": dict(v["reasons"].most_common())}
-                               for k, v in sorted(per_category.items())},
-              "listing": {k: dict(v) for k, v in sorted(listing.items())} or None,
-              "problems": problems}
-    return result, None
+    return {k: {**v, "reasons": dict(v["reasons"].most_common())} for k, v in sorted(per_category.items())}
