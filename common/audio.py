@@ -48,12 +48,26 @@ def require_ffmpeg() -> tuple[str, str]:
     return ffmpeg, ffprobe
 
 
-def probe(path: str | os.PathLike) -> dict:
-    """ffprobe's view of a media file: ``{"duration_s", "sample_rate", "channels", "codec"}`` of its first audio stream."""
+def media_input(path: str | os.PathLike) -> str:
+    """How to name ``path`` to ffmpeg: URLs as they are, local files as ``file:/abs/path`` so that a name starting
+    with ``-`` or looking like a protocol (``pipe:``, ``concat:``) is never read as an option or protocol."""
+    text = str(path)
+    if text.startswith(("http://", "https://")):
+        return text
+    return "file:" + str(Path(text).resolve())
+
+
+def probe(path: str | os.PathLike, timeout_s: float = 120.0) -> dict:
+    """ffprobe's view of a media file or URL: ``{"duration_s", "sample_rate", "channels", "codec"}`` of its first
+    audio stream. A URL read that stalls for ``timeout_s`` fails instead of hanging."""
     _, ffprobe = require_ffmpeg()
-    cmd = [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
-           "stream=sample_rate,channels,codec_name,duration:format=duration", "-of", "json", str(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    network = ["-rw_timeout", str(int(timeout_s * 1e6))] if str(path).startswith(("http://", "https://")) else []
+    cmd = [ffprobe, "-v", "error", *network, "-select_streams", "a:0", "-show_entries",
+           "stream=sample_rate,channels,codec_name,duration:format=duration", "-of", "json", media_input(path)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s * 2)
+    except subprocess.TimeoutExpired as exc:
+        raise AudioError(f"{path}: ffprobe gave no answer within {timeout_s * 2:.0f} s") from exc
     if proc.returncode != 0:
         raise AudioError(f"{path}: ffprobe failed: {proc.stderr.strip()[-300:] or 'no output'}")
     info = json.loads(proc.stdout or "{}")
@@ -76,7 +90,7 @@ def _ffmpeg_input_args(path, start_s: float | None, duration_s: float | None) ->
         args += ["-ss", f"{start_s:.3f}"]
     if duration_s is not None:
         args += ["-t", f"{duration_s:.3f}"]
-    return args + ["-i", str(path)]
+    return args + ["-i", media_input(path)]
 
 
 def convert_to_flac(src, dst, start_s: float | None = None, duration_s: float | None = None,

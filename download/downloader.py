@@ -30,9 +30,10 @@ from tqdm import tqdm
 from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_flac, require_ffmpeg
 from common.cli import format_table
 from common.jsonl import append_jsonl, atomic_write_json, read_jsonl
+from common.provenance import package_versions
 from download.errors import BOT_CHECK_HELP, BotCheckError, FatalError, classify_error
 from download.ids import YOUTUBE_ID, check_safe_id
-from download.listing import (ClassifiedListing, ListingError, Video, classify_listing, file_sha256, listing_table,
+from download.listing import (ClassifiedListing, ListingError, Video, classify_listing, listing_sha256, listing_table,
                               parse_categories, parse_shard, read_listing, select_videos)
 from download.repair import repair_rows
 
@@ -86,6 +87,9 @@ class DownloadConfig:
             self.categories = parse_categories(self.categories)
         if isinstance(self.shard, str):
             self.shard = parse_shard(self.shard)
+        if self.cookies and not Path(self.cookies).is_file():
+            raise ValueError(f"--cookies {self.cookies}: no such file (expected a Netscape cookies.txt exported from "
+                             "a logged-in browser)")
 
 
 @dataclass
@@ -212,14 +216,17 @@ def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: thre
                 reason, transient = "truncated", False
             if reason == "bot_check":
                 raise BotCheckError(message) from exc
-            record.update(status=reason, message=message, path=None, duration_s=None, transient=transient)
-            if not transient or attempt > config.retries or stop.is_set():
-                break
-            delay = min(300.0, config.backoff_s * 2 ** (attempt - 1))
-            logger.info("[%s] %s (attempt %d); retrying in %.1f s", video.id, reason, attempt, delay)
-            stop.wait(delay)
+        except Exception as exc:  # anything else (a yt-dlp quirk, odd metadata) costs this video only, never the run
+            logger.exception("[%s] unexpected error", video.id)
+            message, reason, transient = f"{type(exc).__name__}: {exc}"[:500], "error", False
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        record.update(status=reason, message=message, path=None, duration_s=None, transient=transient)
+        if not transient or attempt > config.retries or stop.is_set():
+            break
+        delay = min(300.0, config.backoff_s * 2 ** (attempt - 1))
+        logger.info("[%s] %s (attempt %d); retrying in %.1f s", video.id, reason, attempt, delay)
+        stop.wait(delay)
     record.update(attempts=attempt, elapsed_s=round(time.monotonic() - started, 2),
                   finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     return record
@@ -232,23 +239,13 @@ def load_listing(listing_source: str, out_dir: Path, config: DownloadConfig) -> 
     rows = read_listing(listing_source)
     if config.repair_ids:
         rows = repair_rows(rows, out_dir / REPAIRS)
-    listing = classify_listing(rows, source=str(listing_source), sha256=file_sha256(listing_source))
+    listing = classify_listing(rows, source=str(listing_source), sha256=listing_sha256(listing_source))
     atomic_write_json(out_dir / REPORT, listing.report())
     return listing
 
 
 def _pending(videos: list[Video], records: dict, out_dir: Path, config: DownloadConfig) -> list[Video]:
-    todo = [v for v in videos if _needs_work(out_dir, records.get(v.id), config.retry_failed)]
-    return todo[: config.limit] if config.limit else todo
-
-
-def _versions() -> dict:
-    import subprocess
-
-    import yt_dlp
-
-    ffmpeg = subprocess.run([require_ffmpeg()[0], "-version"], capture_output=True, text=True).stdout.split("\n")[0]
-    return {"yt_dlp": yt_dlp.version.__version__, "ffmpeg": ffmpeg}
+    return [v for v in videos if _needs_work(out_dir, records.get(v.id), config.retry_failed)]
 
 
 def download_videos(listing_source: str, out_dir, config: DownloadConfig | None = None) -> DownloadSummary:
@@ -275,10 +272,13 @@ def download_videos(listing_source: str, out_dir, config: DownloadConfig | None 
         for warning in youtube_readiness():
             logger.warning(warning)
     todo = _pending(videos, records, out_dir, config)
-    summary.skipped = len(videos) - len(todo)
+    summary.skipped = len(videos) - len(todo)          # done before: counted before --limit cuts the to-do list
+    if config.limit:
+        todo = todo[: config.limit]
     atomic_write_json(out_dir / SUMMARY.replace(".json", "_config.json"), {
         "config": asdict(config), "listing": str(listing_source), "listing_sha256": listing.sha256,
-        "versions": _versions(), "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        "versions": package_versions(["yt-dlp", "yt-dlp-ejs"], ffmpeg=True),
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     logger.info("%d videos selected, %d already done, %d to fetch", len(videos), summary.skipped, len(todo))
     _run_pool(todo, out_dir, config, summary)
     atomic_write_json(out_dir / SUMMARY, {"per_category": summary.per_category(), "ok": summary.ok,

@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.provenance import file_sha256
 from download.ids import (DAMAGED, EMPTY, GENERIC, NAME_ERROR, UNPARSEABLE, YOUTUBE, ParsedLink, check_safe_id,
                           parse_link, youtube_url)
 
@@ -204,6 +205,14 @@ def read_listing(source: str | Path) -> list[ListingRow]:
         records = list(reader)
     except csv.Error as exc:
         raise ListingError(f"--listing {source}: not a readable CSV ({exc})") from exc
+    known = {name for names in (LINK_COLUMNS, CATEGORY_COLUMNS, TITLE_COLUMNS, DESCRIPTION_COLUMNS) for name in names}
+    # a row of data where the header should be: a link in it and no known column name ("description" alone is
+    # 11 characters of the id alphabet, so the known names decide)
+    if not known & {h.strip().lower() for h in headers} and any(
+            parse_link(h.strip()).kind in (YOUTUBE, GENERIC) for h in headers):
+        raise ListingError(f"--listing {source}: its first row {first_line.strip()[:80]!r} looks like data, not a "
+                           "header: a CSV listing needs a header row such as 'link,category' (or give a .txt file "
+                           "of 'URL CATEGORY' lines)")
     if not headers:
         raise ListingError(f"--listing {source}: empty file (expected a CSV header such as link,title,description,category)")
     link_col = _pick(headers, LINK_COLUMNS) or _link_column_by_content(headers, records)
@@ -225,9 +234,10 @@ def read_listing(source: str | Path) -> list[ListingRow]:
     return rows
 
 
-def file_sha256(source: str | Path) -> str:
+def listing_sha256(source: str | Path) -> str:
+    """sha256 of the listing file ("" when it cannot be resolved)."""
     try:
-        return hashlib.sha256(resolve_source(str(source)).read_bytes()).hexdigest()
+        return file_sha256(resolve_source(str(source)))
     except ListingError:
         return ""
 

@@ -177,7 +177,7 @@ def _source_duration(info: dict, stall_timeout_s: float) -> float | None:
     if not url:
         return None
     try:   # a direct link: ffprobe reads only the container header (or index, with Range) over HTTP
-        return probe(url).get("duration_s")
+        return probe(url, timeout_s=stall_timeout_s).get("duration_s")
     except AudioError as exc:
         logger.debug("%s: no duration from ffprobe (%s)", url, exc)
         return None

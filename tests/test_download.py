@@ -235,6 +235,38 @@ def test_transient_errors_are_retried_with_backoff_then_recorded(monkeypatch, tm
     assert len(calls) == 6                                                  # transient: tried again next run
 
 
+def test_an_unexpected_error_costs_one_video_not_the_run(monkeypatch, media, server, tmp_path):
+    import download.ytdlp as ytdlp_module
+
+    real_fetch = ytdlp_module.fetch_media
+    root, videos = media
+
+    def fake_fetch_media(url, *args, **kwargs):      # a fake yt-dlp quirk on one URL only
+        if url.endswith(videos[0].path):
+            raise KeyError("formats")
+        return real_fetch(url, *args, **kwargs)
+    monkeypatch.setattr(ytdlp_module, "fetch_media", fake_fetch_media)
+    listing = write_kaggle_listing(videos, server.base_url, tmp_path / "listing.csv")
+    summary = download_videos(str(listing), tmp_path / "out", DownloadConfig(**FAST))
+    status = {r["url"].rsplit("/", 1)[-1]: (r["status"], r["message"]) for r in _manifest(tmp_path / "out")}
+    assert status.pop(videos[0].path.rsplit("/", 1)[-1]) == ("error", "KeyError: 'formats'")
+    assert {s for s, _ in status.values()} == {"ok"} and summary.ok == len(videos) - 1
+
+
+def test_limit_counts_only_finished_videos_as_skipped(media, server, tmp_path):
+    root, videos = media
+    listing = write_kaggle_listing(videos, server.base_url, tmp_path / "listing.csv")
+    first = download_videos(str(listing), tmp_path / "out", DownloadConfig(limit=1, **FAST))
+    assert (first.skipped, first.attempted, first.ok) == (0, 1, 1)
+    second = download_videos(str(listing), tmp_path / "out", DownloadConfig(limit=1, **FAST))
+    assert (second.skipped, second.attempted, second.ok) == (1, 1, 2)
+
+
+def test_missing_cookies_file_is_named():
+    with pytest.raises(ValueError, match="--cookies /nonexistent/cookies.txt: no such file"):
+        DownloadConfig(cookies="/nonexistent/cookies.txt")
+
+
 def test_youtube_options_pacing_cookies_and_rate(tmp_path):
     common = dict(limit_rate=None, cookies=None, cookies_from_browser=None, stall_timeout_s=30, socket_timeout_s=20,
                   http_retries=5)

@@ -106,6 +106,9 @@ def test_unreadable_listings_fail_with_the_source_named(tmp_path):
     bad = _write_csv(tmp_path / "bad.csv", [("hello", "world")], header=("a", "b"))
     with pytest.raises(ListingError, match=r"bad.csv: no id/URL column among \['a', 'b'\]"):
         read_listing(bad)
+    (tmp_path / "noheader.csv").write_text("dQw4w9WgXcQ,food\nhttps://youtu.be/9bZkp7q19f0,travel\n")
+    with pytest.raises(ListingError, match=r"noheader.csv: its first row 'dQw4w9WgXcQ,food' looks like data"):
+        read_listing(tmp_path / "noheader.csv")
     with pytest.raises(ListingError, match="kaggle:OWNER/DATASET"):
         resolve_source("kaggle:onlyowner")
 
