@@ -17,9 +17,7 @@ import hashlib
 import json
 import logging
 import os
-import platform
 import shutil
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,9 +29,10 @@ from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_fl
 from common.cli import format_table
 from common.data import SPLITS, clip_features
 from common.jsonl import atomic_write_json, atomic_write_text
+from common.provenance import file_sha256, package_versions
 from prepare.clips import VideoScan, flac_bytes, pick_evenly, read_clip, scan_video
 from prepare.config import PrepareConfig
-from prepare.sources import Dropped, VideoSource, file_sha256, read_audiofolder, read_download_dirs
+from prepare.sources import Dropped, VideoSource, read_audiofolder, read_download_dirs
 from prepare.split import balance_videos, equalize_clips, require_videos, split_videos
 
 logger = logging.getLogger(__name__)
@@ -80,6 +79,13 @@ def _existing_stats(out: Path, config: PrepareConfig) -> dict:
         differing = {k: (stored.get(k), wanted.get(k)) for k in wanted if stored.get(k) != wanted.get(k)}
         raise FileExistsError(f"{out} already holds a dataset built with other settings {differing} "
                               f"(stored, requested); pass --overwrite to rebuild it or choose another --out")
+    for entry in stats["inputs"].get("manifests") or []:
+        manifest = Path(entry["path"])
+        now = file_sha256(manifest) if manifest.is_file() else None
+        if now != entry["sha256"]:
+            raise FileExistsError(f"{out} was built from {manifest}, which has changed since ({entry['records']} "
+                                  f"records then{'' if now else ', missing now'}): pass --overwrite to rebuild it "
+                                  "with the new downloads, or choose another --out")
     logger.info("%s is already prepared (content sha256 %s); skipping (use --overwrite to rebuild)",
                 out, stats["content_sha256"][:12])
     return stats
@@ -293,20 +299,6 @@ def _replace_atomically(staging: Path, out: Path) -> None:
 
 # ---------------------------------------------------------------- stats ----------------------------------------
 
-def _versions() -> dict:
-    import datasets
-    import numpy
-    import pyarrow
-
-    versions = {"python": platform.python_version(), "datasets": datasets.__version__, "pyarrow": pyarrow.__version__,
-                "numpy": numpy.__version__, "soundfile": sf.__version__, "libsndfile": sf.__libsndfile_version__}
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg:
-        first_line = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.split("\n")[0]
-        versions["ffmpeg"] = first_line.strip()
-    return versions
-
-
 def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests, split_hashes,
            by_id, started) -> dict:
     clip_seconds = round(config.clip_seconds * SAMPLING_RATE) / SAMPLING_RATE
@@ -334,7 +326,7 @@ def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped
         "split_sha256": split_hashes,
         "inputs": {"manifests": manifests, "audiofolder": config.audiofolder, "videos_scanned": len(scans),
                    "source_files_sha256": audio_digest.hexdigest(), "hours_scanned": round(input_hours, 6)},
-        "versions": _versions(),
+        "versions": package_versions(["datasets", "pyarrow", "numpy", "soundfile"], ffmpeg=True),
         "elapsed_s": round(elapsed, 3),
         "x_real_time": round(input_hours * 3600 / elapsed, 1) if elapsed > 0 else None,
     }

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.provenance import file_sha256
 from common.jsonl import read_jsonl
 from common.text import clean_description
 
@@ -53,14 +54,6 @@ def safe_id(relative_path: str) -> str:
     """A file-name-safe id for a file of an audio folder: its readable path plus a hash, so ids never collide."""
     slug = re.sub(r"[^A-Za-z0-9_-]+", "_", relative_path).strip("_")[:80] or "file"
     return f"{slug}-{hashlib.sha1(relative_path.encode()).hexdigest()[:8]}"
-
-
-def file_sha256(path, block_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(block_size):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _latest_records(manifest: Path) -> dict[str, dict]:

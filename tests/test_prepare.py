@@ -5,6 +5,7 @@ per video) so the file runs in well under a minute."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -322,6 +323,15 @@ def test_stats_card_and_resume(built, tmp_path, monkeypatch):
         prepare_dataset(out=str(out), **{**config, "seed": 3})
     rebuilt = prepare_dataset(out=str(out), **{**config, "seed": 3, "overwrite": True})
     assert rebuilt["content_sha256"] != stats["content_sha256"]
+
+    # new downloads since the build: the finished dataset is not silently reused
+    shutil.copytree(raw, tmp_path / "raw2")
+    moved = {**config, "raw": [str(tmp_path / "raw2")]}
+    prepare_dataset(out=str(tmp_path / "ds2"), **moved)
+    with open(tmp_path / "raw2" / "manifest.jsonl", "a") as handle:
+        handle.write(json.dumps({"id": "new-video", "status": "not_found", "category": "food"}) + "\n")
+    with pytest.raises(FileExistsError, match=r"raw2/manifest.jsonl, which has changed since .*--overwrite"):
+        prepare_dataset(out=str(tmp_path / "ds2"), **moved)
 
 
 def test_push_to_hub_with_faked_upload(built, monkeypatch):
