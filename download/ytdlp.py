@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 # real content for a 16 kHz model. Above it, the smallest stream is usually opus ~50 kbps (itag 249, 48 kHz,
 # fullband), which already carries everything up to 8 kHz that 16 kHz audio can hold.
 MIN_AUDIO_KBPS = 40
-# yt-dlp's own "-t sleep" preset (options.py): what its maintainers recommend against YouTube's rate limits.
 HE_AAC = ("mp4a.40.5", "mp4a.40.29")    # SBR: above ~5.5 kHz the sound is synthesized, not recorded
+# yt-dlp's own "-t sleep" preset (options.py): what its maintainers recommend against YouTube's rate limits.
 YOUTUBE_PACING = {"sleep_interval_requests": 0.75, "sleep_interval": 10.0, "max_sleep_interval": 20.0}
 
 

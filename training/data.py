@@ -4,7 +4,7 @@ Training: every epoch each clip gives one random crop of ``max_length_seconds``,
 ``(seed, epoch, row)``: the crops do not depend on batch order, worker or process, so a resumed run sees the same
 crops as an uninterrupted one. Evaluation: each clip is cut into fixed windows (``common.modeling.window_bounds``),
 one row per window, so no batch ever holds more than ``per_device_eval_batch_size`` windows whatever the clip length;
-``training.metrics.ClipMetrics`` averages the window logits of each clip back into one clip prediction.
+``training.trainer.ClipMetrics`` averages the window logits of each clip back into one clip prediction.
 
 Example::
 
@@ -16,7 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.provenance import files_sha256
 from common.audio import SAMPLING_RATE
 from common.data import clip_array
 from common.modeling import featurize, window_bounds
@@ -132,12 +132,6 @@ def random_subset(split, n: int | None, seed: int):
 
 def dataset_fingerprint(dataset) -> dict:
     """Per split: the ``datasets`` fingerprint and a sha256 of the Arrow files' bytes (the content hash)."""
-    result = {}
-    for split, ds in dataset.items():
-        digest = hashlib.sha256()
-        for cache in sorted(ds.cache_files, key=lambda c: c["filename"]):
-            with open(cache["filename"], "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-        result[split] = {"fingerprint": ds._fingerprint, "sha256": digest.hexdigest() if ds.cache_files else None}
-    return result
+    return {split: {"fingerprint": ds._fingerprint,
+                    "sha256": files_sha256(sorted(c["filename"] for c in ds.cache_files)) if ds.cache_files else None}
+            for split, ds in dataset.items()}

@@ -2,7 +2,7 @@
 
 Example::
 
-    from training.report import write_curves, write_model_card
+    from training.report import write_curves, model_card
     write_curves(trainer.state.log_history, "runs/x/training_curves.png")
 """
 
@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import platform
-from importlib import metadata
 from pathlib import Path
 
 import yaml
+
+from common import provenance
 
 PACKAGES = ("torch", "transformers", "datasets", "evaluate", "accelerate", "numpy", "soundfile", "huggingface_hub")
 
 
 def package_versions() -> dict:
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return provenance.package_versions(PACKAGES)
 
 
 def hardware(training_args) -> dict:
