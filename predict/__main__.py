@@ -12,8 +12,10 @@ import sys
 from dataclasses import asdict
 
 from common.cli import format_table, setup_logging
-from predict.args import parse_config
+from predict.args import exit_on_error, parse_config
 from predict.classify import PredictConfig, predict_inputs, timeline_csv
+
+PROG = "python -m predict"
 
 
 def summary_table(results) -> str:
@@ -25,8 +27,9 @@ def summary_table(results) -> str:
 
 def main(argv=None) -> None:
     setup_logging()
-    config = parse_config(PredictConfig, argv, description=__doc__.split("\n")[0], prog="python -m predict")
-    results = predict_inputs(config)
+    config = parse_config(PredictConfig, argv, description=__doc__.split("\n")[0], prog=PROG)
+    with exit_on_error(PROG):
+        results = predict_inputs(config)
     if config.format == "json":
         sys.stdout.write(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     elif config.format == "csv":

@@ -7,7 +7,10 @@ so this small builder keeps the dataclass (with ``help=`` on every field) as the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import logging
+import sys
 import types
 import typing
 from typing import Sequence
@@ -55,3 +58,23 @@ def parse_config(config_cls, argv: Sequence[str] | None, description: str, prog:
         return config_cls(**vars(namespace))
     except ValueError as exc:
         parser.error(str(exc))
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    """What bad input raises (a missing or unreadable file, a failed URL, a bad value, an unknown MODEL): reported
+    in one line, unlike a bug, which keeps its traceback."""
+    from common.audio import AudioError
+    from predict.urls import UrlInputError
+
+    return OSError, ValueError, AudioError, UrlInputError
+
+
+@contextlib.contextmanager
+def exit_on_error(prog: str):
+    """Turn an expected error into ``prog: error: <message>`` on stderr and exit status 2 (as argparse does)."""
+    try:
+        yield
+    except expected_errors() as exc:
+        logging.getLogger(prog).debug("details", exc_info=True)
+        sys.stderr.write(f"{prog}: error: {exc}\n")
+        raise SystemExit(2) from None

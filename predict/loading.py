@@ -1,22 +1,39 @@
 """Load what the predict commands apply: a run folder written by train.py, or a Hub id.
 
 A run folder holds the model and its feature extractor (``save_pretrained``) and ``run_config.json``; the window
-the model was evaluated with (``eval_window_seconds``, else ``max_length_seconds``) becomes the default window.
+the model was evaluated with (``eval_window_seconds``, else ``max_length_seconds``) becomes the default window
+(``common.modeling.default_window_seconds``). ``model_fingerprint`` names the model's content, so outputs made with
+an older checkpoint in the same folder are never taken for the current one's.
+
+Example::
+
+    from predict.loading import load_classifier, model_fingerprint
+    model, extractor, run_config = load_classifier("runs/demo", device="cpu")
+    model_fingerprint("runs/demo")      # "sha256:..." of config + weights + preprocessor config
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from pathlib import Path
 
-import torch
-
-from common.modeling import load_feature_extractor, load_model
+from common.modeling import load_feature_extractor, load_model, pick_device
+from common.provenance import files_sha256
 
 logger = logging.getLogger(__name__)
-DEFAULT_WINDOW_S = 10.0
 RUN_CONFIG = "run_config.json"
+# The files that decide what a checkpoint computes: architecture, weights (single or sharded) and preprocessing.
+FINGERPRINT_PATTERNS = ("config.json", "*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin",
+                        "pytorch_model.bin.index.json", "preprocessor_config.json")
+# owner/name as the Hub accepts it: letters, digits, "-", "_", "."; no "--" or ".." and no leading/trailing "-" or ".".
+HUB_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}(?<![.-])$")
+
+
+class ModelSourceError(FileNotFoundError):
+    """MODEL is neither a run folder nor a Hub id that can be loaded here; the message names the value."""
 
 
 def read_run_config(model: str) -> dict:
@@ -29,26 +46,48 @@ def read_run_config(model: str) -> dict:
         raise ValueError(f"{path}: not valid JSON ({exc})") from exc
 
 
-def default_window_seconds(run_config: dict) -> float:
-    for key in ("eval_window_seconds", "max_length_seconds"):
-        value = run_config.get(key)
-        if value:
-            return float(value)
-    return DEFAULT_WINDOW_S
+def hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
 
 
-def pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+def _cached_config(model: str) -> str | None:
+    """Path of the Hub model's cached config.json, or None when it is not in the local cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(model, "config.json")
+    return found if isinstance(found, str) else None
 
 
 def check_model_source(model: str) -> None:
-    path = Path(model)
-    looks_local = model.startswith((".", "/", "~")) or path.exists()
-    if looks_local and not (path / "config.json").is_file():
-        raise FileNotFoundError(f"MODEL {model!r}: no config.json there; expected a run folder written by train.py "
-                                "(save_pretrained) or a Hub id such as facebook/wav2vec2-base")
+    """Raise ``ModelSourceError`` unless MODEL is a run folder with config.json or a loadable-looking Hub id."""
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelSourceError(f"MODEL {model!r}: no config.json there; expected a run folder written by train.py "
+                                   "(save_pretrained) or a Hub id such as facebook/wav2vec2-base")
+        return
+    parent = path.parent
+    if not HUB_ID.match(model) or (str(parent) not in ("", ".") and parent.is_dir()):
+        # "runs/dmeo" next to an existing runs/ is a mistyped run folder, not a Hub id.
+        raise ModelSourceError(f"no such run folder or Hub model: {model} (expected a folder written by train.py, or "
+                               "a Hub id owner/name such as facebook/wav2vec2-base)")
+    if hub_offline() and _cached_config(model) is None:
+        raise ModelSourceError(f"no such run folder or Hub model: {model} (HF_HUB_OFFLINE=1 and it is not in the "
+                               "local Hub cache; download it once online or give a run folder)")
+
+
+def model_fingerprint(model: str) -> str:
+    """``sha256:<hex>`` of a local checkpoint's config, weight and preprocessor files; ``hub:<id>@<commit>`` for a
+    Hub id (the cached snapshot's commit, which changes whenever the repository does)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        files = sorted({f for pattern in FINGERPRINT_PATTERNS for f in path.glob(pattern) if f.is_file()})
+        return "sha256:" + files_sha256(files)
+    cached = _cached_config(model)
+    revision = Path(cached).parent.name if cached else "unknown"
+    return f"hub:{model}@{revision}"
 
 
 def load_classifier(model: str, device: str = "auto"):

@@ -10,14 +10,17 @@ from __future__ import annotations
 import sys
 
 from common.cli import format_table, setup_logging
-from predict.args import parse_config
+from predict.args import exit_on_error, parse_config
 from predict.features import FeaturesConfig, extract_features
+
+PROG = "python -m predict.features"
 
 
 def main(argv=None) -> None:
     setup_logging()
-    config = parse_config(FeaturesConfig, argv, description=__doc__.split("\n")[0], prog="python -m predict.features")
-    results = extract_features(config)
+    config = parse_config(FeaturesConfig, argv, description=__doc__.split("\n")[0], prog=PROG)
+    with exit_on_error(PROG):
+        results = extract_features(config)
     for result in results:
         sys.stdout.write(result.explanation + "\n\n")
     rows = [[r.input, r.metadata["duration_s"], r.metadata["n_frames"], "x".join(map(str, r.metadata["shapes"]["features"])),
