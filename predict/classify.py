@@ -2,8 +2,9 @@
 per-window timeline (start, end, probabilities) that shows where in the recording each class is heard.
 
 Windows are those of ``common.modeling.window_bounds`` (full windows every hop, plus one ending at the end), cut
-from a decoded stream, so memory stays flat in the length of the input. The input's probabilities are the mean
-of its windows' probabilities (softmax per window; sigmoid for multi-label models).
+from a decoded stream, so memory stays flat in the length of the input. The input's label and probabilities follow
+eval.py's rule: softmax (sigmoid for multi-label models) of the mean of its windows' logits; the timeline keeps
+each window's own probabilities.
 
 Example::
 
@@ -18,7 +19,6 @@ import csv
 import io
 import json
 import logging
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,8 +31,10 @@ from tqdm.auto import tqdm
 from common.audio import SAMPLING_RATE
 from common.jsonl import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
 from common.modeling import predict_windows
-from predict.loading import default_window_seconds, load_classifier
-from predict.sources import Source, file_sha256, resolve_inputs, stream_blocks
+from common.modeling import default_window_seconds
+from common.provenance import file_sha256, package_versions
+from predict.loading import load_classifier, model_fingerprint
+from predict.sources import Source, resolve_inputs, stream_blocks
 
 logger = logging.getLogger(__name__)
 FORMATS = ("table", "json", "csv")
@@ -111,7 +113,8 @@ def iter_windows(blocks: Iterable[np.ndarray], window: int, hop: int) -> Iterato
 
 
 def window_probabilities(model, logits: np.ndarray) -> np.ndarray:
-    scores = torch.from_numpy(logits).float()
+    """Softmax over classes of each row of ``logits``; sigmoid per class for a multi-label model."""
+    scores = torch.from_numpy(np.asarray(logits, np.float32))
     if getattr(model.config, "problem_type", None) == "multi_label_classification":
         return torch.sigmoid(scores).numpy()
     return torch.softmax(scores, dim=-1).numpy()
@@ -119,15 +122,15 @@ def window_probabilities(model, logits: np.ndarray) -> np.ndarray:
 
 def predict_stream(model, extractor, blocks: Iterable[np.ndarray], window_s: float, hop_s: float,
                    batch_size: int, desc: str = "windows") -> tuple[np.ndarray, np.ndarray, int]:
-    """(probabilities per window, window starts in samples, total samples) for one input stream."""
+    """(logits per window, window starts in samples, total samples) for one input stream."""
     window, hop = int(round(window_s * SAMPLING_RATE)), int(round(hop_s * SAMPLING_RATE))
-    probs, starts, batch = [], [], []
+    logits, starts, batch = [], [], []
     total = 0
 
     def flush():
         out = predict_windows(model, extractor, [samples for _, samples in batch], window_s=window_s,
                               batch_size=len(batch))
-        probs.append(window_probabilities(model, out.logits))
+        logits.append(out.logits)
         batch.clear()
 
     def counted(stream):
@@ -144,14 +147,16 @@ def predict_stream(model, extractor, blocks: Iterable[np.ndarray], window_s: flo
     if batch:
         flush()
     n_labels = model.config.num_labels
-    return (np.concatenate(probs) if probs else np.zeros((0, n_labels), np.float32)), np.asarray(starts), total
+    return (np.concatenate(logits) if logits else np.zeros((0, n_labels), np.float32)), np.asarray(starts), total
 
 
-def build_result(source: Source, names: list[str], probs: np.ndarray, starts: np.ndarray, total: int,
+def build_result(model, source: Source, names: list[str], logits: np.ndarray, starts: np.ndarray, total: int,
                  window: int, seconds: float, sha256: str | None) -> InputResult:
-    if not len(probs):
+    if not len(logits):
         raise ValueError(f"input {source.input!r}: decoded to 0 samples (no audio?)")
-    mean = probs.mean(axis=0)
+    # The same rule as eval.py's clip/video scores, so predict and the lab report agree on a recording's label.
+    mean = window_probabilities(model, logits.mean(axis=0, keepdims=True))[0]
+    probs = window_probabilities(model, logits)
     offset = source.offset_s
     timeline = [{"start_s": round(offset + int(s) / SAMPLING_RATE, 4),
                  "end_s": round(offset + min(int(s) + window, total) / SAMPLING_RATE, 4),
@@ -204,12 +209,10 @@ def _key_text(key: dict) -> str:
     return "|".join(f"{k}={key[k]}" for k in sorted(key))
 
 
-def run_info(config: PredictConfig, window_s: float, hop_s: float, results: list[InputResult]) -> dict:
-    import transformers
-
+def run_info(config: PredictConfig, window_s: float, hop_s: float, results: list[InputResult],
+             fingerprint: str) -> dict:
     return {"config": asdict(config), "resolved": {"window_seconds": window_s, "hop_seconds": hop_s},
-            "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                         "transformers": transformers.__version__, "numpy": np.__version__},
+            "model_fingerprint": fingerprint, "versions": package_versions(ffmpeg=True),
             "inputs": {r.input: {"id": r.id, "sha256": r.sha256, "url": r.url} for r in results}}
 
 
@@ -222,23 +225,26 @@ def predict_inputs(config: PredictConfig) -> list[InputResult]:
     hop_s = config.hop_seconds or window_s
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     sources = resolve_inputs(config.inputs, download_dir=out / "downloads" if out else None)
+    # Keyed on the checkpoint's content, not its path: retraining into the same run folder must not reuse old outputs.
+    fingerprint = model_fingerprint(config.model)
     done, results = load_done(out), []
     for source in tqdm(sources, desc="inputs", unit="file", disable=len(sources) < 2):
         sha256 = file_sha256(source.path)
-        key = {"model": config.model, "window_s": window_s, "hop_s": hop_s, "sha256": sha256}
+        key = {"model": config.model, "model_sha256": fingerprint, "window_s": window_s, "hop_s": hop_s,
+               "sha256": sha256}
         if _key_text(key) in done:
             logger.info("%s: already predicted in %s, skipping", source.input, out / MANIFEST)
             results.append(done[_key_text(key)])
             continue
         began = time.perf_counter()
-        probs, starts, total = predict_stream(model, extractor, stream_blocks(source.path), window_s, hop_s,
-                                              config.batch_size, desc=source.id)
-        result = build_result(source, names, probs, starts, total, int(round(window_s * SAMPLING_RATE)),
+        logits, starts, total = predict_stream(model, extractor, stream_blocks(source.path), window_s, hop_s,
+                                               config.batch_size, desc=source.id)
+        result = build_result(model, source, names, logits, starts, total, int(round(window_s * SAMPLING_RATE)),
                               time.perf_counter() - began, sha256)
         results.append(result)
         done[_key_text(key)] = result  # the same file given twice is predicted once
         if out is not None:
             write_outputs(out, result, key)
     if out is not None:
-        atomic_write_json(out / "run_info.json", run_info(config, window_s, hop_s, results))
+        atomic_write_json(out / "run_info.json", run_info(config, window_s, hop_s, results, fingerprint))
     return results

@@ -45,14 +45,6 @@ def is_url(text: str) -> bool:
     return text.lower().startswith(URL_SCHEMES)
 
 
-def file_sha256(path, chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_bytes), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def local_id(path: Path) -> str:
     """``<stem>-<8 hex of the absolute path>``: readable, and two ``a.wav`` from different folders never collide."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem)[:40].strip("_") or "input"
@@ -108,7 +100,8 @@ def _soundfile_blocks(path: Path, block_samples: int) -> Iterator[np.ndarray]:
 
 def _ffmpeg_blocks(path: Path, block_samples: int) -> Iterator[np.ndarray]:
     ffmpeg, _ = require_ffmpeg()
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path),
+    # "file:" + absolute path: a name starting with "-" or holding "pipe:"/"concat:" is then only ever a file name.
+    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", "file:" + str(path.resolve()),
            "-vn", "-ac", "1", "-ar", str(SAMPLING_RATE), "-f", "f32le", "-"]
     # stderr to a file, not a pipe: a full stderr pipe would block ffmpeg while we only read stdout.
     with tempfile.TemporaryFile() as errors:
