@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import platform
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -38,9 +37,10 @@ from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
 from common.jsonl import atomic_write_json
-from common.modeling import featurize, input_kind, load_feature_extractor
-from predict.loading import check_model_source, pick_device
-from predict.sources import file_sha256, read_all, resolve_inputs
+from common.modeling import featurize, input_kind, load_feature_extractor, pick_device
+from common.provenance import file_sha256, package_versions
+from predict.loading import check_model_source, model_fingerprint
+from predict.sources import read_all, resolve_inputs
 
 logger = logging.getLogger(__name__)
 SAVE_FORMATS = ("npz", "npy")
@@ -180,9 +180,28 @@ def chunk_starts(config, n_samples: int, chunk_samples: int) -> list[tuple[int, 
     return starts
 
 
+def n_hidden_states(config) -> int:
+    """L+1: the encoder input (after feature projection and positional convolution) and each transformer layer."""
+    return config.num_hidden_layers + 1
+
+
+def resolve_layer(layer: str, n_states: int) -> tuple[int | None, str]:
+    """(index into the L+1 hidden states, or None for all; description) of a ``--layer`` value."""
+    last = n_states - 1
+    if layer == "all":
+        return None, f"all {n_states} (0..{last})"
+    index = last if layer == "last" else int(layer)
+    if not -n_states <= index <= last:
+        raise ValueError(f"--layer {layer}: this model has layers 0..{last}")
+    index %= n_states
+    return index, f"{index} of 0..{last}"
+
+
 @torch.no_grad()
-def hidden_states(encoder, extractor, samples: np.ndarray, chunk_seconds: float) -> np.ndarray:
-    """(L+1, T, H) hidden states of every layer for ``samples``, computed chunk by chunk."""
+def hidden_states(encoder, extractor, samples: np.ndarray, chunk_seconds: float, layer: str = "all") -> np.ndarray:
+    """Hidden states of ``layer`` for ``samples``, computed chunk by chunk: (T, H) for one layer, (L+1, T, H) for
+    ``"all"``. Only the requested layer(s) of each chunk are kept, so memory is T x H floats per saved layer."""
+    index, _ = resolve_layer(layer, n_hidden_states(encoder.config))
     chunk = int(round(chunk_seconds * SAMPLING_RATE))
     device = next(encoder.parameters()).device
     parts = []
@@ -191,23 +210,16 @@ def hidden_states(encoder, extractor, samples: np.ndarray, chunk_seconds: float)
         inputs = featurize(extractor, [segment]).to(device)
         out = encoder(**inputs, output_hidden_states=True)
         count = n_frames(encoder.config, len(segment))
-        parts.append(torch.stack(out.hidden_states)[:, 0, :count].float().cpu().numpy())
+        if index is None:
+            parts.append(torch.stack(out.hidden_states)[:, 0, :count].float().cpu().numpy())
+        else:
+            parts.append(out.hidden_states[index][0, :count].float().cpu().numpy())
+        del out  # the chunk's other layers go now, not when the next chunk overwrites them
     if not parts:
         _, field_size = conv_geometry(encoder.config)
         raise ValueError(f"input of {len(samples)} samples is shorter than one frame's receptive field "
                          f"({field_size} samples = {field_size / SAMPLING_RATE * 1000:.1f} ms)")
-    return np.concatenate(parts, axis=1)
-
-
-def select_layer(states: np.ndarray, layer: str) -> tuple[np.ndarray, str]:
-    last = states.shape[0] - 1
-    if layer == "all":
-        return states, f"all {last + 1} (0..{last})"
-    index = last if layer == "last" else int(layer)
-    if not -last - 1 <= index <= last:
-        raise ValueError(f"--layer {layer}: this model has layers 0..{last}")
-    index %= last + 1
-    return states[index], f"{index} of 0..{last}"
+    return np.concatenate(parts, axis=-2)
 
 
 def pooled(features: np.ndarray) -> dict[str, np.ndarray]:
@@ -257,11 +269,12 @@ def save_arrays(out: Path, source_id: str, arrays: dict[str, np.ndarray], save_f
 def features_for(encoder, extractor, samples: np.ndarray, config: FeaturesConfig) -> tuple[dict, dict]:
     """(arrays, metadata) for one decoded input."""
     stride, field_size = conv_geometry(encoder.config)
-    states = hidden_states(encoder, extractor, samples, config.chunk_seconds)
-    features, layer_text = select_layer(states, config.layer)
+    n_states = n_hidden_states(encoder.config)
+    _, layer_text = resolve_layer(config.layer, n_states)  # a bad --layer fails before any audio is run
+    features = hidden_states(encoder, extractor, samples, config.chunk_seconds, config.layer)
     arrays = {"features": features, **frame_times(encoder.config, features.shape[-2]), **pooled(features)}
     meta = {"duration_s": len(samples) / SAMPLING_RATE, "n_samples": len(samples), "sampling_rate": SAMPLING_RATE,
-            "layer": layer_text, "n_layers": states.shape[0] - 1, "hidden_size": states.shape[-1],
+            "layer": layer_text, "n_layers": n_states - 1, "hidden_size": features.shape[-1],
             "n_frames": features.shape[-2], "stride_samples": stride, "receptive_field_samples": field_size,
             "frame_rate_hz": SAMPLING_RATE / stride, "chunk_seconds": config.chunk_seconds, "fps": config.fps,
             "model_type": encoder.config.model_type}
@@ -279,19 +292,16 @@ def features_for(encoder, extractor, samples: np.ndarray, config: FeaturesConfig
 
 def extract_features(config: FeaturesConfig) -> list[FeatureResult]:
     """Write features, frame times, pooled vectors (and video-rate features) for every input of ``config``."""
-    import transformers
-
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     encoder, extractor = load_encoder(config.model, config.device)
-    versions = {"python": platform.python_version(), "torch": torch.__version__,
-                "transformers": transformers.__version__, "numpy": np.__version__}
+    versions, fingerprint = package_versions(ffmpeg=True), model_fingerprint(config.model)
     results = []
     for source in resolve_inputs(config.inputs, download_dir=out / "downloads"):
         arrays, meta = features_for(encoder, extractor, read_all(source.path), config)
         meta = {"input": source.input, "id": source.id, "url": source.url, "section_start_s": source.offset_s,
                 "sha256": file_sha256(source.path),
-                "model": config.model, **meta, "config": asdict(config), "versions": versions}
+                "model": config.model, "model_fingerprint": fingerprint, **meta, "config": asdict(config), "versions": versions}
         files = save_arrays(out, source.id, arrays, config.save_format)
         atomic_write_json(out / f"{source.id}.json", meta)
         explanation = explain(source.input, meta)
