@@ -96,6 +96,27 @@ def test_chunked_extraction_has_the_single_pass_frames(encoder, tmp_path):
     np.testing.assert_allclose(single[-1], direct.last_hidden_state[0].numpy(), atol=1e-5)
     chunked = hidden_states(model, extractor, samples, chunk_seconds=0.3)
     assert chunked.shape == single.shape == (3, n_frames(model.config, 16037), 16)
+    # One layer is picked inside the chunk loop: (T, H) only, equal to that layer of the all-layer result.
+    for layer, index in (("last", 2), ("0", 0), ("-2", 1)):
+        picked = hidden_states(model, extractor, samples, chunk_seconds=0.3, layer=layer)
+        assert picked.shape == chunked.shape[1:]
+        np.testing.assert_array_equal(picked, chunked[index])
+
+
+def test_one_layer_never_holds_all_layers_of_the_input(encoder, monkeypatch):
+    """The kept arrays of --layer last are T x H per input, not (L+1) x T x H: no stacking of the layers."""
+    model, extractor = encoder
+    from predict import features
+
+    stacked = []
+    real_stack = torch.stack
+    monkeypatch.setattr(features.torch, "stack", lambda tensors, *a, **k: stacked.append(len(tensors)) or
+                        real_stack(tensors, *a, **k))
+    samples = np.random.default_rng(1).standard_normal(8000).astype(np.float32)
+    picked = features.hidden_states(model, extractor, samples, chunk_seconds=0.2, layer="last")
+    assert picked.ndim == 2 and stacked == []
+    features.hidden_states(model, extractor, samples, chunk_seconds=0.2, layer="all")
+    assert stacked and set(stacked) == {3}
 
 
 @pytest.mark.parametrize("seconds", [0.01, 1.0, 1.02, 3.333, 42.6, 59.99])
@@ -144,7 +165,7 @@ def test_cli_writes_features_metadata_and_explains(encoder, tmp_path, capsys):
     assert meta["stride_samples"] == 80 and meta["receptive_field_samples"] == 85 and meta["sha256"]
 
 
-def test_layer_choice_and_bad_models(tmp_path):
+def test_layer_choice_and_bad_models(tmp_path, capsys):
     run = save_tiny_model("wav2vec2", tmp_path / "w")
     sf.write(tmp_path / "a.wav", np.zeros(4000, np.float32), SAMPLING_RATE)
     [result] = extract_features(FeaturesConfig(model=run, inputs=[str(tmp_path / "a.wav")], out=str(tmp_path / "o"),
@@ -153,8 +174,18 @@ def test_layer_choice_and_bad_models(tmp_path):
     assert data["features"].shape == (n_frames(load_model(run).config, 4000), 16) and "1 of 0..2" in result.explanation
     with pytest.raises(ValueError, match="--layer 7: this model has layers 0..2"):
         extract_features(FeaturesConfig(model=run, inputs=[str(tmp_path / "a.wav")], out=str(tmp_path / "o"), layer="7"))
+    capsys.readouterr()  # drop what the library calls above logged
+    with pytest.raises(SystemExit) as exit_info:  # the CLI: one line naming the flag, exit status 2
+        main([run, str(tmp_path / "a.wav"), "--out", str(tmp_path / "o"), "--layer", "7"])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main([run, str(tmp_path / "missing.wav"), "--out", str(tmp_path / "o")])
+    assert exit_info.value.code == 2
     with pytest.raises(ValueError, match="--fps -1"):
         FeaturesConfig(model=run, inputs=["a.wav"], fps=-1)
+    err = capsys.readouterr().err
+    assert "python -m predict.features: error: --layer 7: this model has layers 0..2" in err
+    assert "missing.wav" in err and "Traceback" not in err
     ast = save_tiny_model("ast", tmp_path / "ast")
     with pytest.raises(ValueError, match="waveform encoder"):
         load_encoder(ast)

@@ -1,9 +1,11 @@
-"""predict: streamed windows equal window_bounds, local files end to end (CLI, outputs, resume), the default window
-from run_config.json, clear errors, and the transformers pipeline() round trip on a saved run."""
+"""predict: streamed windows equal window_bounds, local files end to end (CLI, outputs, resume keyed on the model's
+content), eval.py's aggregation rule (mean logits), the default window from run_config.json, clear one-line errors,
+odd local file names, and the transformers pipeline() round trip on a saved run."""
 
 import csv
 import io
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -65,14 +67,17 @@ def test_predict_local_files_cli_outputs_and_resume(run_dir, tmp_path, capsys):
 
     # Streamed windows give the same probabilities as common.modeling on the whole array.
     model, extractor = load_model(str(run_dir)), load_feature_extractor(str(run_dir))
-    reference = torch.softmax(torch.from_numpy(predict_windows(model, extractor, [audio], 2.0).logits), -1).numpy()
+    logits = torch.from_numpy(predict_windows(model, extractor, [audio], 2.0).logits)
+    reference = torch.softmax(logits, -1).numpy()
     streamed = np.array([[float(r[n]) for n in NAMES] for r in talk])
     np.testing.assert_allclose(streamed, reference, atol=1e-5)
 
     records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(records) == 2 and records[0]["n_windows"] == 3
-    assert records[0]["label"] == NAMES[int(reference.mean(0).argmax())]
-    np.testing.assert_allclose(sum(records[0]["probabilities"].values()), 1.0, atol=1e-5)
+    # The input's scores follow eval.py: softmax of the mean window logits (not the mean of window softmaxes).
+    clip = torch.softmax(logits.mean(0), -1).numpy()
+    assert records[0]["label"] == NAMES[int(clip.argmax())]
+    np.testing.assert_allclose([records[0]["probabilities"][n] for n in NAMES], clip, atol=1e-6)
     timeline = json.loads((out / records[0]["timeline_json"]).read_text())
     assert len(timeline["timeline"]) == 3 and (out / records[0]["timeline_csv"]).is_file()
     info = json.loads((out / "run_info.json").read_text())
@@ -121,7 +126,11 @@ def test_pipeline_round_trip_matches_predict(run_dir, tmp_path):
     assert set(scores) == set(NAMES)
     sf.write(tmp_path / "clip.wav", audio, SAMPLING_RATE)
     [result] = predict_inputs(PredictConfig(model=str(run_dir), inputs=[str(tmp_path / "clip.wav")]))
+    # 1.5 s < the 2-s window: one window, so the pipeline's per-input scores are comparable to both the window's
+    # probabilities and the input's (softmax of the mean of one window's logits).
+    assert len(result.timeline) == 1
     for name in NAMES:
+        assert scores[name] == pytest.approx(result.timeline[0]["probabilities"][name], abs=1e-4)
         assert scores[name] == pytest.approx(result.probabilities[name], abs=1e-4)
 
 
@@ -147,3 +156,79 @@ def test_predict_loopback_url_through_download_stage(run_dir, tmp_path):
     assert spans == pytest.approx([0.0, 2.0, result.duration_s - 2.0, result.duration_s], abs=1e-3)
     record = json.loads((out / "downloads" / "manifest.jsonl").read_text().splitlines()[0])
     assert record["status"] == "ok" and (out / "downloads" / record["path"]).is_file()
+
+
+def test_multi_label_model_gets_sigmoid_of_mean_logits(run_dir, tmp_path):
+    run = tmp_path / "multi"
+    shutil.copytree(run_dir, run)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "problem_type": "multi_label_classification"}))
+    audio = noise(4.5, seed=5)
+    sf.write(tmp_path / "a.wav", audio, SAMPLING_RATE)
+    [result] = predict_inputs(PredictConfig(model=str(run), inputs=[str(tmp_path / "a.wav")]))
+    logits = torch.from_numpy(predict_windows(load_model(str(run)), load_feature_extractor(str(run)), [audio], 2.0).logits)
+    np.testing.assert_allclose([result.probabilities[n] for n in NAMES], torch.sigmoid(logits.mean(0)).numpy(), atol=1e-6)
+    np.testing.assert_allclose([[w["probabilities"][n] for n in NAMES] for w in result.timeline],
+                               torch.sigmoid(logits).numpy(), atol=1e-6)
+
+
+def test_retrained_model_in_the_same_folder_is_predicted_again(run_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    sf.write(tmp_path / "a.wav", noise(2.0, seed=6), SAMPLING_RATE)
+    config = PredictConfig(model=str(run), inputs=[str(tmp_path / "a.wav")], out=str(tmp_path / "out"))
+    [old] = predict_inputs(config)
+    retrained = load_model(str(run))
+    with torch.no_grad():
+        retrained.classifier.bias += torch.tensor([3.0, -3.0, 0.0])  # "retraining" into the same run folder
+    retrained.save_pretrained(run)
+    [new] = predict_inputs(config)
+    assert len((tmp_path / "out" / "predictions.jsonl").read_text().splitlines()) == 2  # not skipped
+    assert new.probabilities["music"] > old.probabilities["music"] + 0.1
+    [same] = predict_inputs(config)  # the unchanged model is still skipped
+    assert same.probabilities == new.probabilities
+    assert len((tmp_path / "out" / "predictions.jsonl").read_text().splitlines()) == 2
+
+
+def test_cli_errors_are_one_line_and_exit_2(run_dir, tmp_path, capsys, monkeypatch):
+    (tmp_path / "runs").mkdir()
+    sf.write(tmp_path / "a.wav", noise(0.5), SAMPLING_RATE)
+    (tmp_path / "broken.mp3").write_bytes(b"not audio at all")
+    cases = [([str(run_dir), str(tmp_path / "missing.wav")], "missing.wav"),
+             ([str(run_dir), str(tmp_path / "broken.mp3")], "broken.mp3"),
+             ([str(tmp_path / "runs" / "dmeo"), str(tmp_path / "a.wav")], "no such run folder or Hub model"),
+             (["not a model!", str(tmp_path / "a.wav")], "no such run folder or Hub model: not a model!"),
+             (["someone/not-cached-model", str(tmp_path / "a.wav")], "not in the local Hub cache"),
+             ([str(run_dir), "http://127.0.0.1:9/a.webm"], "--out")]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for argv, expected in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2, argv
+        assert "Traceback" not in err and expected in err, (argv, err)
+        assert err.strip().splitlines()[-1].startswith("python -m predict: error:"), err
+
+
+def test_check_model_source(run_dir, tmp_path, monkeypatch):
+    from predict.loading import ModelSourceError, check_model_source
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    check_model_source(str(run_dir))  # a run folder passes
+    for bad in ("not a model!", "a/b/c", "owner/-name", "x--y/z", str(tmp_path / "nope"), "./runs/demo"):
+        with pytest.raises(ModelSourceError, match="no such run folder or Hub model"):
+            check_model_source(bad)
+    with pytest.raises(ModelSourceError, match="not in the local Hub cache"):
+        check_model_source("facebook/surely-not-cached-here")
+    monkeypatch.setattr("predict.loading.hub_offline", lambda: False)
+    check_model_source("facebook/wav2vec2-base")  # online: a well-formed Hub id is left to from_pretrained
+
+
+@pytest.mark.parametrize("name", ["-odd.flac", "pipe:odd.flac", "concat:odd.flac"])
+def test_odd_local_file_names_are_files_to_ffmpeg(name, tmp_path, monkeypatch):
+    from predict.sources import read_all, resolve_local
+
+    monkeypatch.chdir(tmp_path)
+    sf.write(name, noise(1.5, seed=7), 48_000)  # 0.5 s at 48 kHz: not 16 kHz, so decoded through ffmpeg
+    source = resolve_local(name)
+    assert len(read_all(source.path)) == pytest.approx(0.5 * SAMPLING_RATE, abs=2)
