@@ -20,6 +20,7 @@ from pathlib import Path
 from common.cli import format_table
 
 logger = logging.getLogger("demo")
+TINY_RECIPE = Path(__file__).resolve().parents[1] / "configs" / "tiny-cpu.yaml"
 
 
 @dataclass
@@ -52,6 +53,18 @@ class DemoConfig:
         if not 0 < self.min_seconds <= self.max_seconds:
             raise ValueError(f"--min-seconds {self.min_seconds} / --max-seconds {self.max_seconds}: expected "
                              "0 < min <= max")
+
+
+def _check_reusable_run(run_dir: Path, config: DemoConfig) -> None:
+    """A finished run is reused only when it was trained with the demo's current settings."""
+    import json
+
+    trained = json.loads((run_dir / "run_config.json").read_text(encoding="utf-8"))["training_args"]
+    stored = {"epochs": trained.get("num_train_epochs"), "seed": trained.get("seed")}
+    wanted = {"epochs": config.epochs, "seed": config.seed}
+    if stored != wanted:
+        raise FileExistsError(f"{run_dir} was trained with {stored}, this demo asks for {wanted}: remove {run_dir} "
+                              "(or use another --out) to train again")
 
 
 def run_demo(config: DemoConfig) -> dict:
@@ -106,9 +119,10 @@ def run_demo(config: DemoConfig) -> dict:
         if not (paths["tiny-wav2vec2"] / "config.json").exists():
             save_tiny_wav2vec2(paths["tiny-wav2vec2"], seed=config.seed)
         if (paths["run"] / "all_results.json").exists():
-            logger.info("%s already holds a finished run: reusing it", paths["run"])
+            _check_reusable_run(paths["run"], config)
+            logger.info("%s already holds a finished run with these settings: reusing it", paths["run"])
         else:
-            train.main(["configs/tiny-cpu.yaml", "--model_name_or_path", str(paths["tiny-wav2vec2"]),
+            train.main([str(TINY_RECIPE), "--model_name_or_path", str(paths["tiny-wav2vec2"]),
                         "--dataset_name", str(paths["dataset"]), "--output_dir", str(paths["run"]),
                         "--num_train_epochs", str(config.epochs), "--seed", str(config.seed)])
         done("train")

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from common.data import clip_array, load_prepared
+from tests.test_demo import free_port
 from common.modeling import load_feature_extractor, load_model, predict_windows
 from tests.tiny_models import save_tiny_model
 from tests.train_fixtures import prepared_dataset, run_argv
@@ -32,7 +33,7 @@ def test_two_cpu_processes_train_one_consistent_model(tmp_path):
     out = tmp_path / "run"
     launcher = Path(sys.executable).with_name("accelerate")
     command = [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_cpu_threads_per_process", "1",
-               "--main_process_port", "29517", "train.py",
+               "--main_process_port", str(free_port()), "train.py",
                *run_argv(data, model, out, "--per_device_eval_batch_size", "5")]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}  # CPU, gloo
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
