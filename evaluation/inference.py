@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -25,14 +26,6 @@ from common.modeling import load_feature_extractor, load_model, predict_windows
 from evaluation.metrics import aggregate_clips
 
 logger = logging.getLogger(__name__)
-
-
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def label_columns(id2label: dict, class_names: Sequence[str], model_name: str) -> list[int]:
@@ -47,8 +40,18 @@ def label_columns(id2label: dict, class_names: Sequence[str], model_name: str) -
     return [position[name] for name in class_names]
 
 
+def check_local_model(model_name: str) -> None:
+    """A path that is meant to be local but holds no checkpoint gets a clear error (transformers would call it a
+    malformed Hub id)."""
+    path = Path(model_name).expanduser()
+    if (model_name.startswith((".", "/", "~")) or path.exists()) and not (path / "config.json").is_file():
+        raise FileNotFoundError(f"--model {model_name!r}: no config.json there; expected a run directory written by "
+                                "train.py (or a Hub model id)")
+
+
 def load_eval_model(model_name: str, class_names: Sequence[str], device: str = "cpu"):
     """The checkpoint with its own labels, its feature extractor, and the column order of the dataset classes."""
+    check_local_model(model_name)
     extractor = load_feature_extractor(model_name)
     model = load_model(model_name).to(device)
     columns = label_columns(model.config.id2label, class_names, model_name)

@@ -13,9 +13,7 @@ Example::
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
-import platform
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,19 +24,18 @@ import numpy as np
 from common.cli import format_table
 from common.data import load_prepared
 from common.jsonl import atomic_write_json
+from common.modeling import DEFAULT_WINDOW_SECONDS, default_window_seconds, pick_device
+from common.provenance import CORE_PACKAGES, files_sha256, package_versions
 from evaluation import baselines as baseline_lib
 from evaluation import plots
 from evaluation import text_baselines as text_lib
 from evaluation.fusion import log_probs
-from evaluation.inference import infer_split, load_encoder, load_eval_model, resolve_device
+from evaluation.inference import infer_split, load_encoder, load_eval_model
 from evaluation.inputs import dataset_summary, read_downloads, read_prepare_stats, read_run_dir
 from evaluation.metrics import (aggregate_videos, bootstrap_weights, level_metrics, majority_class, paired_difference,
                                 softmax)
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_WINDOW_SECONDS = 10.0
-
 
 @dataclass
 class EvalConfig:
@@ -83,13 +80,14 @@ class EvalConfig:
 
 
 def resolve_window(config: EvalConfig, run_config: dict | None) -> tuple[float, str]:
+    """The window length and where it came from (the report says which)."""
     if config.window_seconds is not None:
         return float(config.window_seconds), "--window_seconds"
-    for key in ("eval_window_seconds", "max_length_seconds"):
-        value = (run_config or {}).get(key)
-        if isinstance(value, (int, float)) and value > 0:
-            return float(value), f"run_config.json {key}"
-    return DEFAULT_WINDOW_SECONDS, f"default {DEFAULT_WINDOW_SECONDS:g} s (no window length in run_config.json)"
+    window = default_window_seconds(run_config)
+    # the key common.modeling took it from: the first whose value is the window
+    source = next((f"run_config.json {key}" for key in ("eval_window_seconds", "max_length_seconds")
+                   if (run_config or {}).get(key) == window), None)
+    return window, source or f"default {DEFAULT_WINDOW_SECONDS:g} s (no window length in run_config.json)"
 
 
 def set_seed(seed: int) -> None:
@@ -100,30 +98,13 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "datasets", "numpy", "scipy", "scikit-learn", "librosa", "matplotlib", "plotly"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
 def model_hash(model: str) -> str:
     """sha256 over the config and weight files of a local checkpoint; a Hub id is named as such."""
     path = Path(model)
     if not path.is_dir():
         return f"hub:{model}"
-    digest = hashlib.sha256()
-    for file in sorted(path.glob("*")):
-        if file.is_file() and (file.suffix in (".safetensors", ".bin") or file.name == "config.json"):
-            with open(file, "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-    return digest.hexdigest()
+    return files_sha256(file for file in sorted(path.glob("*"))
+                        if file.is_file() and (file.suffix in (".safetensors", ".bin") or file.name == "config.json"))
 
 
 def score_system(clip_logits, labels, video_ids, class_names, weights, aggregate) -> dict:
@@ -257,7 +238,7 @@ def evaluate_run(config: EvalConfig) -> dict:
     class_names = list(eval_split.features["label"].names)
     run_files, run_missing = read_run_dir(config.model)
     window_s, window_source = resolve_window(config, run_files.get("run_config.json"))
-    device = resolve_device(config.device)
+    device = pick_device(config.device)
     labels = np.asarray(eval_split["label"])
     video_ids = [str(v) for v in eval_split["video_id"]]
 
@@ -265,7 +246,7 @@ def evaluate_run(config: EvalConfig) -> dict:
     model, extractor, columns = load_eval_model(config.model, class_names, device)
     outputs = infer_split(model, extractor, columns, eval_split, window_s, config.batch_size, desc=f"eval {config.split}")
     validation_outputs = None
-    if config.baselines and config.split != "validation" and len(dataset.get("validation") or []):
+    if config.baselines and config.split not in ("train", "validation") and len(dataset.get("validation") or []):
         # the fusion weight is chosen on validation videos: the audio model's predictions there are needed too
         validation_outputs = infer_split(model, extractor, columns, dataset["validation"], window_s, config.batch_size,
                                          desc="eval validation (fusion weight)")
@@ -289,7 +270,11 @@ def evaluate_run(config: EvalConfig) -> dict:
 
     # ---------------- baselines ----------------
     baselines_missing = {}
-    if config.baselines:
+    if config.baselines and config.split == "train":
+        # the audio baselines are fitted on the train split: scoring them there would report training accuracy
+        reason = "--split train: the baselines are fitted on the train split, so they cannot be scored on it"
+        baselines_missing.update({name: reason for name in baseline_lib.BASELINE_LABELS})
+    elif config.baselines:
         base = config.base_model or (run_files.get("run_config.json") or {}).get("base_model")
         encoder_embed = None
         if base:
@@ -356,7 +341,7 @@ def evaluate_run(config: EvalConfig) -> dict:
         "run": {"files": run_files.get("run_config.json"), "all_results": run_files.get("all_results.json"),
                 "missing": run_missing},
         "figures": figures,
-        "versions": package_versions(),
+        "versions": package_versions((*CORE_PACKAGES, "scipy", "matplotlib", "plotly")),
         "input_hashes": {"dataset_fingerprint": getattr(eval_split, "_fingerprint", None),
                          "model_sha256": model_hash(config.model)},
     }

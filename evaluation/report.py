@@ -593,7 +593,7 @@ def conclusion_sentences(t: dict, m: dict) -> list[str]:
             dir2=t["c_better"] if diff["accuracy_difference"] >= 0 else t["c_worse"],
             dlo=f"{low * 100:+.1f}", dhi=f"{high * 100:+.1f}", sig=t["c_sig"] if low > 0 or high < 0 else t["c_nosig"]))
     else:
-        sentences.append(t["c_no_baselines"].format("; ".join(m["baselines_missing"].values())))
+        sentences.append(t["c_no_baselines"].format("; ".join(dict.fromkeys(m["baselines_missing"].values()))))
     if text_conclusion(t, m):
         sentences.append(text_conclusion(t, m))
     sentences.append(hardest_class(t, m))
@@ -615,7 +615,7 @@ def hardest_class(t: dict, m: dict) -> str:
 def references_section(b: Builder, m: dict):
     b.add("h2", b.t["references"])
     b.add("ol", REFERENCES)
-    b.add("p", b.t["versions"].format(", ".join(f"{k} {v}" for k, v in m["versions"].items())))
+    b.add("p", b.t["versions"].format(", ".join(f"{k} {'not installed' if v is None else v}" for k, v in m["versions"].items())))
     b.add("p", b.t["hashes"].format(ds=m["input_hashes"]["dataset_fingerprint"], model=m["input_hashes"]["model_sha256"]))
 
 

@@ -94,7 +94,7 @@ def inputs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def full_run(inputs):
     out = inputs["tmp"] / "report_en"
-    metrics = eval_cli.main(["--model", inputs["run"], "--dataset", inputs["dataset"], "--split", "test", "--out",
+    metrics = eval_cli.run(["--model", inputs["run"], "--dataset", inputs["dataset"], "--split", "test", "--out",
                              str(out), "--lang", "en", "--baselines", "--downloads", inputs["downloads"],
                              "--bootstrap", "200", "--seed", "1"])
     return out, metrics
@@ -133,7 +133,13 @@ def test_full_run_writes_every_output(full_run):
     assert low <= saved["video"]["accuracy"] <= high
     assert saved["references"]["chance"]["accuracy"] == 0.25
     assert saved["references"]["majority"]["class"] == "art_music"  # balanced train: lowest index wins the tie
-    assert saved["input_hashes"]["model_sha256"] and saved["versions"]["torch"]
+    assert saved["inference"]["window_source"] == "run_config.json max_length_seconds"
+    from pathlib import Path
+
+    from common.provenance import files_sha256
+    run = Path(saved["config"]["model"])
+    assert saved["input_hashes"]["model_sha256"] == files_sha256([run / "config.json", run / "model.safetensors"])
+    assert saved["versions"]["torch"] and saved["versions"]["scipy"]
 
 
 def test_baselines_beat_chance_on_separable_tones(full_run):
@@ -191,7 +197,7 @@ def test_english_report_has_every_section_and_no_placeholder(full_run):
 
 def test_russian_report_with_missing_inputs_says_not_available(inputs):
     out = inputs["tmp"] / "report_ru"
-    metrics = eval_cli.main(["--model", inputs["bare"], "--dataset", inputs["dataset"], "--out", str(out),
+    metrics = eval_cli.run(["--model", inputs["bare"], "--dataset", inputs["dataset"], "--out", str(out),
                              "--lang", "ru", "--aggregate", "vote", "--window_seconds", "1.0", "--bootstrap", "50"])
     md, page = (out / "report.md").read_text(), (out / "report.html").read_text()
     for title in section_titles("ru"):
@@ -212,12 +218,12 @@ def test_russian_report_with_missing_inputs_says_not_available(inputs):
 def test_label_mismatch_and_bad_flags_fail_clearly(inputs, tmp_path):
     other = save_run_dir(tmp_path, class_names=["cats", "dogs", "birds", "cars"], run_files=False)
     with pytest.raises(ValueError, match=r"predicts labels \['cats'.*ClassLabel names are \['art_music'"):
-        eval_cli.main(["--model", other, "--dataset", inputs["dataset"], "--out", str(tmp_path / "r")])
+        eval_cli.run(["--model", other, "--dataset", inputs["dataset"], "--out", str(tmp_path / "r")])
     with pytest.raises(ValueError, match="--split 'dev'.*has splits"):
-        eval_cli.main(["--model", inputs["bare"], "--dataset", inputs["dataset"], "--out", str(tmp_path / "r"),
+        eval_cli.run(["--model", inputs["bare"], "--dataset", inputs["dataset"], "--out", str(tmp_path / "r"),
                        "--split", "dev"])
     with pytest.raises(ValueError, match="--bootstrap 5"):
-        eval_cli.main(["--model", inputs["bare"], "--dataset", inputs["dataset"], "--out", str(tmp_path / "r"),
+        eval_cli.run(["--model", inputs["bare"], "--dataset", inputs["dataset"], "--out", str(tmp_path / "r"),
                        "--bootstrap", "5"])
 
 
@@ -265,8 +271,68 @@ def test_every_flag_parses_and_a_yaml_config_works(tmp_path):
             config.batch_size, config.window_seconds, config.bootstrap, config.seed, config.device) == (
         "validation", "ru", True, "b", ["x", "y"], "vote", 3, 2.5, 20, 7, "cpu")
     recipe = tmp_path / "eval.yaml"
-    recipe.write_text("model: m\ndataset: d\nout: o\nlang: ru\nbootstrap: 50\n")
+    recipe.write_text("model: m\ndataset: d\nout: o\nlang: ru\nbootstrap: 50\nbaselines: true\ndownloads: [x, y]\n")
     from_file = eval_cli.parse_args([str(recipe)])
-    assert (from_file.model, from_file.lang, from_file.bootstrap, from_file.aggregate) == ("m", "ru", 50, "mean")
+    assert (from_file.model, from_file.lang, from_file.bootstrap, from_file.aggregate, from_file.baselines,
+            from_file.downloads) == ("m", "ru", 50, "mean", True, ["x", "y"])
+    # config file + flags: the flags override the file, the rest of the file stays
+    overridden = eval_cli.parse_args([str(recipe), "--bootstrap", "70", "--downloads", "z", "--baselines", "false",
+                                      "--aggregate", "vote"])
+    assert (overridden.model, overridden.lang, overridden.bootstrap, overridden.downloads, overridden.baselines,
+            overridden.aggregate) == ("m", "ru", 70, ["z"], False, "vote")
+    as_json = tmp_path / "eval.json"
+    as_json.write_text(json.dumps({"model": "m", "dataset": "d", "out": "o", "seed": 3}))
+    assert eval_cli.parse_args([str(as_json), "--out", "p"]).out == "p"
+    (tmp_path / "bad.yaml").write_text("model: m\nmodle: typo\n")
+    with pytest.raises(ValueError, match=r"bad.yaml: unknown keys \['modle'\]"):
+        eval_cli.parse_args([str(tmp_path / "bad.yaml")])
+    with pytest.raises(FileNotFoundError, match="missing.yaml: no such file"):
+        eval_cli.parse_args([str(tmp_path / "missing.yaml"), "--seed", "1"])
     with pytest.raises(SystemExit):
         eval_cli.parse_args(["--model", "m", "--dataset", "d", "--out", "o", "--lang", "de"])
+
+
+def test_split_train_refuses_baselines_fitted_on_it(inputs):
+    out = inputs["tmp"] / "report_train"
+    metrics = eval_cli.run(["--model", inputs["run"], "--dataset", inputs["dataset"], "--split", "train", "--out",
+                            str(out), "--baselines", "--text_encoder", "none", "--bootstrap", "20"])
+    assert metrics["baselines"] == {}
+    assert set(metrics["baselines_missing"]) == {"handcrafted_logistic_regression", "handcrafted_random_forest",
+                                                 "frozen_encoder_logistic_regression"}
+    assert all("fitted on the train split" in r for r in metrics["baselines_missing"].values())
+    assert metrics["text"]["systems"] == {} and "--split train" in metrics["text"]["missing"]["all"]
+    md = (out / "report.md").read_text()
+    assert "fitted on the train split" in md and "MFCC + spectral, logistic regression |" not in md
+
+
+def test_main_turns_bad_input_into_one_line_and_exit_code_2(inputs, tmp_path, capsys):
+    other = save_run_dir(tmp_path, class_names=["cats", "dogs", "birds", "cars"], run_files=False)
+    cases = {
+        "label mismatch": (["--model", other, "--dataset", inputs["dataset"]], "ValueError: model .* predicts labels"),
+        "missing dataset": (["--model", inputs["bare"], "--dataset", str(tmp_path / "nowhere")], str(tmp_path / "nowhere")),
+        "bad config value": (["--model", inputs["bare"], "--dataset", inputs["dataset"], "--bootstrap", "5"],
+                             "ValueError: --bootstrap 5"),
+        "missing config file": ([str(tmp_path / "none.yaml")], "none.yaml: no such file"),
+        "missing model folder": (["--model", str(tmp_path / "no_run"), "--dataset", inputs["dataset"]],
+                                 "FileNotFoundError: --model .*no_run.*no config.json"),
+    }
+    for name, (argv, expected) in cases.items():
+        capsys.readouterr()
+        assert eval_cli.main(argv + ["--out", str(tmp_path / "r")]) == 2, name
+        stderr = capsys.readouterr().err
+        errors = [line for line in stderr.splitlines() if " ERROR eval: " in line]
+        assert "Traceback" not in stderr, (name, stderr)
+        assert len(errors) == 1 and re.search(expected, errors[0]), (name, errors)
+
+
+def test_command_line_exits_2_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(eval_cli.__file__).parent
+    proc = subprocess.run([sys.executable, str(root / "eval.py"), "--model", str(tmp_path / "no_model"), "--dataset",
+                           str(tmp_path / "no_dataset"), "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, cwd=root, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "no_dataset" in proc.stderr

@@ -1,0 +1,50 @@
+"""Window length, device and model hash as evaluation resolves them (shared with predict via common.modeling)."""
+
+import pytest
+
+from common.modeling import DEFAULT_WINDOW_SECONDS, default_window_seconds, pick_device
+from common.provenance import files_sha256
+from evaluation.pipeline import EvalConfig, model_hash, resolve_window
+
+
+@pytest.mark.parametrize("run_config, expected", [
+    (None, DEFAULT_WINDOW_SECONDS),
+    ({}, DEFAULT_WINDOW_SECONDS),
+    ({"max_length_seconds": 5}, 5.0),
+    ({"eval_window_seconds": 3.0, "max_length_seconds": 5}, 3.0),
+    ({"eval_window_seconds": 0, "max_length_seconds": 4.0}, 4.0),      # not positive: skipped
+    ({"eval_window_seconds": True, "max_length_seconds": None}, DEFAULT_WINDOW_SECONDS),  # a bool is not a length
+    ({"eval_window_seconds": "7"}, DEFAULT_WINDOW_SECONDS),
+])
+def test_default_window_seconds(run_config, expected):
+    assert default_window_seconds(run_config) == expected
+
+
+def test_resolve_window_says_where_the_length_came_from():
+    config = EvalConfig(model="m", dataset="d", out="o")
+    assert resolve_window(config, {"eval_window_seconds": 2, "max_length_seconds": 5}) == (
+        2.0, "run_config.json eval_window_seconds")
+    assert resolve_window(config, {"max_length_seconds": 5}) == (5.0, "run_config.json max_length_seconds")
+    assert resolve_window(config, {"eval_window_seconds": -1})[1].startswith("default 10 s")
+    flagged = EvalConfig(model="m", dataset="d", out="o", window_seconds=1.5)
+    assert resolve_window(flagged, {"max_length_seconds": 5}) == (1.5, "--window_seconds")
+
+
+def test_pick_device():
+    import torch
+
+    assert pick_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu") == "cpu" and pick_device("cuda:1") == "cuda:1"
+
+
+def test_model_hash_covers_config_and_weights_only(tmp_path):
+    assert model_hash("facebook/wav2vec2-base") == "hub:facebook/wav2vec2-base"
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    (tmp_path / "README.md").write_text("not hashed")
+    before = model_hash(str(tmp_path))
+    assert before == files_sha256([tmp_path / "config.json", tmp_path / "model.safetensors"])
+    (tmp_path / "README.md").write_text("changed")
+    assert model_hash(str(tmp_path)) == before
+    (tmp_path / "model.safetensors").write_bytes(b"other weights")
+    assert model_hash(str(tmp_path)) != before
