@@ -248,6 +248,17 @@ def _pending(videos: list[Video], records: dict, out_dir: Path, config: Download
     return [v for v in videos if _needs_work(out_dir, records.get(v.id), config.retry_failed)]
 
 
+def _remove_leftovers(out_dir: Path) -> None:
+    """What a killed run leaves: half-converted audio (never renamed into place) and yt-dlp work folders."""
+    leftovers = [*(out_dir / "audio").glob(".*.staged.flac*"), *(out_dir / "audio").glob("*.tmp.flac")]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    if (out_dir / "tmp").is_dir():
+        shutil.rmtree(out_dir / "tmp", ignore_errors=True)
+    if leftovers:
+        logger.info("removed %d half-written audio file(s) left by an interrupted run", len(leftovers))
+
+
 def download_videos(listing_source: str, out_dir, config: DownloadConfig | None = None) -> DownloadSummary:
     """Run the stage: classify the listing, then fetch every pending video with ``config.workers`` threads.
 
@@ -257,6 +268,7 @@ def download_videos(listing_source: str, out_dir, config: DownloadConfig | None 
     config = config or DownloadConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out_dir)
     listing = load_listing(listing_source, out_dir, config)
     records = latest_records(out_dir)
     summary = DownloadSummary(out_dir, listing, records)

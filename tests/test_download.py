@@ -176,6 +176,9 @@ def test_killed_run_resumes_without_redownloading_or_duplicating(media, tmp_path
         assert not fetched_again & {v.path for v in videos if any(v.path.rsplit("/", 1)[-1].replace(".", "-") in i
                                                                    for i in first)}
         assert len(fetched_again) == 4 - len(first)
+        # nothing half-written survives the resumed run: only the ok files, no staged audio, no work folders
+        assert sorted(p.name for p in (out / "audio").iterdir()) == sorted(f"{i}.flac" for i in ids)
+        assert not (out / "tmp").exists() or not any((out / "tmp").iterdir())
 
 
 def test_broken_ok_file_is_fetched_again_and_superseded(media, server, tmp_path):
