@@ -16,7 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -194,12 +193,3 @@ def predict_windows(model, extractor, arrays: Iterable[np.ndarray], window_s: fl
         end_s=np.asarray(ends, dtype=np.float64),
         embeddings=(np.concatenate(embeds) if embeds else None) if return_embeddings else None,
     )
-
-
-def n_frames_for(model, n_samples: int) -> int:
-    """Number of encoder frames a waveform model produces for ``n_samples`` input samples, from its conv layers."""
-    kernels, strides = model.config.conv_kernel, model.config.conv_stride
-    length = n_samples
-    for k, s in zip(kernels, strides):
-        length = math.floor((length - k) / s) + 1
-    return max(length, 0)
