@@ -69,6 +69,22 @@ def test_text_without_header_loses_nothing():
     assert clean_description(text) == "A walk through Lisbon.\nSUBSCRIBE to my friend's channel!\n\nMore soon"
     assert video_document(" Title ", "Chan\n3 subscribers\nSUBSCRIBE\nbody\nSHOW MORE") == "Title\nbody"
     assert clean_description(None) == "" and video_document("", "") == ""
+    # SUBSCRIBE among the first lines, but after the author's own lines: not a channel header, nothing goes
+    written = "A walk\nthrough Lisbon\nSUBSCRIBE\nMore soon"
+    assert clean_description(written) == written
+    assert clean_description("Hello\nJOIN us\nSUBSCRIBE\nbody") == "Hello\nJOIN us\nSUBSCRIBE\nbody"
+
+
+@pytest.mark.parametrize("raw, once", [
+    # a body that itself starts like a name-only header: indistinguishable from one, so both go, and stay gone
+    ("Chan\n1K subscribers\nSUBSCRIBE\nHi there\nSUBSCRIBE\nreal text", "real text"),
+    # a count after the last button: dropping the count exposes the button, which goes too
+    ("Chan\nSUBSCRIBE\ntext\nSHOW MORE\n1K subscribers", "text"),
+    ("Chan\n2M subscribers\nJOIN\nSUBSCRIBE\n\n\nbody\n\nmore\nTry YouTube Kids\nLEARN MORE", "body\n\nmore"),
+])
+def test_cleaning_is_idempotent(raw, once):
+    assert clean_description(raw) == once
+    assert clean_description(once) == once
 
 
 # ---------------------------------------------------------------- a synthetic listing
