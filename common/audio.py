@@ -113,9 +113,12 @@ def convert_to_flac(src, dst, start_s: float | None = None, duration_s: float | 
 
 
 def encode_flac(samples: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> bytes:
-    """16-bit FLAC bytes of a mono float array (the layout of a ``datasets.Audio`` cell's ``bytes``)."""
+    """16-bit FLAC bytes of mono samples (the layout of a ``datasets.Audio`` cell's ``bytes``): int16 samples are
+    stored exactly (lossless), float samples in [-1, 1] are quantized to 16 bits."""
+    samples = np.asarray(samples)
     buffer = io.BytesIO()
-    sf.write(buffer, np.asarray(samples, dtype=np.float32), sampling_rate, format="FLAC", subtype="PCM_16")
+    sf.write(buffer, samples if samples.dtype == np.int16 else samples.astype(np.float32), sampling_rate,
+             format="FLAC", subtype="PCM_16")
     return buffer.getvalue()
 
 

@@ -25,12 +25,12 @@ from pathlib import Path
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_flac
+from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_flac, encode_flac
 from common.cli import format_table
 from common.data import SPLITS, clip_features
 from common.jsonl import atomic_write_json, atomic_write_text
 from common.provenance import file_sha256, package_versions
-from prepare.clips import VideoScan, flac_bytes, pick_evenly, read_clip, scan_video
+from prepare.clips import VideoScan, pick_evenly, read_clip, scan_video
 from prepare.config import PrepareConfig
 from prepare.sources import Dropped, VideoSource, read_audiofolder, read_download_dirs
 from prepare.split import balance_videos, equalize_clips, require_videos, split_videos
@@ -218,7 +218,7 @@ def _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split):
         for start in clip_starts[vid]:
             start_s = video.section_start_s + start / SAMPLING_RATE
             yield {
-                "audio": {"bytes": flac_bytes(read_clip(path, start, clip_samples)),
+                "audio": {"bytes": encode_flac(read_clip(path, start, clip_samples)),
                           "path": f"{vid}_{round(start_s * 1000)}.flac"},
                 "label": label_of[video.category],
                 "video_id": vid,

@@ -6,14 +6,13 @@ across the video (centred picks, so a cap never favours the intro or the outro).
 
 Example::
 
-    from prepare.clips import scan_video, read_clip, flac_bytes
+    from prepare.clips import scan_video, read_clip
     scan = scan_video("audio/abc.flac", clip_samples=160_000, hop_samples=160_000, max_clips=20, min_rms_db=-50)
-    first = flac_bytes(read_clip("audio/abc.flac", scan.starts[0], 160_000))
+    first = read_clip("audio/abc.flac", scan.starts[0], 160_000)     # int16 samples of the first clip
 """
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 
@@ -92,8 +91,3 @@ def read_clip(path, start: int, clip_samples: int) -> np.ndarray:
     return samples
 
 
-def flac_bytes(samples: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> bytes:
-    """16-bit mono FLAC bytes of int16 samples (lossless: the clip decodes to exactly these samples)."""
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, sampling_rate, format="FLAC", subtype="PCM_16")
-    return buffer.getvalue()
