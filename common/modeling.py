@@ -193,3 +193,26 @@ def predict_windows(model, extractor, arrays: Iterable[np.ndarray], window_s: fl
         end_s=np.asarray(ends, dtype=np.float64),
         embeddings=(np.concatenate(embeds) if embeds else None) if return_embeddings else None,
     )
+
+
+# The files that decide what a checkpoint computes: architecture, weights (single or sharded) and preprocessing.
+FINGERPRINT_PATTERNS = ("config.json", "*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin",
+                        "pytorch_model.bin.index.json", "preprocessor_config.json")
+
+
+def model_fingerprint(model: str) -> str:
+    """What a model is, for provenance and resume keys: ``sha256:<hex>`` over a local checkpoint's config, weight
+    and preprocessor files (not its README or logs); ``hub:<id>@<commit>`` for a Hub id (the cached snapshot's
+    commit, ``unknown`` when it is not cached)."""
+    from pathlib import Path
+
+    from common.provenance import files_sha256
+
+    path = Path(model).expanduser()
+    if path.is_dir():
+        files = sorted({f for pattern in FINGERPRINT_PATTERNS for f in path.glob(pattern) if f.is_file()})
+        return "sha256:" + files_sha256(files)
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(model, "config.json")
+    return f"hub:{model}@{Path(cached).parent.name if isinstance(cached, str) else 'unknown'}"

@@ -24,8 +24,8 @@ import numpy as np
 from common.cli import format_table
 from common.data import load_prepared
 from common.jsonl import atomic_write_json
-from common.modeling import DEFAULT_WINDOW_SECONDS, default_window_seconds, pick_device
-from common.provenance import CORE_PACKAGES, files_sha256, package_versions
+from common.modeling import DEFAULT_WINDOW_SECONDS, default_window_seconds, model_fingerprint, pick_device
+from common.provenance import CORE_PACKAGES, package_versions
 from evaluation import baselines as baseline_lib
 from evaluation import plots
 from evaluation import text_baselines as text_lib
@@ -96,15 +96,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def model_hash(model: str) -> str:
-    """sha256 over the config and weight files of a local checkpoint; a Hub id is named as such."""
-    path = Path(model)
-    if not path.is_dir():
-        return f"hub:{model}"
-    return files_sha256(file for file in sorted(path.glob("*"))
-                        if file.is_file() and (file.suffix in (".safetensors", ".bin") or file.name == "config.json"))
 
 
 def score_system(clip_logits, labels, video_ids, class_names, weights, aggregate) -> dict:
@@ -343,7 +334,7 @@ def evaluate_run(config: EvalConfig) -> dict:
         "figures": figures,
         "versions": package_versions((*CORE_PACKAGES, "scipy", "matplotlib", "plotly")),
         "input_hashes": {"dataset_fingerprint": getattr(eval_split, "_fingerprint", None),
-                         "model_sha256": model_hash(config.model)},
+                         "model_fingerprint": model_fingerprint(config.model)},
     }
 
     # ---------------- report ----------------

@@ -616,7 +616,7 @@ def references_section(b: Builder, m: dict):
     b.add("h2", b.t["references"])
     b.add("ol", REFERENCES)
     b.add("p", b.t["versions"].format(", ".join(f"{k} {'not installed' if v is None else v}" for k, v in m["versions"].items())))
-    b.add("p", b.t["hashes"].format(ds=m["input_hashes"]["dataset_fingerprint"], model=m["input_hashes"]["model_sha256"]))
+    b.add("p", b.t["hashes"].format(ds=m["input_hashes"]["dataset_fingerprint"], model=m["input_hashes"]["model_fingerprint"]))
 
 
 def build_blocks(m: dict, lang: str) -> list[tuple]:

@@ -2,7 +2,7 @@
 
 A run folder holds the model and its feature extractor (``save_pretrained``) and ``run_config.json``; the window
 the model was evaluated with (``eval_window_seconds``, else ``max_length_seconds``) becomes the default window
-(``common.modeling.default_window_seconds``). ``model_fingerprint`` names the model's content, so outputs made with
+(``common.modeling.default_window_seconds``). ``model_fingerprint`` (from ``common.modeling``) names the model's content, so outputs made with
 an older checkpoint in the same folder are never taken for the current one's.
 
 Example::
@@ -20,14 +20,10 @@ import os
 import re
 from pathlib import Path
 
-from common.modeling import load_feature_extractor, load_model, pick_device
-from common.provenance import files_sha256
+from common.modeling import load_feature_extractor, load_model, model_fingerprint, pick_device  # noqa: F401
 
 logger = logging.getLogger(__name__)
 RUN_CONFIG = "run_config.json"
-# The files that decide what a checkpoint computes: architecture, weights (single or sharded) and preprocessing.
-FINGERPRINT_PATTERNS = ("config.json", "*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin",
-                        "pytorch_model.bin.index.json", "preprocessor_config.json")
 # owner/name as the Hub accepts it: letters, digits, "-", "_", "."; no "--" or ".." and no leading/trailing "-" or ".".
 HUB_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}(?<![.-])$")
 
@@ -76,18 +72,6 @@ def check_model_source(model: str) -> None:
     if hub_offline() and _cached_config(model) is None:
         raise ModelSourceError(f"no such run folder or Hub model: {model} (HF_HUB_OFFLINE=1 and it is not in the "
                                "local Hub cache; download it once online or give a run folder)")
-
-
-def model_fingerprint(model: str) -> str:
-    """``sha256:<hex>`` of a local checkpoint's config, weight and preprocessor files; ``hub:<id>@<commit>`` for a
-    Hub id (the cached snapshot's commit, which changes whenever the repository does)."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        files = sorted({f for pattern in FINGERPRINT_PATTERNS for f in path.glob(pattern) if f.is_file()})
-        return "sha256:" + files_sha256(files)
-    cached = _cached_config(model)
-    revision = Path(cached).parent.name if cached else "unknown"
-    return f"hub:{model}@{revision}"
 
 
 def load_classifier(model: str, device: str = "auto"):

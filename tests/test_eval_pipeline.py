@@ -138,7 +138,8 @@ def test_full_run_writes_every_output(full_run):
 
     from common.provenance import files_sha256
     run = Path(saved["config"]["model"])
-    assert saved["input_hashes"]["model_sha256"] == files_sha256([run / "config.json", run / "model.safetensors"])
+    hashed = sorted(p for p in run.iterdir() if p.name in ("config.json", "model.safetensors", "preprocessor_config.json"))
+    assert saved["input_hashes"]["model_fingerprint"] == "sha256:" + files_sha256(hashed)
     assert saved["versions"]["torch"] and saved["versions"]["scipy"]
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from common.modeling import DEFAULT_WINDOW_SECONDS, default_window_seconds, pick_device
+from common.modeling import DEFAULT_WINDOW_SECONDS, default_window_seconds, model_fingerprint, pick_device
 from common.provenance import files_sha256
-from evaluation.pipeline import EvalConfig, model_hash, resolve_window
+from evaluation.pipeline import EvalConfig, resolve_window
 
 
 @pytest.mark.parametrize("run_config, expected", [
@@ -37,14 +37,14 @@ def test_pick_device():
     assert pick_device("cpu") == "cpu" and pick_device("cuda:1") == "cuda:1"
 
 
-def test_model_hash_covers_config_and_weights_only(tmp_path):
-    assert model_hash("facebook/wav2vec2-base") == "hub:facebook/wav2vec2-base"
+def test_model_fingerprint_covers_config_weights_and_preprocessing_only(tmp_path):
+    assert model_fingerprint("facebook/wav2vec2-base") == "hub:facebook/wav2vec2-base@unknown"  # not in the cache
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "model.safetensors").write_bytes(b"weights")
     (tmp_path / "README.md").write_text("not hashed")
-    before = model_hash(str(tmp_path))
-    assert before == files_sha256([tmp_path / "config.json", tmp_path / "model.safetensors"])
+    before = model_fingerprint(str(tmp_path))
+    assert before == "sha256:" + files_sha256([tmp_path / "config.json", tmp_path / "model.safetensors"])
     (tmp_path / "README.md").write_text("changed")
-    assert model_hash(str(tmp_path)) == before
+    assert model_fingerprint(str(tmp_path)) == before
     (tmp_path / "model.safetensors").write_bytes(b"other weights")
-    assert model_hash(str(tmp_path)) != before
+    assert model_fingerprint(str(tmp_path)) != before
