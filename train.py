@@ -22,11 +22,11 @@ import transformers
 from transformers import EarlyStoppingCallback, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
-from common.cli import format_table, setup_logging
+from common.cli import format_table, run_cli, setup_logging
 from common.data import load_prepared
 from common.jsonl import atomic_write_json, atomic_write_text
 from common.modeling import load_feature_extractor, load_model
-from training.args import parse_args
+from training.args import PROG, parse_args
 from training.data import (AudioCollator, RandomCrops, class_weights, dataset_fingerprint, dataset_stats,
                            eval_windows, random_subset)
 from training.hub import push_run
@@ -36,7 +36,7 @@ from training.trainer import ClipMetrics, CropEpochCallback, WeightedLossTrainer
 logger = logging.getLogger("train")
 
 
-def main(argv: list[str] | None = None, callbacks=()) -> dict:
+def run(argv: list[str] | None = None, callbacks=()) -> dict:
     """Train and evaluate as ``argv`` says (see ``python train.py --help``); returns the metrics of all_results.json.
 
     ``callbacks`` are extra ``TrainerCallback`` objects (tests use one to interrupt a run)."""
@@ -141,6 +141,10 @@ def main(argv: list[str] | None = None, callbacks=()) -> dict:
     return results
 
 
+def main(argv: list[str] | None = None) -> int:
+    """The command line: 0 on success, 2 with a one-line error on bad input (a bug keeps its traceback)."""
+    return run_cli(PROG, run, argv)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
-    sys.exit(0)
+    sys.exit(main())

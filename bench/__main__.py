@@ -7,7 +7,6 @@ run (a plain approach, or the same work done another way), so the ratio holds on
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import logging
@@ -17,7 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.cli import format_table, setup_logging
+from dataclasses import dataclass, field
+
+from common.cli import description_of, format_table, parse_config, run_cli, setup_logging
 from common.jsonl import atomic_write_json
 
 STAGES = ("download", "prepare", "train", "eval", "predict")
@@ -31,16 +32,29 @@ def _rows(stage: str, result: dict) -> list[dict]:
     return [{"stage": stage, **row} for row in rows]
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=",".join(STAGES), help=f"comma-separated stages to run, of {','.join(STAGES)}")
-    parser.add_argument("--out", default="bench/results.json", help="where to write the results (JSON)")
-    args = parser.parse_args(argv)
+PROG = "python -m bench"
+
+
+@dataclass
+class BenchArguments:
+    only: str = field(default=",".join(STAGES), metadata={
+        "help": f"Comma-separated stages to run, of {','.join(STAGES)}."})
+    out: str = field(default="bench/results.json", metadata={"help": "Where to write the results (JSON)."})
+
+    def __post_init__(self):
+        self.stages = [s.strip() for s in self.only.split(",") if s.strip()]
+        unknown = sorted(set(self.stages) - set(STAGES))
+        if unknown:
+            raise ValueError(f"--only: unknown stage(s) {unknown}; expected some of {list(STAGES)}")
+
+
+ARGUMENTS = (BenchArguments,)  # its command line (docs: common.docgen)
+
+
+def run(argv=None) -> int:
+    (args,) = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
     setup_logging()
-    stages = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = sorted(set(stages) - set(STAGES))
-    if unknown:
-        parser.error(f"--only: unknown stage(s) {unknown}; expected some of {list(STAGES)}")
+    stages = args.stages
     results, rows = {}, []
     for stage in stages:
         module = importlib.import_module(f"bench.bench_{stage}")
@@ -58,6 +72,10 @@ def main(argv=None) -> int:
                          r.get("reference"), r.get("ratio"), r.get("target")] for r in rows]))
     logger.info("wrote %s", args.out)
     return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(PROG, run, argv)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Benchmarks of the download stage, on the loopback server (demo.server) with real yt-dlp and ffmpeg.
+"""Benchmarks of the download stage, on the loopback server (testing.server) with real yt-dlp and ffmpeg.
 
 ``python -m bench --only download`` (or ``run(Path(tmp))``).
 """
@@ -9,8 +9,8 @@ import logging
 import time
 from pathlib import Path
 
-from demo.server import MediaServer
-from demo.synth import synthesize_videos, tone_source, write_kaggle_listing
+from testing.server import MediaServer
+from testing.synth import synthesize_videos, tone_source, write_kaggle_listing
 from download import DownloadConfig, download_videos
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ def _listing(path: Path, urls: list[str]) -> Path:
 
 
 def run(tmp_dir: Path) -> dict:
-    """Measures (1) the bytes the server really sent (16 KiB send buffers, see demo.server) to fetch 60 s of a
+    """Measures (1) the bytes the server really sent (16 KiB send buffers, see testing.server) to fetch 60 s of a
     60-minute webm/opus source with --max-seconds 60 (a middle-section download through yt-dlp's download ranges)
     against a full download of it (target: >= 20x fewer), for webm/opus and m4a/aac; and (2) the wall time to
     download 20 short synthetic videos with 1 and with 4 workers when the server adds 200 ms to every request

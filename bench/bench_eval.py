@@ -59,7 +59,7 @@ def _save_tiny(path: Path) -> str:
     import torch
 
     from common.modeling import load_feature_extractor, load_model
-    from tests.tiny_models import save_tiny_model
+    from testing.tiny_models import save_tiny_model
 
     torch.manual_seed(0)
     base = save_tiny_model("wav2vec2", path / "base")

@@ -72,7 +72,7 @@ def make_run(kind: str, path: Path) -> str:
     import transformers as tf
 
     from common.modeling import load_model
-    from tests.tiny_models import save_tiny_model
+    from testing.tiny_models import save_tiny_model
 
     if kind == "tiny":
         load_model(save_tiny_model("wav2vec2", path / "tiny"), class_names=CLASS_NAMES).save_pretrained(path / "run")

@@ -23,7 +23,7 @@ CLIPS_PER_CLASS, CLIP_SECONDS, CROP_SECONDS, BATCH, EPOCHS, LR = 24, 3.0, 2.0, 8
 
 
 def _dataset(path) -> str:
-    from tests.train_fixtures import prepared_dataset
+    from testing.synthetic import make_prepared_dataset as prepared_dataset
 
     return prepared_dataset(path, videos_per_class=(1, 1, 1), clips_per_video=2, clip_seconds=CLIP_SECONDS,
                             train_counts=[CLIPS_PER_CLASS] * 4)
@@ -77,7 +77,7 @@ def _plain_loop(dataset, model_path) -> dict:
 
 def run(tmp_dir) -> dict:
     """Train samples/s: train.py (Trainer, tiny CPU recipe) vs a plain PyTorch loop; time per epoch; peak RSS."""
-    from training.tiny import save_tiny_wav2vec2
+    from testing.tiny_models import save_tiny_wav2vec2
 
     tmp_dir = Path(tmp_dir)
     dataset = _dataset(tmp_dir / "dataset")

@@ -2,15 +2,17 @@
 
 import sys
 
-from transformers import HfArgumentParser
-
-from common.cli import setup_logging
+from common.cli import description_of, parse_config, run_cli, setup_logging
 from demo.pipeline import DemoConfig, run_demo
 
+PROG = "python -m demo"
 
-def main(argv=None) -> int:
-    parser = HfArgumentParser(DemoConfig, description=__doc__)
-    (config,) = parser.parse_args_into_dataclasses(args=argv)
+
+ARGUMENTS = (DemoConfig,)  # its command line (docs: common.docgen)
+
+
+def run(argv=None) -> int:
+    (config,) = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
     setup_logging()
     result = run_demo(config)
     ci = result["video_accuracy_ci"]
@@ -22,6 +24,10 @@ def main(argv=None) -> int:
           f"Held-back video {held['video']} ({held['true']}): predicted {held['predicted']} "
           f"(p={held['probability']:.2f})")
     return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(PROG, run, argv)
 
 
 if __name__ == "__main__":

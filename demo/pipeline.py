@@ -69,13 +69,13 @@ def _check_reusable_run(run_dir: Path, config: DemoConfig) -> None:
 
 def run_demo(config: DemoConfig) -> dict:
     """Run every stage; returns the paths it wrote and the headline metrics."""
-    from demo.server import MediaServer
-    from demo.synth import synthesize_videos, write_kaggle_listing
+    from testing.server import MediaServer
+    from testing.synth import synthesize_videos, write_kaggle_listing
     from download import DownloadConfig, download_videos
     from evaluation.pipeline import EvalConfig, evaluate_run
     from predict import PredictConfig, predict_inputs
     from prepare import prepare_dataset
-    from training.tiny import save_tiny_wav2vec2
+    from testing.tiny_models import save_tiny_wav2vec2
     import train
 
     out = Path(config.out)
@@ -122,7 +122,7 @@ def run_demo(config: DemoConfig) -> dict:
             _check_reusable_run(paths["run"], config)
             logger.info("%s already holds a finished run with these settings: reusing it", paths["run"])
         else:
-            train.main([str(TINY_RECIPE), "--model_name_or_path", str(paths["tiny-wav2vec2"]),
+            train.run([str(TINY_RECIPE), "--model_name_or_path", str(paths["tiny-wav2vec2"]),
                         "--dataset_name", str(paths["dataset"]), "--output_dir", str(paths["run"]),
                         "--num_train_epochs", str(config.epochs), "--seed", str(config.seed)])
         done("train")

@@ -67,8 +67,10 @@ class DownloadConfig:
                                              "(firefox, chrome, ...; BROWSER:PROFILE allowed)."})
     per_category: int | None = field(default=None, metadata={"help": "Stop fetching a category once this many "
                                      "videos succeeded."})
-    categories: list[str] | None = field(default=None, metadata={"help": "Only these categories."})
-    shard: tuple[int, int] | None = field(default=None, metadata={"help": "(K, N): only the ids in shard K of N."})
+    categories: list[str] | None = field(default=None, metadata={
+        "help": "Only these categories, comma-separated (art_music,food).", "cli_type": str})
+    shard: tuple[int, int] | None = field(default=None, metadata={
+        "help": "K/N: only the ids in shard K of N (1-based), for several machines on one listing.", "cli_type": str})
     repair_ids: bool = field(default=False, metadata={"help": "Search YouTube for the titles of damaged/#NAME? rows "
                              "to recover their ids (cached in DIR/repairs.jsonl)."})
     dry_run: bool = field(default=False, metadata={"help": "Only read and classify the listing; no downloads."})

@@ -11,11 +11,14 @@ import json
 import sys
 from dataclasses import asdict
 
-from common.cli import format_table, setup_logging
-from predict.args import exit_on_error, parse_config
+from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from predict.classify import PredictConfig, predict_inputs, timeline_csv
+from predict.urls import EXPECTED_ERRORS
 
 PROG = "python -m predict"
+
+
+ARGUMENTS = (PredictConfig, LoggingArguments)  # its command line (docs: common.docgen)
 
 
 def summary_table(results) -> str:
@@ -25,18 +28,22 @@ def summary_table(results) -> str:
     return format_table(["input", "label", *names, "seconds", "windows", "rtf"], rows)
 
 
-def main(argv=None) -> None:
-    setup_logging()
-    config = parse_config(PredictConfig, argv, description=__doc__.split("\n")[0], prog=PROG)
-    with exit_on_error(PROG):
-        results = predict_inputs(config)
+def run(argv=None) -> int:
+    config, logs = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
+    setup_logging(logs.verbose)
+    results = predict_inputs(config)
     if config.format == "json":
         sys.stdout.write(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     elif config.format == "csv":
         sys.stdout.write(timeline_csv(results))
     else:
         sys.stdout.write(summary_table(results) + "\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(PROG, run, argv, expected=EXPECTED_ERRORS)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

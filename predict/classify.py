@@ -43,9 +43,9 @@ MANIFEST = "predictions.jsonl"
 
 @dataclass
 class PredictConfig:
-    model: str = field(metadata={"help": "Run folder written by train.py (save_pretrained + run_config.json) or a "
+    model: str = field(metadata={"positional": True, "metavar": "MODEL", "help": "Run folder written by train.py (save_pretrained + run_config.json) or a "
                                          "Hub id of an audio-classification model."})
-    inputs: list[str] = field(default_factory=list, metadata={
+    inputs: list[str] = field(default_factory=list, metadata={"positional": "+", "metavar": "INPUT",
         "help": "Local media files (any format ffmpeg reads: wav, flac, mp3, m4a, webm, mp4, ...) and/or http(s) "
                 "URLs (downloaded through the download stage into OUT/downloads)."})
     format: str = field(default="table", metadata={"help": "What to print: a summary table, JSON (summary and "

@@ -15,11 +15,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from common.audio import AudioError
 from common.jsonl import atomic_write_text
 
 
 class UrlInputError(RuntimeError):
     """A URL the download stage could not turn into audio; the message names it and the stage's reason."""
+
+
+# Bad input of the predict commands besides OSError/ValueError (common.cli.run_cli): one line, exit status 2.
+EXPECTED_ERRORS = (AudioError, UrlInputError)
 
 
 def download_urls(urls: Sequence[str], download_dir, config=None) -> dict:

@@ -1,4 +1,4 @@
-"""The prepare stage's arguments, declared once: the CLI flags are generated from these fields and their ``help``.
+"""The prepare stage's arguments, declared once: the CLI flags (``common.cli``) are generated from these fields and their ``help``.
 
 Example::
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 BALANCE_CHOICES = ("videos", "none")
 
@@ -38,7 +39,7 @@ class PrepareConfig:
     )
     split: str = field(default="0.8,0.1,0.1", metadata={"help": "Train,validation,test fractions of videos per class."})
     seed: int = field(default=0, metadata={"help": "Seed of the video undersampling and of the split."})
-    balance: str = field(
+    balance: Literal["videos", "none"] = field(
         default="videos",
         metadata={"help": "'videos': equal videos per class (undersampled to the smallest class) and equal clips "
                           "per class in validation and test; 'none': keep everything."},

@@ -1,19 +1,13 @@
 """End to end: a reduced demo through the real stages (yt-dlp from loopback, ffmpeg, datasets, Trainer, report)."""
 
 import json
-import socket
 
 import pytest
 
 from common.data import load_prepared
 from common.jsonl import read_jsonl
 from demo.pipeline import DemoConfig, run_demo
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from testing.server import free_port
 
 
 def test_reduced_demo_runs_every_stage(tmp_path):

@@ -1,4 +1,4 @@
-"""The download stage end to end: real yt-dlp and ffmpeg against demo.server on 127.0.0.1, plus the YouTube-only
+"""The download stage end to end: real yt-dlp and ffmpeg against testing.server on 127.0.0.1, plus the YouTube-only
 logic (pacing, cookies, bot check, format choice) with fakes."""
 
 import json
@@ -13,14 +13,14 @@ import pytest
 import soundfile as sf
 
 from common.audio import probe
-from demo.server import Fault, MediaServer
-from demo.synth import synthesize_small, tone_source, write_kaggle_listing
+from testing.server import Fault, MediaServer
+from testing.synth import synthesize_small, tone_source, write_kaggle_listing
 from download import DownloadConfig, download_videos, latest_records
 from download.errors import FatalError
 from download.ids import UnsafeIdError
 from download.listing import Video
 from download.ytdlp import YOUTUBE_PACING, choose_audio_format, plan_section, ydl_options
-from tests.conftest import ROOT
+from testing import ROOT
 
 FAST = dict(sleep=0, retries=0, backoff_s=0.01, http_retries=2, socket_timeout_s=5, stall_timeout_s=5)
 
@@ -320,7 +320,7 @@ def test_cli_fatal_stops_have_nonzero_exit_and_the_reason_last(tmp_path):
 
 
 def test_server_range_parsing():
-    from demo.server import parse_range
+    from testing.server import parse_range
     assert parse_range("bytes=0-", 100) == (0, 99) and parse_range("bytes=10-19", 100) == (10, 19)
     assert parse_range("bytes=-30", 100) == (70, 99) and parse_range("bytes=90-500", 100) == (90, 99)
     assert parse_range(None, 100) is None and parse_range("items=1-2", 100) is None

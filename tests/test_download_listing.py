@@ -13,7 +13,7 @@ from download.ids import (DAMAGED, EMPTY, GENERIC, NAME_ERROR, UNPARSEABLE, YOUT
 from download.listing import (ListingError, ListingRow, classify_listing, parse_shard, read_listing, resolve_source,
                               select_videos, shard_of)
 from download.repair import choose_repair, normalize_title, repair_rows
-from tests.conftest import ROOT, SHARED
+from testing import ROOT, SHARED
 
 VID = "dQw4w9WgXcQ"
 

@@ -3,7 +3,7 @@ import pytest
 
 from common.modeling import (input_kind, load_feature_extractor, load_model, predict_windows,
                              window_bounds)
-from tests.tiny_models import save_tiny_model
+from testing.tiny_models import save_tiny_model
 
 NAMES = ["a", "b", "c"]
 

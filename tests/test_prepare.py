@@ -26,7 +26,7 @@ from prepare.clips import grid_starts, pick_evenly, scan_video
 from prepare.sources import read_download_dirs, safe_id
 from prepare.split import TooFewVideos, balance_videos, equalize_clips, split_sizes, split_videos
 
-ROOT = Path(__file__).resolve().parents[1]
+from testing import ROOT
 
 
 def tone(seconds, freq=440.0, sampling_rate=SAMPLING_RATE, seed=0, channels=1):
@@ -375,5 +375,5 @@ def test_cli_flags_reach_the_config(tmp_path, capsys):
                                       max_clips_per_video=2, min_rms_db=-60.0, split="0.34,0.33,0.33", seed=5,
                                       balance="none").to_dict()}
     assert cli_main(["--raw", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
-    with pytest.raises(SystemExit):
-        cli_main(["--raw", str(raw), "--out", str(tmp_path / "y"), "--split", "0.5,0.6,0.1"])
+    assert cli_main(["--raw", str(raw), "--out", str(tmp_path / "y"), "--split", "0.5,0.6,0.1"]) == 2
+    assert "python -m prepare: error: --split must be three fractions" in capsys.readouterr().err

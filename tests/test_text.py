@@ -11,7 +11,7 @@ from common.jsonl import append_jsonl
 from common.text import clean_description, video_document
 from evaluation import text_baselines as text_lib
 from evaluation.fusion import choose_weight, fuse, normalise
-from tests.conftest import SHARED
+from testing import SHARED
 
 LISTING = SHARED / "data" / "youtube-videos-dataset" / "youtube.csv"
 CLASSES = ["art_music", "food", "history", "travel"]

@@ -1,6 +1,6 @@
 """train.py: recipes and argument errors, the data pieces, a few training steps of each architecture, resume, Hub.
 
-Every run is a tiny random checkpoint on ~1-s synthetic tones, through ``train.main`` (the same path as the CLI).
+Every run is a tiny random checkpoint on ~1-s synthetic tones, through ``train.run`` (the same path as the CLI).
 """
 
 import json
@@ -14,8 +14,9 @@ import train
 from training.args import parse_args
 from training.data import RandomCrops, class_weights, eval_windows, random_subset
 from training.trainer import ClipMetrics
-from tests.tiny_models import save_tiny_model
-from tests.train_fixtures import prepared_dataset, run_argv
+from testing.tiny_models import save_tiny_model
+from testing.synthetic import make_prepared_dataset as prepared_dataset
+from testing.train_runs import run_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((ROOT / "configs").glob("*.yaml"))
@@ -63,10 +64,10 @@ def test_cli_overrides_recipe_and_defaults_apply_without_recipe():
     assert training_args.load_best_model_at_end and training_args.eval_strategy.value == "epoch"
 
 
-def test_argparse_choice_error_names_flag_value_and_choices(capsys):
-    with pytest.raises(SystemExit):
+def test_argparse_choice_error_names_flag_value_and_choices():
+    with pytest.raises(ValueError) as info:
         parse_args(["--dataset_name", "d", "--class_weighting", "inverse"])
-    err = capsys.readouterr().err
+    err = str(info.value)
     assert "--class_weighting" in err and "'inverse'" in err and "balanced" in err
 
 
@@ -93,7 +94,7 @@ def test_recipe_with_unknown_key_names_file_and_key(tmp_path):
 
 def test_missing_split_names_flag_and_available_splits(data, tiny, tmp_path):
     with pytest.raises(ValueError, match=r"--eval_split_name 'dev'.*\['test', 'train', 'validation'\]"):
-        train.main(run_argv(data, tiny("wav2vec2"), tmp_path / "run", "--eval_split_name", "dev"))
+        train.run(run_argv(data, tiny("wav2vec2"), tmp_path / "run", "--eval_split_name", "dev"))
 
 
 # ---------------------------------------------------------------- data pieces
@@ -176,7 +177,7 @@ def test_balanced_class_weights_and_weighted_loss():
 def test_each_architecture_trains_and_saves_a_loadable_run(kind, data, tiny, tmp_path):
     out = tmp_path / "run"
     extra = ["--class_weighting", "balanced"] if kind == "hubert" else []
-    results = train.main(run_argv(data, tiny(kind), out, *extra))
+    results = train.run(run_argv(data, tiny(kind), out, *extra))
     all_results = read_json(out / "all_results.json")
     # clip-level accuracy over the 8 validation clips (windows are averaged per clip): a multiple of 1/8
     assert all_results["epoch"] == 2.0 and (all_results["eval_accuracy"] * 8) == pytest.approx(round(all_results["eval_accuracy"] * 8))
@@ -195,7 +196,7 @@ def test_run_records_card_and_pipeline(data, tiny, tmp_path):
     from transformers import pipeline
 
     out = tmp_path / "run"
-    train.main(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "6", "--learning_rate", "3e-3"))
+    train.run(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "6", "--learning_rate", "3e-3"))
     run = read_json(out / "run_config.json")
     assert run["base_model"] == tiny("wav2vec2") and run["max_length_seconds"] == 1.0
     assert run["dataset_stats"]["splits"]["train"]["per_class"] == {n: 4 for n in
@@ -231,11 +232,11 @@ def test_interrupted_run_resumes_to_the_same_result(data, tiny, tmp_path):
     args = ["--save_strategy", "steps", "--save_steps", "2", "--load_best_model_at_end", "false",
             "--save_total_limit", "5"]
     model = tiny("wav2vec2")
-    whole = train.main(run_argv(data, model, tmp_path / "whole", *args))
+    whole = train.run(run_argv(data, model, tmp_path / "whole", *args))
     with pytest.raises(Interrupt):
-        train.main(run_argv(data, model, tmp_path / "resumed", *args), callbacks=[KillAtStep()])
+        train.run(run_argv(data, model, tmp_path / "resumed", *args), callbacks=[KillAtStep()])
     assert not (tmp_path / "resumed" / "checkpoint-8").exists()
-    resumed = train.main(run_argv(data, model, tmp_path / "resumed", *args))
+    resumed = train.run(run_argv(data, model, tmp_path / "resumed", *args))
     # (train_loss is not compared: Trainer averages it over the steps run since the resume only.)
     for key in ("eval_loss", "eval_accuracy", "eval_f1", "eval_window_accuracy"):
         assert resumed[key] == pytest.approx(whole[key], rel=1e-5), key
@@ -273,7 +274,7 @@ def test_push_to_hub_with_faked_upload(data, tiny, tmp_path, monkeypatch, capfd,
     monkeypatch.setattr(training.hub, "HfApi", FakeHfApi)
     secret = "hf_secretTOKEN_do_not_leak"
     out = tmp_path / "run"
-    train.main(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "1", "--push_to_hub", "true",
+    train.run(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "1", "--push_to_hub", "true",
                         "--hub_model_id", "someone/youtube-topics-tiny", "--hub_token", secret))
     (_, repo, _), (_, repo2, upload) = FakeHfApi.calls
     assert repo == repo2 == "someone/youtube-topics-tiny" and upload["token"] == secret

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 
 from common.data import clip_array, load_prepared
-from tests.test_demo import free_port
+from testing.server import free_port
 from common.modeling import load_feature_extractor, load_model, predict_windows
-from tests.tiny_models import save_tiny_model
-from tests.train_fixtures import prepared_dataset, run_argv
+from testing.tiny_models import save_tiny_model
+from testing.synthetic import make_prepared_dataset as prepared_dataset
+from testing.train_runs import run_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,14 +8,12 @@ Example::
 
 from __future__ import annotations
 
-import difflib
-import json
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Literal
 
-import yaml
-
+PROG = "python train.py"
+DESCRIPTION = ("Fine-tune an audio classifier on a prepared dataset: python train.py [recipe.yaml] [--flag value ...]; "
+               "flags override the recipe, the recipe overrides the project defaults.")
 # Defaults for the fields of TrainingArguments that this task needs set whatever the recipe (transformers' own
 # defaults never evaluate, keep the last checkpoint by loss and report to every installed tracker).
 PROJECT_DEFAULTS = {
@@ -104,69 +102,36 @@ class DataArguments:
             self.eval_window_seconds = self.max_length_seconds
 
 
-def _to_argv(values: dict, source: str, known: set[str]) -> list[str]:
-    argv = []
-    for key, value in values.items():
-        if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=3)
-            raise ValueError(f"{source}: unknown key {key!r}" + (f"; did you mean {close}?" if close else ""))
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            value = [json.dumps(value)]
-        argv.append(f"--{key}")
-        argv += [str(v) for v in value] if isinstance(value, list) else [str(value)]
-    return argv
+# The project's own arguments (TrainingArguments are transformers' and documented there), for the docs' flag table.
+ARGUMENTS = (ModelArguments, DataArguments)
 
 
-def read_recipe(path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"recipe {path}: no such file (expected a YAML recipe such as configs/wav2vec2-base.yaml)")
-    recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(recipe, dict):
-        raise ValueError(f"recipe {path}: expected a mapping of argument names to values, got {type(recipe).__name__}")
-    return recipe
-
-
-def _resolve_precision(argv: list[str]) -> list[str]:
-    """Turn ``--precision`` into TrainingArguments' --bf16/--fp16 unless one of those was given explicitly."""
-    import argparse
-
+def _resolve_precision(values: dict, given: set[str]) -> None:
+    """Turn ``--precision`` into TrainingArguments' bf16/fp16 unless one of those was given explicitly."""
     import torch
 
-    peek = argparse.ArgumentParser(add_help=False)
-    peek.add_argument("--precision", default="auto")
-    peek.add_argument("--bf16", default=None)
-    peek.add_argument("--fp16", default=None)
-    peek.add_argument("--use_cpu", default=None)
-    known, _ = peek.parse_known_args(argv)
-    if known.bf16 is not None or known.fp16 is not None or known.precision == "fp32":
-        return argv
-    on_gpu = torch.cuda.is_available() and str(known.use_cpu).lower() not in ("true", "1", "yes")
-    if known.precision == "bf16" or (known.precision == "auto" and on_gpu and torch.cuda.is_bf16_supported()):
-        return argv + ["--bf16", "true"]
-    if known.precision == "fp16" or (known.precision == "auto" and on_gpu):
-        return argv + ["--fp16", "true"]
-    return argv
+    if {"bf16", "fp16"} & given or values["precision"] == "fp32":
+        return
+    on_gpu = torch.cuda.is_available() and not values.get("use_cpu")
+    if values["precision"] == "bf16" or (values["precision"] == "auto" and on_gpu and torch.cuda.is_bf16_supported()):
+        values["bf16"] = True
+    elif values["precision"] == "fp16" or (values["precision"] == "auto" and on_gpu):
+        values["fp16"] = True
 
 
 def parse_args(argv: list[str] | None = None):
-    """``[recipe.yaml] [--flag value ...]`` -> (ModelArguments, DataArguments, TrainingArguments)."""
-    import sys
+    """``[recipe.yaml] [--flag value ...]`` -> (ModelArguments, DataArguments, TrainingArguments).
 
-    from transformers import HfArgumentParser, TrainingArguments
+    Precedence: PROJECT_DEFAULTS < the recipe < the command line; FORCED last."""
+    from transformers import TrainingArguments
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
-    known = {f.name for dtype in parser.dataclass_types for f in fields(dtype) if f.init}
-    merged = _to_argv(PROJECT_DEFAULTS, "project defaults", known)
-    if argv and argv[0].endswith((".yaml", ".yml")):
-        merged += _to_argv(read_recipe(argv[0]), f"recipe {argv[0]}", known)
-        argv = argv[1:]
-    # Later occurrences win in argparse, so the command line overrides the recipe, which overrides the defaults.
-    merged = _resolve_precision(merged + argv) + _to_argv(FORCED, "forced settings", known)
-    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=merged, look_for_args_file=False)
+    from common.cli import ArgumentParser
+
+    parser = ArgumentParser((ModelArguments, DataArguments, TrainingArguments), prog=PROG, description=DESCRIPTION)
+    namespace, given = parser.parse(argv, defaults=PROJECT_DEFAULTS)
+    _resolve_precision(vars(namespace), given)
+    vars(namespace).update(FORCED)
+    model_args, data_args, training_args = parser.to_dataclasses(namespace)
     metric = training_args.metric_for_best_model
     if metric is not None and metric.removeprefix("eval_") not in METRICS:
         raise ValueError(f"--metric_for_best_model {metric!r}: expected one of {list(METRICS)}")

@@ -48,9 +48,9 @@ SAVE_FORMATS = ("npz", "npy")
 
 @dataclass
 class FeaturesConfig:
-    model: str = field(metadata={"help": "Run folder written by train.py or a Hub id of a waveform encoder "
+    model: str = field(metadata={"positional": True, "metavar": "MODEL", "help": "Run folder written by train.py or a Hub id of a waveform encoder "
                                          "(wav2vec2, HuBERT, WavLM, data2vec-audio)."})
-    inputs: list[str] = field(default_factory=list, metadata={
+    inputs: list[str] = field(default_factory=list, metadata={"positional": "+", "metavar": "INPUT",
         "help": "Local media files and/or http(s) URLs (downloaded through the download stage into OUT/downloads)."})
     out: str = field(default="features_out", metadata={"help": "Folder for <id>.npz (or <id>/*.npy) and <id>.json."})
     layer: str = field(default="last", metadata={

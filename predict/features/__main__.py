@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import sys
 
-from common.cli import format_table, setup_logging
-from predict.args import exit_on_error, parse_config
+from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from predict.features import FeaturesConfig, extract_features
+from predict.urls import EXPECTED_ERRORS
 
 PROG = "python -m predict.features"
 
 
-def main(argv=None) -> None:
-    setup_logging()
-    config = parse_config(FeaturesConfig, argv, description=__doc__.split("\n")[0], prog=PROG)
-    with exit_on_error(PROG):
-        results = extract_features(config)
+ARGUMENTS = (FeaturesConfig, LoggingArguments)  # its command line (docs: common.docgen)
+
+
+def run(argv=None) -> int:
+    config, logs = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
+    setup_logging(logs.verbose)
+    results = extract_features(config)
     for result in results:
         sys.stdout.write(result.explanation + "\n\n")
     rows = [[r.input, r.metadata["duration_s"], r.metadata["n_frames"], "x".join(map(str, r.metadata["shapes"]["features"])),
              "x".join(map(str, r.metadata["shapes"].get("video_features", []))), r.files[0]] for r in results]
     sys.stdout.write(format_table(["input", "seconds", "frames", "features", "video_features", "file"], rows) + "\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(PROG, run, argv, expected=EXPECTED_ERRORS)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,6 @@
-"""Shared set-up of the train tests and bench: the prepared test dataset and the argv of a few-step CPU run."""
+"""The argv of a few-step CPU training run on test data (tiny recipe, shortened to seconds): train tests and bench."""
 
-from tests.synthetic import make_prepared_dataset as prepared_dataset  # noqa: F401  (re-exported for the train tests)
+from __future__ import annotations
 
 
 def run_argv(dataset, model, output_dir, *extra) -> list[str]:

@@ -8,7 +8,7 @@ swallow what a client abandons, so each connection gets ``SO_SNDBUF`` 16 KiB and
 
 Example::
 
-    from demo.server import MediaServer, Fault
+    from testing.server import MediaServer, Fault
     with MediaServer("demo_out/media", latency_s=0.2) as server:
         server.set_fault("food/food_00.webm", Fault("drop", at_byte=100_000, times=2))
         url = server.url("food/food_00.webm")          # http://127.0.0.1:<port>/food/food_00.webm
@@ -148,6 +148,12 @@ class MediaServer:
             self.log.append(entry)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (for a server or process group a test starts next)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """(first, last) byte of a single ``bytes=`` range, clipped to the file; ``None`` for no/invalid header.
     Raises ``ValueError`` for an unsatisfiable range."""
@@ -272,7 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def serve_forever(root, port: int = 8000, latency_s: float = 0.0) -> None:
-    """Serve ``root`` until Ctrl-C (``python -m demo.server ROOT [PORT]``)."""
+    """Serve ``root`` until Ctrl-C (``python -m testing.server ROOT [PORT]``)."""
     with MediaServer(root, latency_s=latency_s, port=port) as server:
         print(f"serving {server.root} at {server.base_url} (Ctrl-C to stop)")
         try:

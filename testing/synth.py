@@ -11,7 +11,7 @@ The classes are told apart by their sound, not by a single tone, and they overla
 
 Everything is deterministic from ``seed``. Example::
 
-    from demo.synth import synthesize_videos, write_kaggle_listing
+    from testing.synth import synthesize_videos, write_kaggle_listing
     videos = synthesize_videos("demo_out/media", videos_per_class=10, seed=0)   # 40 videos, 30 s - 3 min
     write_kaggle_listing(videos, "http://127.0.0.1:8000", "demo_out/listing.csv")
 """

@@ -1,0 +1,124 @@
+"""Generate the flag tables and benchmark tables of ``docs/*.md`` from the code: ``python -m common.docgen`` (``make docs``).
+
+A flag table is built from the same ``common.cli.ArgumentParser`` that answers ``--help``, so the docs cannot disagree
+with the command line; a benchmark table is built from ``bench/results.json``. Each table lives between markers::
+
+    <!-- BEGIN FLAGS prepare -->  ...  <!-- END FLAGS prepare -->
+    <!-- BEGIN BENCH download -->  ...  <!-- END BENCH download -->
+
+``python -m common.docgen --check`` exits 1 (naming the file and block) when a committed table is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# stage -> the module whose ARGUMENTS (dataclass types) and PROG declare its command line
+STAGE_MODULES = {
+    "download": "download.__main__",
+    "prepare": "prepare.__main__",
+    "train": "training.args",
+    "eval": "eval",
+    "predict": "predict.__main__",
+    "features": "predict.features.__main__",
+    "demo": "demo.__main__",
+    "bench": "bench.__main__",
+}
+BLOCK = re.compile(r"(<!-- BEGIN (FLAGS|BENCH) ([\w-]+) -->\n)(.*?)(<!-- END \2 \3 -->)", re.S)
+
+
+def stage_parser(stage: str):
+    from common.cli import ArgumentParser
+
+    module = importlib.import_module(STAGE_MODULES[stage])
+    return ArgumentParser(module.ARGUMENTS, prog=module.PROG)
+
+
+def _cell(text) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def flags_table(stage: str) -> str:
+    """A markdown table of the stage's options: flag spellings, default, help (as ``--help`` shows them)."""
+    parser = stage_parser(stage)
+    rows = ["| flag | default | meaning |", "|---|---|---|"]
+    negated = {a.dest: a.option_strings[-1] for a in parser._actions
+               if any(s.startswith(("--no_", "--no-")) for s in a.option_strings)}
+    for action in parser._actions:
+        if action.dest == "help" or any(s.startswith(("--no_", "--no-")) for s in action.option_strings):
+            continue
+        if not action.option_strings:
+            nargs = " ..." if action.nargs in ("+", "*") else ""
+            rows.append(f"| `{action.metavar or action.dest.upper()}{nargs}` (positional) | required | "
+                        f"{_cell((action.help or '').replace('%%', '%'))} |")
+            continue
+        flags = " / ".join(f"`{s}`" for s in action.option_strings)
+        if action.dest in negated:
+            flags += f" (off: `{negated[action.dest]}`)"
+        if action.required:
+            default = "required"
+        else:
+            default = "" if action.default is None else f"`{action.default}`"
+        rows.append(f"| {flags} | {_cell(default)} | {_cell((action.help or '').replace('%%', '%'))} |")
+    return "\n".join(rows) + "\n"
+
+
+def bench_table(stage: str, results_path: Path = ROOT / "bench" / "results.json") -> str:
+    """A markdown table of one stage's benchmark rows in ``bench/results.json`` (figure, value, reference, target)."""
+    if not results_path.is_file():
+        return f"_No results yet: run `python -m bench --only {stage}`._\n"
+    data = json.loads(results_path.read_text(encoding="utf-8"))
+    result = data.get("results", {}).get(stage)
+    if not result:
+        return f"_No results yet: run `python -m bench --only {stage}`._\n"
+    rows = ["| figure | value | same-run reference | ratio | target |", "|---|---|---|---|---|"]
+    for row in result.get("rows", []):
+        value = f"{row.get('value')} {row.get('unit', '')}".strip()
+        rows.append("| " + " | ".join(_cell("" if row.get(k) is None else row.get(k)) if k != "value" else _cell(value)
+                                      for k in ("figure", "value", "reference", "ratio", "target")) + " |")
+    rows.append("")
+    rows.append(f"_{data.get('machine', 'unknown machine')}, Python {data.get('python', '?')}; "
+                f"`python -m bench --only {stage}` took {result.get('wall_s', '?')} s._")
+    return "\n".join(rows) + "\n"
+
+
+def render(text: str) -> str:
+    def replace(match: re.Match) -> str:
+        kind, stage = match.group(2), match.group(3)
+        body = flags_table(stage) if kind == "FLAGS" else bench_table(stage)
+        return match.group(1) + body + match.group(5)
+
+    return BLOCK.sub(replace, text)
+
+
+def doc_files(root: Path = ROOT) -> list[Path]:
+    return sorted((root / "docs").glob("*.md")) + [root / "README.md"]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m common.docgen", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report stale tables (exit 1), write nothing")
+    args = parser.parse_args(argv)
+    stale = []
+    for path in doc_files():
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        new = render(text)
+        if new != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(new, encoding="utf-8")
+    for path in stale:
+        print(f"{'stale' if args.check else 'updated'}: {path.relative_to(ROOT)}")
+    return 1 if (args.check and stale) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Tiny random checkpoints of each supported architecture, saved to a folder and loaded by path like a Hub id.
+
+``save_tiny_wav2vec2`` is the demo's and the CPU recipe's model (``configs/tiny-cpu.yaml``): wav2vec2-base's layout at
+toy size (group-norm feature encoder, trained without an attention mask), so the tiny recipe exercises the code paths
+of the real one in seconds. ``save_tiny_model(kind, path)`` gives even smaller models of every architecture for tests.
+
+Example::
+
+    python -m testing.tiny_models demo_out/tiny-wav2vec2
+    python train.py configs/tiny-cpu.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from common.audio import SAMPLING_RATE
+
+KINDS = ("wav2vec2", "hubert", "ast", "whisper")
+# A 3-layer convolutional feature encoder with a total stride of 80 samples (5 ms at 16 kHz).
+TINY_CONV = dict(conv_stride=(5, 4, 4), conv_kernel=(10, 4, 4), num_conv_pos_embeddings=16,
+                 num_conv_pos_embedding_groups=2)
+
+
+def _save(model, extractor, path) -> str:
+    model.save_pretrained(path)
+    extractor.save_pretrained(path)
+    return str(path)
+
+
+def save_tiny_wav2vec2(path, seed: int = 0, width: int = 32) -> str:
+    """Save a tiny random ``Wav2Vec2ForSequenceClassification`` (about 36k parameters at ``width`` 32) to ``path``."""
+    import torch
+    import transformers as tf
+
+    torch.manual_seed(seed)
+    config = tf.Wav2Vec2Config(hidden_size=width, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=2 * width, conv_dim=(width,) * 3, **TINY_CONV,
+                               feat_extract_norm="group", classifier_proj_size=width // 2)
+    extractor = tf.Wav2Vec2FeatureExtractor(sampling_rate=SAMPLING_RATE, return_attention_mask=False)
+    return _save(tf.Wav2Vec2ForSequenceClassification(config), extractor, path)
+
+
+def save_tiny_model(kind: str, path) -> str:
+    """Save a tiny random ``kind`` checkpoint (one of ``KINDS``) with its feature extractor; returns the path."""
+    import transformers as tf
+
+    path = Path(path)
+    small = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32)
+    if kind == "wav2vec2":
+        config = tf.Wav2Vec2Config(**small, conv_dim=(16, 16, 16), **TINY_CONV, feat_extract_norm="group",
+                                   classifier_proj_size=8)
+        model = tf.Wav2Vec2ForSequenceClassification(config)
+        extractor = tf.Wav2Vec2FeatureExtractor(sampling_rate=SAMPLING_RATE, return_attention_mask=False)
+    elif kind == "hubert":
+        config = tf.HubertConfig(**small, conv_dim=(16, 16, 16), **TINY_CONV, feat_extract_norm="layer",
+                                 classifier_proj_size=8)
+        model = tf.HubertForSequenceClassification(config)
+        extractor = tf.Wav2Vec2FeatureExtractor(sampling_rate=SAMPLING_RATE, return_attention_mask=True)
+    elif kind == "ast":
+        config = tf.ASTConfig(**small, max_length=128, num_mel_bins=32, patch_size=16, frequency_stride=16,
+                              time_stride=16)
+        model = tf.ASTForAudioClassification(config)
+        extractor = tf.ASTFeatureExtractor(num_mel_bins=32, max_length=128, sampling_rate=SAMPLING_RATE)
+    elif kind == "whisper":
+        config = tf.WhisperConfig(d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                                  decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, num_mel_bins=80,
+                                  max_source_positions=1500, classifier_proj_size=8, vocab_size=100)
+        model = tf.WhisperForAudioClassification(config)
+        extractor = tf.WhisperFeatureExtractor(feature_size=80, sampling_rate=SAMPLING_RATE)
+    else:
+        raise ValueError(f"unknown tiny model kind {kind!r}: expected one of {list(KINDS)}")
+    return _save(model, extractor, path)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Save the tiny random wav2vec2 of the demo and the CPU recipe.")
+    parser.add_argument("path", type=Path, help="folder to write the checkpoint to")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    args = parser.parse_args()
+    print(save_tiny_wav2vec2(args.path, seed=args.seed))
