@@ -64,7 +64,7 @@ def flags_table(stage: str) -> str:
         if action.required:
             default = "required"
         else:
-            default = "" if action.default is None else f"`{action.default}`"
+            default = "" if action.default in (None, "") else f"`{action.default}`"
         rows.append(f"| {flags} | {_cell(default)} | {_cell((action.help or '').replace('%%', '%'))} |")
     return "\n".join(rows) + "\n"
 
