@@ -74,7 +74,7 @@ TINY_WAV2VEC2 = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                      classifier_proj_size=16, layerdrop=0.0)
 TINY_WHISPER = dict(d_model=32, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=64, decoder_layers=1,
                     decoder_attention_heads=2, decoder_ffn_dim=64, num_mel_bins=80, max_source_positions=1500,
-                    vocab_size=100, classifier_proj_size=16)
+                    vocab_size=51865, classifier_proj_size=16)  # vocab: the token ids in the config; no decoder is built
 
 # Reference figures quoted in issue #16 (other hardware, other recipes: context, not targets).
 REF_V100_SAMPLES = "~291 samples/s of 1-s clips, V100 fp16 (transformers example)"
@@ -461,6 +461,7 @@ def run_one(plan: Plan, recipe: Path, dataset: str, model_dir: str, out_dir: Pat
         argv += ["--torch_compile_backend", plan.compile_backend]
     if plan.device == "cpu":
         argv += ["--use_cpu", "true"]
+    leftover = torch.cuda.memory_allocated() if plan.device == "cuda" else None  # earlier runs must have freed all
     started = time.perf_counter()
     _train_entry()(argv, callbacks=[timer])
     wall = time.perf_counter() - started
@@ -500,6 +501,7 @@ def run_one(plan: Plan, recipe: Path, dataset: str, model_dir: str, out_dir: Pat
         "flops_per_step": flops, "flops_by_op": timer.flops["by_op"], "formula_flops_per_step": formula,
         "achieved_tflops": flops / mean_step / 1e12,
         "peak_memory_gib": timer.peak_bytes / 2 ** 30 if timer.peak_bytes is not None else None,
+        "memory_before_run_gib": leftover / 2 ** 30 if leftover is not None else None,
         "loader": {**timer.loader, "samples_per_s": loader_samples_per_s,
                    "audio_s_per_s": loader_samples_per_s * crop_seconds},
         "wall_s": wall,
@@ -526,11 +528,11 @@ def _limit(run: dict) -> str:
 
 def _label(run: dict) -> str:
     name = {"wav2vec2": "wav2vec2-base", "whisper": "whisper-small enc"}.get(run["model"], run["model"])
-    return f"{name} {run['precision']} b{run['batch']}{' compile' if run['compile'] else ''}"
+    return f"{'tiny ' if run.get('tiny') else ''}{name} {run['precision']} b{run['batch']}{' compile' if run['compile'] else ''}"
 
 
 def rows_for(run: dict, tiny: bool) -> list[dict]:
-    label = ("tiny " if tiny else "") + _label(run)
+    label = _label(run)
     rows = [
         {"figure": f"{label}: audio-s/s ({run['samples_per_s']:.1f} samples/s of {run['crop_seconds']:g} s)",
          "value": round(run["audio_s_per_s"], 1), "unit": "audio-s/s",
@@ -633,6 +635,7 @@ def benchmark(plan: Plan, work: Path) -> dict:
                 torch.cuda.empty_cache()
             continue
         cost[compile_] = max(cost[compile_], run["wall_s"])
+        run["tiny"] = plan.tiny
         run["peak_tflops"] = peak
         run["mfu"] = run["achieved_tflops"] / peak
         if "padding" in run:
