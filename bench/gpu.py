@@ -1,7 +1,7 @@
 """The GPU figure: train.py's throughput, MFU, data wait and memory for wav2vec2-base (and a whisper-small encoder)
 on the real data path, offline, in one command.
 
-    python -m bench.gpu --out bench/gpu_results.json          # one GPU: about 4-7 minutes on an H200
+    python -m bench.gpu --out bench/gpu_results.json          # one GPU: 4-7 minutes expected on an H200 (not run yet)
     python -m bench --only train-gpu                           # the same, as a stage of bench/ (tiny on a CPU)
     python -m bench.gpu --tiny --out /tmp/gpu_tiny.json       # CPU: tiny models, a few steps (make test runs it)
 
@@ -622,6 +622,7 @@ def benchmark(plan: Plan, work: Path) -> dict:
             logger.warning("skipping %s b%d compile=%s: %s", name, batch, compile_, skipped[-1]["why"])
             continue
         logger.info("run %d/%d: %s batch %d crop %.1f s compile=%s", i + 1, len(configs), name, batch, crop, compile_)
+        run = None
         try:
             run = run_one(plan, recipe, dataset, model_dir, work / f"run-{i}", batch, crop, compile_)
         except Exception as exc:  # one configuration failing (out of memory, a compile error) must not lose the rest
@@ -629,6 +630,9 @@ def benchmark(plan: Plan, work: Path) -> dict:
                 raise
             logger.exception("%s b%d compile=%s failed", name, batch, compile_)
             skipped.append({"model": name, "batch": batch, "compile": compile_, "why": f"{type(exc).__name__}: {exc}"})
+        if run is None:  # outside the except block, so the traceback no longer holds the failed run's tensors
+            shutil.rmtree(work / f"run-{i}", ignore_errors=True)
+            torch._dynamo.reset()
             gc.collect()
             if plan.device == "cuda":
                 torch.cuda.empty_cache()
