@@ -29,7 +29,6 @@ docs/bench-gpu.md explains every figure and formula. No GPU figures are committe
 
 from __future__ import annotations
 
-import argparse
 import copy
 import gc
 import logging
@@ -43,6 +42,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -108,7 +108,7 @@ def make_plan(args) -> Plan:
 
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA device is visible to torch (torch %s)" % torch.__version__)
+        raise ValueError(f"--device cuda: no CUDA device is visible to torch (torch {torch.__version__})")
     tiny = args.tiny or device == "cpu"
     if device == "cpu" and not args.tiny:
         logger.warning("no GPU: running the tiny CPU mode (wav2vec2-base on CPU takes ~1 min per step)")
@@ -428,9 +428,9 @@ def _bench_recipe(work: Path) -> Path:
     """configs/wav2vec2-base.yaml with what a timing run must not do removed: early stopping (it needs evaluation)."""
     import yaml
 
-    from training.args import read_recipe
+    from common.cli import read_config_file
 
-    recipe = read_recipe(RECIPE)
+    recipe = read_config_file(str(RECIPE))
     recipe.pop("early_stopping_patience", None)
     recipe.pop("hub_model_id", None)
     path = work / "bench-recipe.yaml"
@@ -663,7 +663,7 @@ def benchmark(plan: Plan, work: Path) -> dict:
 
 def run(tmp_dir, argv=None) -> dict:
     """Train on the GPU path: wav2vec2-base/whisper-small audio-s/s, MFU, data wait, FLOPs/step, memory (tiny on CPU)."""
-    args = build_parser().parse_args(argv or [])
+    args = parse_args(argv or [])
     _offline()
     plan = make_plan(args)
     return benchmark(plan, Path(tmp_dir))
@@ -676,42 +676,72 @@ def _offline() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="bench/gpu_results.json", help="results JSON (default %(default)s)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"],
-                        help="auto: cuda when visible, else the tiny CPU mode")
-    parser.add_argument("--tiny", action="store_true", help="tiny models, short clips, few steps (CPU tests)")
-    parser.add_argument("--peak-tflops", type=float, help="device peak for MFU (default: measured bf16 matmul)")
-    parser.add_argument("--batch-sizes", help="wav2vec2-base per-device batch sizes, eager (default 8,16,32)")
-    parser.add_argument("--compile-batch-sizes", help="wav2vec2-base batch sizes with --torch_compile (default 8,32;"
-                                                      " '' for none)")
-    parser.add_argument("--whisper-batch-sizes", help="whisper-small encoder batch sizes (default 16,32)")
-    parser.add_argument("--no-whisper", dest="whisper", action="store_false", help="skip the Whisper runs")
-    parser.add_argument("--steps", type=int, help="timed optimizer steps per run (default 30)")
-    parser.add_argument("--warmup", type=int, help="untimed steps first (default 10; compilation happens here)")
-    parser.add_argument("--workers", type=int, help="--dataloader_num_workers (default 4, the recipe's)")
-    parser.add_argument("--train-clips", type=int, help="clips in the synthetic train split (default 2048)")
-    parser.add_argument("--clip-seconds", type=float, help="clip length written (default 10)")
-    parser.add_argument("--crop-seconds", type=float, help="wav2vec2 training crop (default 10, the recipe's)")
-    parser.add_argument("--whisper-crop-seconds", type=float, help="Whisper clip length (default 5)")
-    parser.add_argument("--loader-batches", type=int, help="batches for the loader-alone rate (default 48)")
-    parser.add_argument("--compile-backend", help="--torch_compile_backend (default inductor)")
-    parser.add_argument("--budget-s", type=float, help="start no run that would end after this many seconds from the start (default 440: under 8 min in all)")
-    parser.add_argument("--work-dir", type=Path, help="where data, models and runs go (default: a temporary folder)")
-    parser.add_argument("--keep", action="store_true", help="keep --work-dir's contents")
-    return parser
+PROG = "python -m bench.gpu"
 
 
-def main(argv=None) -> int:
+@dataclass
+class GpuBenchArguments:
+    out: str = field(default="bench/gpu_results.json", metadata={"help": "Results JSON."})
+    device: Literal["auto", "cuda", "cpu"] = field(default="auto", metadata={
+        "help": "auto: cuda when visible, else the tiny CPU mode."})
+    tiny: bool = field(default=False, metadata={"help": "Tiny models, short clips, few steps (CPU tests)."})
+    peak_tflops: float | None = field(default=None, metadata={
+        "help": "Device peak for MFU, TFLOP/s (default: measured with a large bf16 matmul)."})
+    batch_sizes: str | None = field(default=None, metadata={
+        "help": "wav2vec2-base per-device batch sizes, eager (default 8,16,32)."})
+    compile_batch_sizes: str | None = field(default=None, metadata={
+        "help": "wav2vec2-base batch sizes with --torch_compile (default 8,32; '' for none)."})
+    whisper_batch_sizes: str | None = field(default=None, metadata={
+        "help": "whisper-small encoder batch sizes (default 16,32)."})
+    whisper: bool = field(default=True, metadata={"help": "Also run the Whisper configurations."})
+    steps: int | None = field(default=None, metadata={"help": "Timed optimizer steps per run (default 30)."})
+    warmup: int | None = field(default=None, metadata={
+        "help": "Untimed steps first (default 10; compilation happens here)."})
+    workers: int | None = field(default=None, metadata={
+        "help": "--dataloader_num_workers (default 4, the recipe's)."})
+    train_clips: int | None = field(default=None, metadata={"help": "Clips in the synthetic train split (default 2048)."})
+    clip_seconds: float | None = field(default=None, metadata={"help": "Clip length written (default 10)."})
+    crop_seconds: float | None = field(default=None, metadata={
+        "help": "wav2vec2 training crop (default 10, the recipe's)."})
+    whisper_crop_seconds: float | None = field(default=None, metadata={"help": "Whisper clip length (default 5)."})
+    loader_batches: int | None = field(default=None, metadata={
+        "help": "Batches for the loader-alone rate (default 48)."})
+    compile_backend: str | None = field(default=None, metadata={"help": "--torch_compile_backend (default inductor)."})
+    budget_s: float | None = field(default=None, metadata={
+        "help": "Start no run that would end after this many seconds from the start (default 440: under 8 min)."})
+    work_dir: str | None = field(default=None, metadata={
+        "help": "Where data, models and runs go (default: a temporary folder)."})
+    keep: bool = field(default=False, metadata={"help": "Keep --work-dir's contents."})
+
+    def __post_init__(self):
+        for name in ("peak_tflops", "steps", "train_clips", "clip_seconds", "crop_seconds", "whisper_crop_seconds",
+                     "loader_batches", "budget_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"--{name.replace('_', '-')} {value}: expected a positive number")
+        for name in ("warmup", "workers"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise ValueError(f"--{name} {getattr(self, name)}: expected 0 or more")
+
+
+ARGUMENTS = (GpuBenchArguments,)  # its command line (docs: common.docgen)
+
+
+def parse_args(argv=None) -> GpuBenchArguments:
+    from common.cli import description_of, parse_config
+
+    return parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))[0]
+
+
+def cli_run(argv=None) -> int:
     from common.cli import format_table, setup_logging
     from common.jsonl import atomic_write_json
 
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     setup_logging()
     _offline()
     plan = make_plan(args)
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench_gpu_"))
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="bench_gpu_"))
     try:
         result = benchmark(plan, work)
     finally:
@@ -728,6 +758,12 @@ def main(argv=None) -> int:
         print(f"skipped {skip['model']} b{skip['batch']} compile={skip['compile']}: {skip['why']}")
     logging.getLogger("bench.gpu").info("wrote %s in %.0f s", args.out, result["wall_s"])
     return 0
+
+
+def main(argv=None) -> int:
+    from common.cli import run_cli
+
+    return run_cli(PROG, cli_run, argv)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ STAGE_MODULES = {
     "features": "predict.features.__main__",
     "demo": "demo.__main__",
     "bench": "bench.__main__",
+    "bench-gpu": "bench.gpu",
 }
 BLOCK = re.compile(r"(<!-- BEGIN (FLAGS|BENCH) ([\w-]+) -->\n)(.*?)(<!-- END \2 \3 -->)", re.S)
 
