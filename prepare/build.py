@@ -1,7 +1,7 @@
 """The prepare stage: downloaded audio (or an audio folder) -> a balanced, leakage-free 16 kHz ``DatasetDict``.
 
-Stages, top to bottom: read the sources; scan each video once in blocks (silence, clip plan); balance and split by
-video; write each split's Arrow shards straight to disk while hashing the content; write the stats and the card;
+Stages, top to bottom: read the sources; scan each video once in blocks (silence, clip plan); keep byte-identical
+sources once; group videos by channel (or video), cap videos per group, split by group and balance; write each split's Arrow shards straight to disk while hashing the content; write the stats and the card;
 rename the finished folder into place. Memory stays flat: one block of one file and a few encoded clips at a time.
 
 Example::
@@ -32,8 +32,9 @@ from common.jsonl import atomic_write_json, atomic_write_text
 from common.provenance import file_sha256, package_versions
 from prepare.clips import VideoScan, pick_evenly, read_clip, scan_video
 from prepare.config import PrepareConfig
+from prepare.groups import GROUP_SOURCES, drop_duplicate_sources, resolve_groups
 from prepare.sources import Dropped, VideoSource, read_audiofolder, read_download_dirs
-from prepare.split import balance_videos, equalize_clips, require_videos, split_videos
+from prepare.split import cap_groups, equalize_clips, split_groups
 
 logger = logging.getLogger(__name__)
 
@@ -102,16 +103,16 @@ def _build(config: PrepareConfig, out: Path, started: float) -> dict:
     work.mkdir(parents=True)
 
     if config.raw:
-        videos, dropped, manifests = read_download_dirs(config.raw)
+        videos, dropped, manifests = read_download_dirs(config.raw, config.merge_label_case)
     else:
-        videos, dropped = read_audiofolder(config.audiofolder)
+        videos, dropped = read_audiofolder(config.audiofolder, config.audiofolder_groups, config.merge_label_case)
         manifests = []
     class_names = sorted({video.category for video in videos})
     clip_samples = round(config.clip_seconds * SAMPLING_RATE)
     hop_samples = round(config.hop_seconds * SAMPLING_RATE)
 
     scans, dropped = _scan_all(videos, work, config, clip_samples, hop_samples, dropped)
-    assignment, clip_starts, dropped_clips, dropped = _assign(videos, scans, class_names, config, dropped)
+    assignment, clip_starts, dropped_clips, dropped, grouping = _assign(videos, scans, class_names, config, dropped)
 
     features = clip_features(class_names)
     label_of = {name: index for index, name in enumerate(class_names)}
@@ -126,8 +127,8 @@ def _build(config: PrepareConfig, out: Path, started: float) -> dict:
     shutil.rmtree(work)
 
     stats = _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests,
-                   split_hashes, by_id, started)
-    _write_videos_table(staging / VIDEOS_NAME, assignment, clip_starts, scans, by_id)
+                   split_hashes, grouping, started)
+    _write_videos_table(staging / VIDEOS_NAME, assignment, clip_starts, scans, by_id, grouping["group_of"])
     from prepare.hub import dataset_card
     atomic_write_text(staging / "README.md", dataset_card(stats))
     atomic_write_json(staging / STATS_NAME, stats)
@@ -176,17 +177,31 @@ def _scan_all(videos, work, config, clip_samples, hop_samples, dropped):
 
 
 def _assign(videos, scans, class_names, config, dropped):
-    """Balance and split the usable videos, and decide which clip starts each keeps."""
-    usable = {name: [] for name in class_names}
-    for video in videos:
-        if video.video_id in scans:
-            usable[video.category].append(video.video_id)
-    require_videos(usable, config.split_fractions)
-    if config.balance == "videos":
-        usable, undersampled = balance_videos(usable, config.seed)
-        dropped = dropped + [Dropped(vid, "balance_undersampled", "class undersampled to the smallest class")
-                             for vid in undersampled]
-    assignment = split_videos(usable, config.split_fractions, config.seed)
+    """Group, cap, split and balance the usable videos, and decide which clip starts each keeps."""
+    usable = [video for video in videos if video.video_id in scans]
+    category_of = {video.video_id: video.category for video in usable}
+    kept_ids, duplicates, duplicate_sources = drop_duplicate_sources(
+        list(category_of), {vid: scans[vid][2] for vid in category_of}, category_of)
+    usable = [video for video in usable if video.video_id in set(kept_ids)]
+    group_of, source_of = resolve_groups(usable, config.group_by)
+    capped_videos, capped = cap_groups({video.video_id: (video.category, group_of[video.video_id])
+                                        for video in usable}, config.max_videos_per_group, config.seed)
+    assignment, undersampled = split_groups(capped_videos, config.split_fractions, config.seed,
+                                            balance=config.balance == "videos")
+    dropped = (dropped + duplicates
+               + [Dropped(vid, "group_capped", f"over --max-videos-per-group {config.max_videos_per_group} of group "
+                                               f"{group_of[vid]}") for vid in capped]
+               + [Dropped(vid, "balance_undersampled", "class undersampled to the smallest class")
+                  for vid in undersampled])
+    grouping = {"group_by": config.group_by,
+                "group_source_counts": {s: sum(1 for v in source_of.values() if v == s) for s in GROUP_SOURCES
+                                        if s != "audiofolder_group" or config.audiofolder},
+                "max_videos_per_group": config.max_videos_per_group or None,
+                "videos_dropped_by_cap": len(capped),
+                "duplicate_sources": duplicate_sources,
+                "groups_per_split": {split: len({group_of[vid] for ids in assignment[split].values() for vid in ids})
+                                     for split in SPLITS},
+                "group_of": group_of}
 
     clip_starts = {vid: list(scans[vid][1].starts) for split in SPLITS
                    for ids in assignment[split].values() for vid in ids}
@@ -206,7 +221,7 @@ def _assign(videos, scans, class_names, config, dropped):
                     starts = clip_starts[vid]
                     dropped_clips["balance_clips"] += len(starts) - keep
                     clip_starts[vid] = [starts[i] for i in pick_evenly(len(starts), keep)] if keep else []
-    return assignment, clip_starts, dropped_clips, dropped
+    return assignment, clip_starts, dropped_clips, dropped, grouping
 
 
 def _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split):
@@ -222,6 +237,7 @@ def _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split):
                           "path": f"{vid}_{round(start_s * 1000)}.flac"},
                 "label": label_of[video.category],
                 "video_id": vid,
+                "channel": video.channel,
                 "start_s": start_s,
                 "duration_s": clip_seconds,
                 "title": video.title,
@@ -300,7 +316,7 @@ def _replace_atomically(staging: Path, out: Path) -> None:
 # ---------------------------------------------------------------- stats ----------------------------------------
 
 def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests, split_hashes,
-           by_id, started) -> dict:
+           grouping, started) -> dict:
     clip_seconds = round(config.clip_seconds * SAMPLING_RATE) / SAMPLING_RATE
     splits = {}
     for split in SPLITS:
@@ -322,6 +338,7 @@ def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped
         "dropped": {"videos": dict(sorted(Counter(d.reason for d in dropped).items())),
                     "clips": dict(sorted((k, v) for k, v in dropped_clips.items() if v))},
         "dropped_examples": [vars(d) for d in dropped[:200]],
+        "grouping": {k: v for k, v in grouping.items() if k != "group_of"},
         "content_sha256": hashlib.sha256("".join(split_hashes[s] for s in SPLITS).encode()).hexdigest(),
         "split_sha256": split_hashes,
         "inputs": {"manifests": manifests, "audiofolder": config.audiofolder, "videos_scanned": len(scans),
@@ -332,14 +349,16 @@ def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped
     }
 
 
-def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id) -> None:
-    """One record per video that made it in: its split, class, title and cleaned description (the text baselines
-    read them here, once per video rather than in every clip row), clips and source hash (provenance)."""
+def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id, group_of) -> None:
+    """One record per video that made it in: its split, class, channel and split group, title and cleaned
+    description (the text baselines read them here, once per video rather than in every clip row), clips and
+    source hash (provenance)."""
     lines = []
     for split in SPLITS:
         for category, ids in assignment[split].items():
             for vid in ids:
                 lines.append(json.dumps({"video_id": vid, "split": split, "category": category,
+                                         "channel": by_id[vid].channel, "group": group_of[vid],
                                          "title": by_id[vid].title, "description": by_id[vid].description,
                                          "clips": len(clip_starts[vid]),
                                          "source_seconds": scans[vid][1].total_samples / SAMPLING_RATE,

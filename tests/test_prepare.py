@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ from prepare import PrepareConfig, prepare_dataset
 from prepare.__main__ import main as cli_main
 from prepare.clips import grid_starts, pick_evenly, scan_video
 from prepare.sources import read_download_dirs, safe_id
-from prepare.split import TooFewVideos, balance_videos, equalize_clips, split_sizes, split_videos
+from prepare.split import TooFewVideos, cap_groups, equalize_clips, split_groups, split_sizes
 
 from testing import ROOT
 
@@ -49,7 +51,8 @@ def add_video(raw: Path, video_id, category, seconds=None, status="ok", samples=
         (raw / "audio").mkdir(parents=True, exist_ok=True)
         if data is None:
             if samples is None:
-                samples = tone(seconds, freq=200 + 100 * (sum(map(ord, category)) % 7), seed=len(video_id) + int(seconds * 10))
+                # a seed per id: videos of one class and length must not be byte-identical (they would count once)
+                samples = tone(seconds, freq=200 + 100 * (sum(map(ord, category)) % 7), seed=zlib.crc32(video_id.encode()))
             data = encode_flac(samples)
         (raw / record["path"]).write_bytes(data)
     append_jsonl(raw / "manifest.jsonl", record)
@@ -124,6 +127,16 @@ def test_dataset_clip_counts_match_durations(tmp_path):
 
 # ---------------------------------------------------------------- splits -------------------------------------
 
+def _sides(splits, videos):
+    """{group: set of splits it sits in} over the splits' videos."""
+    sides = {}
+    for split in SPLITS:
+        for ids in splits[split].values():
+            for vid in ids:
+                sides.setdefault(videos[vid][1], set()).add(split)
+    return sides
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     counts=st.dictionaries(st.sampled_from(["art", "food", "history", "music", "travel"]),
@@ -133,19 +146,20 @@ def test_dataset_clip_counts_match_durations(tmp_path):
     balance=st.booleans(),
 )
 def test_no_video_in_two_splits_property(counts, fractions, seed, balance):
-    listing = {c: [f"{c}-{i}" for i in range(n)] for c, n in counts.items()}
-    kept, dropped = balance_videos(listing, seed) if balance else (listing, [])
-    splits = split_videos(kept, fractions, seed)
+    # every video its own group (--group-by video): the split sizes are exact
+    videos = {f"{c}-{i}": (c, f"{c}-{i}") for c, n in counts.items() for i in range(n)}
+    splits, dropped = split_groups(videos, fractions, seed, balance)
     seen = [vid for split in SPLITS for ids in splits[split].values() for vid in ids]
     assert len(seen) == len(set(seen)), "a video landed in two splits"
-    assert sorted(seen + dropped) == sorted(v for ids in listing.values() for v in ids)
-    for split, fraction in zip(SPLITS, fractions):
-        sizes = {len(splits[split][c]) for c in kept}
-        assert (min(sizes) >= 1) == (fraction > 0)
-        if balance:
-            assert len(sizes) == 1, f"{split}: unequal videos per class {sizes}"
+    assert sorted(seen + dropped) == sorted(videos)
+    smallest = min(counts.values())
+    for index, (split, fraction) in enumerate(zip(SPLITS, fractions)):
+        sizes = {c: len(splits[split][c]) for c in counts}
+        assert (min(sizes.values()) >= 1) == (fraction > 0)
+        for c, n in counts.items():  # exact per-class sizes: n (or the smallest class) times the fraction
+            assert sizes[c] == split_sizes(smallest if balance else n, fractions)[index], (split, c)
     rng = np.random.default_rng(seed)
-    clips = {c: {vid: int(rng.integers(1, 6)) for vid in splits["test"][c]} for c in kept}
+    clips = {c: {vid: int(rng.integers(1, 6)) for vid in splits["test"][c]} for c in counts}
     if all(clips.values()):
         kept_clips = equalize_clips(clips)
         totals = {sum(v.values()) for v in kept_clips.values()}
@@ -153,11 +167,74 @@ def test_no_video_in_two_splits_property(counts, fractions, seed, balance):
         assert all(kept_clips[c][v] <= clips[c][v] for c in clips for v in clips[c])
 
 
+@st.composite
+def grouped_listings(draw):
+    """Classes of 6-60 videos in channels of skewed sizes (one may hold half a class), some spanning two classes."""
+    classes = draw(st.lists(st.sampled_from(["art", "food", "history", "travel"]), min_size=2, max_size=4,
+                            unique=True))
+    videos = {}
+    for c in classes:
+        sizes = draw(st.lists(st.integers(1, 12), min_size=3, max_size=12))
+        for g, size in enumerate(sizes):
+            for i in range(size):
+                videos[f"{c}-{g}-{i}"] = (c, f"{c}-ch{g}")
+    shared = draw(st.integers(0, 3))  # a few videos of a channel of another class: channels spanning classes
+    for i in range(shared):
+        videos[f"x-{i}"] = (classes[i % len(classes)], f"{classes[(i + 1) % len(classes)]}-ch0")
+    return videos
+
+
+@settings(max_examples=120, deadline=None)
+@given(videos=grouped_listings(), fractions=st.sampled_from([(0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.5, 0.5, 0.0)]),
+       seed=st.integers(0, 10_000), balance=st.booleans(), cap=st.sampled_from([0, 3, 10]))
+def test_no_channel_in_two_splits_property(videos, fractions, seed, balance, cap):
+    capped, over_cap = cap_groups(videos, cap, seed)
+    try:
+        splits, dropped = split_groups(capped, fractions, seed, balance)
+    except TooFewVideos as error:  # only when a class has fewer channels than non-empty splits, or none can move
+        assert "class" in str(error)
+        return
+    sides = _sides(splits, videos)
+    assert all(len(s) == 1 for s in sides.values()), {g: s for g, s in sides.items() if len(s) > 1}
+    seen = [vid for split in SPLITS for ids in splits[split].values() for vid in ids]
+    assert sorted(seen + dropped + over_cap) == sorted(videos) and len(seen) == len(set(seen))
+    if cap:
+        assert max(Counter(g for _, g in capped.values()).values()) <= cap
+    for split, fraction in zip(SPLITS, fractions):
+        sizes = [len(ids) for ids in splits[split].values()]
+        assert (min(sizes) >= 1) == (fraction > 0), (split, sizes)
+        if balance:
+            assert len(set(sizes)) == 1, f"{split}: unequal videos per class {sizes}"
+    assert split_groups(capped, fractions, seed, balance) == (splits, dropped), "not deterministic for a seed"
+
+
+def test_big_channel_is_capped_and_never_lands_in_test():
+    # the listing's worst case: one channel holds 56 of a class's videos (CrashCourse in the real listing)
+    videos = {f"hist-big-{i}": ("history", "CrashCourse") for i in range(56)}
+    videos.update({f"hist-{i}": ("history", f"hist-ch{i // 2}") for i in range(120)})
+    videos.update({f"food-{i}": ("food", f"food-ch{i // 3}") for i in range(200)})
+    uncapped, _ = split_groups(videos, (0.8, 0.1, 0.1), 0, balance=True)
+    big_in = {s for s in SPLITS if any(v.startswith("hist-big") for v in uncapped[s]["history"])}
+    assert big_in <= {"train"}, "a 56-video channel must not swamp a 17-video test split"
+    capped, over_cap = cap_groups(videos, 10, 0)
+    assert len(over_cap) == 46 and all(v.startswith("hist-big") for v in over_cap)
+    splits, _ = split_groups(capped, (0.8, 0.1, 0.1), 0, balance=True)
+    train = splits["train"]["history"]
+    assert sum(v.startswith("hist-big") for v in train) <= 10
+    assert {len(splits[s]["history"]) for s in SPLITS} != {0} and len(train) == len(splits["train"]["food"])
+    assert cap_groups(videos, 10, 0) == (capped, over_cap) and cap_groups(videos, 10, 1)[1] != over_cap
+
+
 def test_split_sizes_and_too_few_videos_error():
     assert split_sizes(109, (0.8, 0.1, 0.1)) == (87, 11, 11)
     assert split_sizes(3, (0.8, 0.1, 0.1)) == (1, 1, 1)
+    one_each = {"a": ("food", "a"), "b": ("food", "b"), "c": ("music", "c"), "d": ("music", "d"), "e": ("music", "e")}
     with pytest.raises(TooFewVideos, match=r"class 'food' has 2 usable video\(s\).*at least 3"):
-        split_videos({"food": ["a", "b"], "music": ["c", "d", "e"]}, (0.8, 0.1, 0.1), 0)
+        split_groups(one_each, (0.8, 0.1, 0.1), 0, balance=False)
+    two_channels = {**{k: (c, "X") for k, (c, _) in one_each.items() if c == "music"},
+                    "f": ("music", "Y"), "a": ("food", "a"), "b": ("food", "b"), "g": ("food", "g")}
+    with pytest.raises(TooFewVideos, match=r"class 'music' has 4 usable video\(s\) in 2 group.*--group-by video"):
+        split_groups(two_channels, (0.8, 0.1, 0.1), 0, balance=False)
 
 
 def test_too_few_videos_stops_the_build_naming_the_class(tmp_path):
