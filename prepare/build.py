@@ -95,18 +95,17 @@ def _existing_stats(out: Path, config: PrepareConfig) -> dict:
 # ---------------------------------------------------------------- build ----------------------------------------
 
 def _build(config: PrepareConfig, out: Path, started: float) -> dict:
+    if config.raw:  # bad input stops here, before anything is written
+        videos, dropped, manifests = read_download_dirs(config.raw, config.merge_label_case)
+    else:
+        videos, dropped = read_audiofolder(config.audiofolder, config.audiofolder_groups, config.merge_label_case)
+        manifests = []
     staging = out.parent / f".{out.name}.partial"
     if staging.exists():
         logger.warning("removing %s, left by an interrupted run", staging)
         shutil.rmtree(staging)
     work = staging / "_work"
     work.mkdir(parents=True)
-
-    if config.raw:
-        videos, dropped, manifests = read_download_dirs(config.raw, config.merge_label_case)
-    else:
-        videos, dropped = read_audiofolder(config.audiofolder, config.audiofolder_groups, config.merge_label_case)
-        manifests = []
     class_names = sorted({video.category for video in videos})
     clip_samples = round(config.clip_seconds * SAMPLING_RATE)
     hop_samples = round(config.hop_seconds * SAMPLING_RATE)
