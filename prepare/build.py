@@ -200,6 +200,7 @@ def _assign(videos, scans, class_names, config, dropped):
                 "duplicate_sources": duplicate_sources,
                 "groups_per_split": {split: len({group_of[vid] for ids in assignment[split].values() for vid in ids})
                                      for split in SPLITS},
+                "test_videos_sharing_a_channel_with_train_or_validation": _shared_channels(assignment, usable),
                 "group_of": group_of}
 
     clip_starts = {vid: list(scans[vid][1].starts) for split in SPLITS
@@ -221,6 +222,13 @@ def _assign(videos, scans, class_names, config, dropped):
                     dropped_clips["balance_clips"] += len(starts) - keep
                     clip_starts[vid] = [starts[i] for i in pick_evenly(len(starts), keep)] if keep else []
     return assignment, clip_starts, dropped_clips, dropped, grouping
+
+
+def _shared_channels(assignment, videos) -> int:
+    """Test videos whose (known) channel also has a video in train or validation: 0 with --group-by channel."""
+    channel_of = {video.video_id: video.channel for video in videos}
+    seen = {channel_of[vid] for split in ("train", "validation") for ids in assignment[split].values() for vid in ids}
+    return sum(1 for ids in assignment["test"].values() for vid in ids if channel_of[vid] and channel_of[vid] in seen)
 
 
 def _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split):
@@ -366,7 +374,7 @@ def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id, group
 
 
 def summary_text(stats: dict) -> str:
-    """The per split x class table (videos, clips, hours) and the dropped items by reason."""
+    """The per split x class table (videos, clips, hours), how the split was grouped, and the dropped items."""
     rows = []
     for split, per_class in stats["splits"].items():
         for category, counts in per_class.items():
@@ -375,6 +383,14 @@ def summary_text(stats: dict) -> str:
                      sum(c["clips"] for c in per_class.values()), float(sum(c["hours"] for c in per_class.values()))])
     dropped = [[f"video: {reason}", count] for reason, count in stats["dropped"]["videos"].items()]
     dropped += [[f"clip: {reason}", count] for reason, count in stats["dropped"]["clips"].items()]
+    grouping = stats.get("grouping") or {}  # absent in datasets prepared before channel grouping
+    grouped = [[f"groups by {grouping['group_by']}, train/validation/test",
+                "/".join(str(grouping["groups_per_split"][s]) for s in SPLITS)],
+               *[[f"videos grouped by {source}", n] for source, n in grouping["group_source_counts"].items()],
+               ["test videos sharing a channel with train/validation",
+                grouping["test_videos_sharing_a_channel_with_train_or_validation"]],
+               ["byte-identical sources", len(grouping["duplicate_sources"])]] if grouping else []
     return (format_table(["split/class", "videos", "clips", "hours"], rows) + "\n\n"
+            + (format_table(["grouping", "value"], grouped) + "\n\n" if grouped else "")
             + format_table(["dropped", "count"], dropped or [["nothing", 0]])
             + f"\n\ncontent sha256 {stats['content_sha256']}")

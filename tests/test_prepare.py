@@ -5,6 +5,7 @@ per video) so the file runs in well under a minute."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 import subprocess
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from common.audio import SAMPLING_RATE, encode_flac
 from common.data import SPLITS, clip_array, load_prepared
 from common.jsonl import append_jsonl, read_jsonl
-from prepare import PrepareConfig, prepare_dataset
+from prepare import PrepareConfig, prepare_dataset, summary_text
 from prepare.__main__ import main as cli_main
 from prepare.clips import grid_starts, pick_evenly, scan_video
 from prepare.sources import read_download_dirs, safe_id
@@ -525,6 +526,10 @@ def test_channel_disjoint_split_end_to_end(tmp_path):
     assert by_video["grouping"]["group_source_counts"] == {"channel_id": 0, "listing_channel": 0, "video": 42}
     assert by_video["grouping"]["videos_dropped_by_cap"] == 0
     assert any(c and len(s) > 1 for c, s in channel_sides(load_prepared(str(tmp_path / "by_video"))).items())
+    shared = "test_videos_sharing_a_channel_with_train_or_validation"
+    assert grouping[shared] == 0 and by_video["grouping"][shared] > 0
+    assert re.search(rf"^test videos sharing a channel with train/validation +{by_video['grouping'][shared]}$",
+                     summary_text(by_video), re.M)
 
 
 def test_listing_channel_joins_the_channel_id_of_the_same_name():
