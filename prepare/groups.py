@@ -51,7 +51,7 @@ def resolve_groups(videos: list[VideoSource], group_by: str) -> tuple[dict[str, 
             groups[vid] = f"channel_id:{channel_id}" if channel_id else f"listing_channel:{video.listing_channel}"
             sources[vid] = "listing_channel"
         elif video.folder_group:
-            groups[vid], sources[vid] = f"audiofolder_group:{video.category}/{video.folder_group}", "audiofolder_group"
+            groups[vid], sources[vid] = f"audiofolder_group:{video.folder_group}", "audiofolder_group"
         else:
             groups[vid], sources[vid] = f"video:{vid}", "video"
     return groups, sources
