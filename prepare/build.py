@@ -181,7 +181,8 @@ def _assign(videos, scans, class_names, config, dropped):
     category_of = {video.video_id: video.category for video in usable}
     kept_ids, duplicates, duplicate_sources = drop_duplicate_sources(
         list(category_of), {vid: scans[vid][2] for vid in category_of}, category_of)
-    usable = [video for video in usable if video.video_id in set(kept_ids)]
+    kept_ids = set(kept_ids)
+    usable = [video for video in usable if video.video_id in kept_ids]
     group_of, source_of = resolve_groups(usable, config.group_by)
     capped_videos, capped = cap_groups({video.video_id: (video.category, group_of[video.video_id])
                                         for video in usable}, config.max_videos_per_group, config.seed)

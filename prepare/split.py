@@ -69,8 +69,8 @@ def cap_groups(videos: dict[str, tuple[str, str]], max_per_group: int, seed: int
     for group, ids in members.items():
         if len(ids) > max_per_group:
             dropped += sorted(set(ids) - set(random.Random(f"{seed}:cap:{group}").sample(ids, max_per_group)))
-    kept = {vid: value for vid, value in videos.items() if vid not in set(dropped)}
-    return kept, sorted(dropped)
+    over_cap = set(dropped)
+    return {vid: value for vid, value in videos.items() if vid not in over_cap}, sorted(dropped)
 
 
 def _require_groups(videos: dict[str, tuple[str, str]], fractions) -> None:
