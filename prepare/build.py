@@ -187,7 +187,7 @@ def _assign(videos, scans, class_names, config, dropped):
     capped_videos, capped = cap_groups({video.video_id: (video.category, group_of[video.video_id])
                                         for video in usable}, config.max_videos_per_group, config.seed)
     assignment, undersampled = split_groups(capped_videos, config.split_fractions, config.seed,
-                                            balance=config.balance == "videos")
+                                            balance=config.balance == "videos", classes=class_names)
     dropped = (dropped + duplicates
                + [Dropped(vid, "group_capped", f"over --max-videos-per-group {config.max_videos_per_group} of group "
                                                f"{group_of[vid]}") for vid in capped]

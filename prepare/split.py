@@ -73,14 +73,14 @@ def cap_groups(videos: dict[str, tuple[str, str]], max_per_group: int, seed: int
     return {vid: value for vid, value in videos.items() if vid not in over_cap}, sorted(dropped)
 
 
-def _require_groups(videos: dict[str, tuple[str, str]], fractions) -> None:
+def _require_groups(videos: dict[str, tuple[str, str]], fractions, classes) -> None:
     """Stop, naming the class, when a class has too few videos (or groups) to put one in every non-empty split."""
     needed = sum(1 for f in fractions if f > 0)
     ids, groups = defaultdict(set), defaultdict(set)
     for video_id, (category, group) in videos.items():
         ids[category].add(video_id)
         groups[category].add(group)
-    for category in sorted(ids):
+    for category in sorted(classes):
         if len(groups[category]) < needed:
             grouped = (f" in {len(groups[category])} group(s) (channels); no group may sit in two splits"
                        if len(groups[category]) < len(ids[category]) else "")
@@ -90,14 +90,15 @@ def _require_groups(videos: dict[str, tuple[str, str]], fractions) -> None:
                 + (", or use --group-by video" if grouped else "") + ".")
 
 
-def split_groups(videos: dict[str, tuple[str, str]], fractions, seed: int, balance: bool
+def split_groups(videos: dict[str, tuple[str, str]], fractions, seed: int, balance: bool, classes=None
                  ) -> tuple[dict[str, dict[str, list[str]]], list[str]]:
     """Assign every group (with all its videos) to one split, stratified by class; see the module doc.
 
-    ``videos[video_id] = (category, group)``. Returns ``({split: {category: sorted ids}}, undersampled_ids)``;
-    with ``balance`` every class has the same number of videos in each split."""
-    _require_groups(videos, fractions)
-    classes = sorted({category for category, _ in videos.values()})
+    ``videos[video_id] = (category, group)``; ``classes`` (default: those of ``videos``) must all have videos.
+    Returns ``({split: {category: sorted ids}}, undersampled_ids)``; with ``balance`` every class has the same
+    number of videos in each split."""
+    classes = sorted(classes or {category for category, _ in videos.values()})
+    _require_groups(videos, fractions, classes)
     per_class = Counter(category for category, _ in videos.values())
     bins = list(SPLITS) + ([UNUSED] if balance else [])
     smallest = min(per_class.values())

@@ -238,6 +238,8 @@ def test_split_sizes_and_too_few_videos_error():
                     "f": ("music", "Y"), "a": ("food", "a"), "b": ("food", "b"), "g": ("food", "g")}
     with pytest.raises(TooFewVideos, match=r"class 'music' has 4 usable video\(s\) in 2 group.*--group-by video"):
         split_groups(two_channels, (0.8, 0.1, 0.1), 0, balance=False)
+    with pytest.raises(TooFewVideos, match=r"class 'travel' has 0 usable video"):  # every video of it unreadable
+        split_groups(one_each, (0.5, 0.5, 0.0), 0, balance=True, classes=["food", "music", "travel"])
 
 
 def test_too_few_videos_stops_the_build_naming_the_class(tmp_path):
