@@ -16,7 +16,7 @@ from common.audio import probe
 from testing.server import Fault, MediaServer
 from testing.synth import synthesize_small, tone_source, write_kaggle_listing
 from download import DownloadConfig, download_videos, latest_records
-from download.errors import FatalError
+from download.errors import FatalError, NetworkDown, RateLimited
 from download.ids import UnsafeIdError
 from download.listing import Video
 from download.ytdlp import YOUTUBE_PACING, choose_audio_format, plan_section, ydl_options
@@ -230,11 +230,13 @@ def test_transient_errors_are_retried_with_backoff_then_recorded(monkeypatch, tm
     monkeypatch.setattr(ytdlp_module, "fetch_media", fake_fetch_media)
     listing = _listing(tmp_path / "l.csv", [("https://youtu.be/dQw4w9WgXcQ", "food")])
     config = DownloadConfig(**{**FAST, "retries": 2, "backoff_s": 0.1})
-    download_videos(str(listing), tmp_path / "out", config)
+    with pytest.raises(RateLimited, match="nothing was lost.*--cookies.*resume with: python -m download"):
+        download_videos(str(listing), tmp_path / "out", config)     # 429 through every retry stops the run
     (rec,) = _manifest(tmp_path / "out")
     assert (rec["status"], rec["attempts"], rec["transient"]) == ("rate_limited", 3, True)
     assert calls[1] - calls[0] >= 0.1 and calls[2] - calls[1] >= 0.2       # exponential backoff
-    download_videos(str(listing), tmp_path / "out", config)
+    with pytest.raises(RateLimited):
+        download_videos(str(listing), tmp_path / "out", config)
     assert len(calls) == 6                                                  # transient: tried again next run
 
 
