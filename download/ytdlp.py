@@ -42,6 +42,8 @@ HTTP_CHUNK_SIZE = 10 * 1024 * 1024
 FETCH_CHOICES = ("auto", "whole", "sections")
 # --fetch auto on other URLs takes a section only when it saves more than this share of the file's length.
 SECTION_MIN_SAVING = 0.5
+# The section speed floor is measured over this many seconds, after a first such window (the fast burst).
+SECTION_WATCH_WINDOW_S = 8.0
 # yt-dlp info-dict fields copied into the manifest (None where the extractor has none, e.g. the generic one).
 CHANNEL_FIELDS = ("channel_id", "channel", "uploader_id", "upload_date", "duration")
 
@@ -266,9 +268,9 @@ class SectionWatch(threading.Thread):
     over ``window_s`` after the first ``window_s``): kills the ffmpeg that yt-dlp started for ``work_dir`` so the
     whole-stream path takes over, instead of waiting out a throttled request."""
 
-    def __init__(self, work_dir: Path, min_rate: float, window_s: float = 8.0):
+    def __init__(self, work_dir: Path, min_rate: float, window_s: float | None = None):
         super().__init__(name=f"watch-{work_dir.name}", daemon=True)
-        self.work_dir, self.min_rate, self.window_s = work_dir, min_rate, window_s
+        self.work_dir, self.min_rate, self.window_s = work_dir, min_rate, window_s or SECTION_WATCH_WINDOW_S
         self.slow: str | None = None
         self._done = threading.Event()
 
@@ -287,8 +289,8 @@ class SectionWatch(threading.Thread):
         while not self._done.wait(0.5):
             now, size = time.monotonic(), self._written()
             samples.append((now, size))
-            while now - samples[0][0] > self.window_s:
-                samples.popleft()
+            while len(samples) > 1 and now - samples[1][0] >= self.window_s:
+                samples.popleft()       # keep the newest sample at least a window old as the rate's start
             if now - started < 2 * self.window_s or now - samples[0][0] < 0.9 * self.window_s:
                 continue
             rate = (size - samples[0][1]) / (now - samples[0][0])
