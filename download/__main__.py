@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from download.downloader import DownloadConfig, download_videos
 from download.errors import FatalError
-from download.check import environment_report, listing_hosts, reach_hosts, url_ports
+from download.check import environment_report, listing_endpoints, reach_hosts
 from download.ids import SHORT_HOSTS, YOUTUBE_HOSTS
 from download.listing import ListingError, classify_listing, listing_table, read_listing
 
@@ -92,8 +92,7 @@ def check(inputs: DownloadInputs, config: DownloadConfig) -> int:
     youtube = not urls or any(urlsplit(u).hostname in YOUTUBE_HOSTS | SHORT_HOSTS for u in urls)
     lines, warnings = environment_report(config, youtube=youtube)
     if inputs.online:
-        host_lines, host_warnings = reach_hosts(listing_hosts(urls), timeout_s=config.socket_timeout_s,
-                                                ports=url_ports(urls))
+        host_lines, host_warnings = reach_hosts(listing_endpoints(urls), timeout_s=config.socket_timeout_s)
         lines, warnings = lines + host_lines, warnings + host_warnings
     for line in lines:
         print(line)

@@ -8,7 +8,7 @@ Example::
 
     from download.check import environment_report, reach_hosts
     lines, warnings = environment_report(DownloadConfig())
-    lines, warnings = reach_hosts(["www.youtube.com"], timeout_s=5)
+    lines, warnings = reach_hosts([("www.youtube.com", 443)], timeout_s=5)
 """
 
 from __future__ import annotations
@@ -49,17 +49,21 @@ def environment_report(config, youtube: bool = True) -> tuple[list[str], list[st
     return lines, warnings
 
 
-def listing_hosts(urls) -> list[str]:
-    """The distinct hosts of ``urls`` in first-seen order (``www.youtube.com`` when there are none)."""
-    hosts = list(dict.fromkeys(h for h in (urlsplit(u).hostname for u in urls) if h))
-    return hosts or [DEFAULT_HOST]
+def listing_endpoints(urls) -> list[tuple[str, int]]:
+    """The distinct (host, port) of ``urls`` in first-seen order (port from the URL, else 80/443 by scheme);
+    ``www.youtube.com:443`` when there are none."""
+    endpoints = []
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.hostname:
+            endpoints.append((parts.hostname, parts.port or (80 if parts.scheme == "http" else 443)))
+    return list(dict.fromkeys(endpoints)) or [(DEFAULT_HOST, 443)]
 
 
-def reach_hosts(hosts, timeout_s: float = 5.0, ports: dict[str, int] | None = None) -> tuple[list[str], list[str]]:
-    """Resolve each host and open one TCP connection to it (port from ``ports``, else 443); one line each."""
+def reach_hosts(endpoints, timeout_s: float = 5.0) -> tuple[list[str], list[str]]:
+    """Resolve each (host, port) and open one TCP connection to it; one line (or warning) each."""
     lines, warnings = [], []
-    for host in hosts:
-        port = (ports or {}).get(host, 443)
+    for host, port in endpoints:
         started = time.monotonic()
         try:
             address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4]
@@ -75,13 +79,3 @@ def reach_hosts(hosts, timeout_s: float = 5.0, ports: dict[str, int] | None = No
             continue
         lines.append(f"{host}:{port} ({address[0]}): reachable in {(time.monotonic() - started) * 1000:.0f} ms")
     return lines, warnings
-
-
-def url_ports(urls) -> dict[str, int]:
-    """host -> the port its URLs use (explicit, else 80/443 by scheme)."""
-    ports = {}
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.hostname:
-            ports.setdefault(parts.hostname, parts.port or (80 if parts.scheme == "http" else 443))
-    return ports
