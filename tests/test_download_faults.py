@@ -290,3 +290,20 @@ def test_online_check_reaches_each_host_once(media, tmp_path):
     assert proc.returncode == 1
     assert f"127.0.0.1:{server.port} (127.0.0.1): reachable" in proc.stdout
     assert "cannot connect" in proc.stdout and "Connection refused" in proc.stdout
+
+
+def test_channel_fields_are_copied_from_the_info_dict_when_the_extractor_has_them(media, tmp_path, monkeypatch):
+    from yt_dlp import YoutubeDL
+    real_extract = YoutubeDL.extract_info
+    channel = {"channel_id": "UCyEd6QBSgat5kkC6svyjudA", "channel": "Mark Wiens", "uploader_id": "@MarkWiens",
+               "upload_date": "20210314", "duration": 3.0}
+
+    def extract_with_channel(self, url, *args, **kwargs):     # what the YouTube extractor adds to its info dict
+        return {**real_extract(self, url, *args, **kwargs), **channel}
+    monkeypatch.setattr(YoutubeDL, "extract_info", extract_with_channel)
+    root, videos = media
+    with MediaServer(root) as server:
+        _listing(tmp_path / "l.csv", [server.url(videos[0].path)])
+        download_videos(str(tmp_path / "l.csv"), tmp_path / "out", DownloadConfig(**FAST))
+    (rec,) = _manifest(tmp_path / "out")
+    assert rec["status"] == "ok" and {k: rec[k] for k in channel} == channel
