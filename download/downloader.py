@@ -70,7 +70,7 @@ class DownloadConfig:
     fetch: str = field(default="auto", metadata={"help": "How to get the wanted section: 'whole' (the whole audio "
                        "stream in 10 MiB chunks, cut locally: what YouTube does not throttle), 'sections' (only the "
                        "section, through ffmpeg, whole-stream fallback), 'auto' (whole for YouTube; for other URLs "
-                       "sections when the server takes Range requests and the section saves most of the file)."})
+                       "sections when the server takes Range requests and the section saves >= 75% of the file)."})
     section_min_rate: str | None = field(default="48K", metadata={
         "help": "A section fetch slower than this many bytes/s (e.g. 48K; 0: no floor) is abandoned for the whole "
                 "stream instead of being waited out (YouTube throttles ffmpeg's requests to ~32 KiB/s).",

@@ -39,8 +39,9 @@ YOUTUBE_PACING = {"sleep_interval_requests": 0.75, "sleep_interval": 10.0, "max_
 # throttled; ffmpeg then cuts the section locally.
 HTTP_CHUNK_SIZE = 10 * 1024 * 1024
 FETCH_CHOICES = ("auto", "whole", "sections")
-# --fetch auto on other URLs takes a section only when it saves more than this share of the file's length.
-SECTION_MIN_SAVING = 0.5
+# --fetch auto on other URLs takes a section only when it saves at least this share of the source's length: a
+# section is one open-ended ffmpeg request, which a throttling server slows down (see above), so it must save a lot.
+SECTION_MIN_SAVING = 0.75
 # The section speed floor is measured over this many seconds, after a first such window (the fast burst).
 SECTION_WATCH_WINDOW_S = 8.0
 # yt-dlp info-dict fields copied into the manifest (None where the extractor has none, e.g. the generic one).
@@ -257,15 +258,18 @@ def choose_fetch(fetch: str, youtube: bool, ydl, info: dict, length: float | Non
     if youtube:
         return "whole"
     saves = 1 - length / source_duration if source_duration else 0.0
-    if saves <= SECTION_MIN_SAVING:
+    if saves < SECTION_MIN_SAVING:
         return "whole"
     return "sections" if accepts_ranges(ydl, info.get("url") or info.get("webpage_url") or "") else "whole"
 
 
 class SectionWatch(threading.Thread):
-    """Abandons a section fetch that progresses slower than ``min_rate`` bytes/s (measured on the growing output
-    over ``window_s`` after the first ``window_s``): kills the ffmpeg that yt-dlp started for ``work_dir`` so the
-    whole-stream path takes over, instead of waiting out a throttled request."""
+    """Abandons a section fetch that progresses slower than ``min_rate`` bytes/s: kills the ffmpeg that yt-dlp
+    started for ``work_dir`` so the whole-stream path takes over, instead of waiting out a throttled request.
+
+    The rate is what ffmpeg reads (``rchar`` of ``/proc/PID/io``, sockets included) over ``window_s``, measured from
+    the end of a first window (the fast burst). Not the output file's growth: muxers write it in bursts of MiBs.
+    Linux only; elsewhere there is no floor (the stall timeout still applies)."""
 
     def __init__(self, work_dir: Path, min_rate: float, window_s: float | None = None):
         super().__init__(name=f"watch-{work_dir.name}", daemon=True)
@@ -273,46 +277,56 @@ class SectionWatch(threading.Thread):
         self.slow: str | None = None
         self._done = threading.Event()
 
-    def _written(self) -> int:
-        total = 0
-        for path in self.work_dir.glob("source*"):
-            try:
-                total += path.stat().st_size
-            except OSError:
-                pass
-        return total
-
     def run(self):
-        started = time.monotonic()
         samples: deque = deque()
+        first = None
         while not self._done.wait(0.5):
-            now, size = time.monotonic(), self._written()
-            samples.append((now, size))
-            while len(samples) > 1 and now - samples[1][0] >= self.window_s:
-                samples.popleft()       # keep the newest sample at least a window old as the rate's start
-            if now - started < 2 * self.window_s or now - samples[0][0] < 0.9 * self.window_s:
+            pids = _children_for(self.work_dir)
+            if not pids:
+                samples.clear()
                 continue
-            rate = (size - samples[0][1]) / (now - samples[0][0])
+            now, read = time.monotonic(), sum(_bytes_read(pid) for pid in pids)
+            first = first or now
+            samples.append((now, read))
+            while len(samples) > 1 and now - samples[1][0] >= self.window_s:
+                samples.popleft()       # keep the oldest sample at least a window old: the rate's start
+            if now - first < 2 * self.window_s or now - samples[0][0] < 0.9 * self.window_s:
+                continue
+            rate = (read - samples[0][1]) / (now - samples[0][0])
             if rate < self.min_rate:
                 self.slow = f"section fetch at {rate / 1024:.0f} KiB/s, below the floor of {self.min_rate / 1024:.0f} KiB/s"
-                _kill_children_for(self.work_dir)
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
                 return
 
     def stop(self):
         self._done.set()
 
 
-def _kill_children_for(work_dir: Path) -> None:
-    """SIGKILL this process's children whose command line names ``work_dir`` (yt-dlp's ffmpeg for that video)."""
-    needle = str(work_dir).encode()
+def _children_for(work_dir: Path) -> list[int]:
+    """This process's children whose command line names ``work_dir`` (yt-dlp's ffmpeg for that video)."""
+    needle, pids = str(work_dir).encode(), []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
-            stat = (entry / "stat").read_text()
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             if parent == os.getpid() and needle in (entry / "cmdline").read_bytes():
-                os.kill(int(entry.name), signal.SIGKILL)
+                pids.append(int(entry.name))
         except (OSError, ValueError, IndexError):
             continue
+    return pids
+
+
+def _bytes_read(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None, section: str, youtube: bool,
