@@ -25,14 +25,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common.provenance import file_sha256
-from common.jsonl import read_jsonl
+from common.ids import is_safe_id as is_valid_id  # noqa: F401 (the one id rule, also used by download/)
+from common.jsonl import latest_records
 from common.text import clean_description
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.jsonl"
-# Safe as a file name and in a Hub path; YouTube ids may start with "-".
-VALID_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")
 AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4", ".mka",
                     ".aiff", ".aif", ".wma", ".weba"}
 
@@ -59,10 +58,6 @@ class Dropped:
     message: str = ""
 
 
-def is_valid_id(video_id) -> bool:
-    return isinstance(video_id, str) and bool(VALID_ID.match(video_id)) and ".." not in video_id
-
-
 def safe_id(relative_path: str) -> str:
     """A file-name-safe id for a file of an audio folder: its readable path plus a hash, so ids never collide."""
     slug = re.sub(r"[^A-Za-z0-9_-]+", "_", relative_path).strip("_")[:80] or "file"
@@ -74,10 +69,7 @@ def _latest_records(manifest: Path) -> dict[str, dict]:
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest}: no download manifest here (expected DIR/{MANIFEST_NAME} written by "
                                 f"`python -m download --out DIR`)")
-    latest: dict[str, dict] = {}
-    for number, record in enumerate(read_jsonl(manifest), start=1):
-        key = record.get("id") if isinstance(record, dict) else None
-        latest[str(key) if key is not None else f"<line {number} without id>"] = record
+    latest = latest_records(manifest, keep_keyless=True)
     if not latest:
         raise ValueError(f"{manifest}: the manifest is empty (no records); run the download stage first")
     return latest
