@@ -33,7 +33,7 @@ def listing_videos(path) -> list[dict]:
     """The listing's usable videos: ``{"video_id", "category", "channel" (None without a header), "document"}``."""
     from common.text import video_document
     from download.listing import classify_listing, read_listing
-    from prepare.groups import listing_channel
+    from common.text import listing_channel
 
     listing = classify_listing(read_listing(path))
     return [{"video_id": v.id, "category": v.category, "channel": listing_channel(v.description),

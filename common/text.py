@@ -69,6 +69,12 @@ def header_length(lines: list[str]) -> int:
     return end + 1 if between in ([], [JOIN]) else 0
 
 
+
+def listing_channel(description: str | None) -> str | None:
+    """The channel name of the scraped header ``description`` begins with (the header rule above), else ``None``."""
+    lines = [line.strip() for line in (description or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return lines[0] if header_length(lines) else None
+
 def _is_channel_name(line: str) -> bool:
     return bool(line) and line not in BUTTONS and line not in (SUBSCRIBE, JOIN) and not SUBSCRIBER_COUNT.match(line)
 

@@ -17,18 +17,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from common.text import header_length
 from prepare.sources import Dropped, VideoSource
 
 logger = logging.getLogger(__name__)
 
 GROUP_SOURCES = ("channel_id", "listing_channel", "audiofolder_group", "video")
-
-
-def listing_channel(description: str | None) -> str | None:
-    """The channel named by a listing description's scraped header (``common.text``'s rule), else None."""
-    lines = [line.strip() for line in (description or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return lines[0] if header_length(lines) else None
 
 
 def resolve_groups(videos: list[VideoSource], group_by: str) -> tuple[dict[str, str], dict[str, str]]:
