@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from common.cli import description_of, format_table, parse_config, run_cli, setup_logging
 from common.jsonl import atomic_write_json
 
-STAGES = ("download", "prepare", "train", "eval", "predict")
+STAGES = ("download", "prepare", "train", "eval", "predict", "chaos")
 logger = logging.getLogger("bench")
 
 

@@ -199,3 +199,34 @@ def test_prepare_push_preflight_stops_before_the_build(tmp_path, capsys, monkeyp
     assert main(["--raw", str(tmp_path), "--out", str(out), "--push-to-hub", "me/d"]) == 2
     assert "--push-to-hub me/d: HF_HUB_OFFLINE is set" in one_line(capsys, "python -m prepare")
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- kill -9 (bench/bench_chaos.py, one kill per stage)
+
+def test_one_kill_9_per_stage_ends_with_the_uninterrupted_outputs(tmp_path):
+    from bench.bench_chaos import STAGES, chaos
+
+    result = chaos(tmp_path, kills_per_stage=1, seed=3, videos_per_class=3, seconds=4.0, epochs=2,
+                   kill_window=(0.4, 0.7))
+    for stage in STAGES:
+        assert result["stages"][stage]["identical"], (stage, result["stages"][stage])
+    assert result["stages"]["download"]["records"] == 12 and result["stages"]["train"]["tensors"] > 0
+
+
+def test_chaos_comparison_notices_each_kind_of_difference():
+    from bench.bench_chaos import compare
+
+    def outputs():
+        return {"download": {"a": {"flac_sha256": "1"}, "b": {"flac_sha256": "2"}}, "prepare": "c" * 64,
+                "train": {"w": torch.ones(3), "b": torch.zeros(2)}}
+
+    assert all(v["identical"] for v in compare(outputs(), outputs()).values())
+    changed = outputs()
+    changed["download"]["b"]["flac_sha256"] = "3"
+    del changed["download"]["a"]
+    changed["prepare"] = "d" * 64
+    changed["train"]["w"] = torch.ones(3) + 1e-3
+    result = compare(outputs(), changed)
+    assert result["download"]["differing_ids"] == ["a", "b"]
+    assert not result["prepare"]["identical"] and not result["train"]["identical"]
+    assert result["train"]["max_abs_diff"] == pytest.approx(1e-3, rel=1e-3)
