@@ -47,11 +47,11 @@ def commands(work: Path, listing: Path, model: Path, epochs: int) -> dict[str, l
         "download": [py, "-m", "download", "--listing", str(listing), "--out", str(work / "raw"), "--sleep", "0",
                      "--workers", "1", "--retries", "0"],
         "prepare": [py, "-m", "prepare", "--raw", str(work / "raw"), "--out", str(work / "dataset"),
-                    "--clip-seconds", "2", "--split", "0.5,0.25,0.25"],
+                    "--clip-seconds", "1", "--split", "0.5,0.25,0.25"],
         "train": [py, "train.py", "configs/tiny-cpu.yaml", "--model_name_or_path", str(model),
                   "--dataset_name", str(work / "dataset"), "--output_dir", str(work / "run"),
-                  "--max_length_seconds", "1.0", "--per_device_train_batch_size", "4",
-                  "--num_train_epochs", str(epochs)],
+                  "--max_length_seconds", "1.0", "--per_device_train_batch_size", "4", "--max_train_samples", "48",
+                  "--max_eval_samples", "48", "--num_train_epochs", str(epochs)],
     }
 
 
@@ -139,7 +139,7 @@ def compare(reference: dict, resumed: dict) -> dict:
 
 
 def chaos(work_root, kills_per_stage: int = KILLS_PER_STAGE, seed: int = SEED, videos_per_class: int = 4,
-          seconds: float = 12.0, epochs: int = 8, kill_window: tuple[float, float] = (0.15, 0.95)) -> dict:
+          seconds: float = 30.0, epochs: int = 8, kill_window: tuple[float, float] = (0.15, 0.95)) -> dict:
     """Reference run, then ``kills_per_stage`` seeded kill -9's per stage and a final run; returns the comparison.
 
     A kill comes after a uniform random fraction in ``kill_window`` of the stage's uninterrupted wall time."""
