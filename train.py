@@ -1,7 +1,7 @@
 """Fine-tune an audio classifier (facebook/wav2vec2-base or any AutoModelForAudioClassification) on a prepared dataset.
 
 A YAML recipe gives the settings; flags after it override them. Running the same command again resumes from the
-last checkpoint in --output_dir. Launch with ``accelerate launch`` for several GPUs or nodes. Examples::
+last complete checkpoint in --output_dir, or says the run is finished (training/checkpoints.py). Launch with ``accelerate launch`` for several GPUs or nodes. Examples::
 
     python train.py configs/wav2vec2-base.yaml --dataset_name demo_out/dataset --learning_rate 1e-5
     accelerate launch --config_file configs/accelerate/multi-gpu.yaml train.py configs/wav2vec2-base.yaml
@@ -20,13 +20,14 @@ import time
 
 import transformers
 from transformers import EarlyStoppingCallback, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 
 from common.cli import format_table, run_cli, setup_logging
+from common.hub import check_hub_push
 from common.data import load_prepared
 from common.jsonl import atomic_write_json, atomic_write_text
 from common.modeling import load_feature_extractor, load_model
 from training.args import PROG, parse_args
+from training.checkpoints import check_finished, last_complete_checkpoint
 from training.data import (AudioCollator, RandomCrops, class_weights, dataset_fingerprint, dataset_stats,
                            eval_windows, random_subset)
 from training.hub import push_run
@@ -40,7 +41,7 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
     """Train and evaluate as ``argv`` says (see ``python train.py --help``); returns the metrics of all_results.json.
 
     ``callbacks`` are extra ``TrainerCallback`` objects (tests use one to interrupt a run)."""
-    # ---------------------------------------------------------------- arguments, logging, resume
+    # ---------------------------------------------------------------- arguments, logging, Hub preflight
     model_args, data_args, training_args = parse_args(argv)
     setup_logging()
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
@@ -49,12 +50,8 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
     if push_to_hub and not training_args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id USER/NAME (the Hub model repository to create or update)")
-
-    last_checkpoint = None
-    if training_args.resume_from_checkpoint is None and os.path.isdir(training_args.output_dir):
-        last_checkpoint = get_last_checkpoint(training_args.output_dir)
-        if last_checkpoint:
-            logger.info("resuming from %s (delete it or pick another --output_dir to start over)", last_checkpoint)
+    if push_to_hub:  # before any work: a missing token or an unreachable Hub would otherwise fail at the very end
+        check_hub_push(training_args.hub_model_id, hub_token)
     set_seed(training_args.seed)
 
     # ---------------------------------------------------------------- data
@@ -77,6 +74,26 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
     logger.info("%d training clips (random %.1f-s crops), %d validation clips in %d windows of %.1f s",
                 len(train_split), data_args.max_length_seconds, len(eval_split), len(eval_data),
                 data_args.eval_window_seconds)
+
+    # ---------------------------------------------------------------- finished run? resume?
+    config = run_config(model_args, data_args, training_args, dataset_stats(dataset, data_args.dataset_name),
+                        dataset_fingerprint(dataset), None)
+    config["training_args"]["push_to_hub"] = push_to_hub
+    finished = check_finished(training_args.output_dir, config)  # ChangedRunError when made otherwise
+    if finished is not None:
+        print(f"{training_args.output_dir} already holds this finished run: nothing to do (delete it or pass "
+              "another --output_dir to train again)")
+        if push_to_hub and training_args.should_save:
+            push_run(training_args.output_dir, training_args.hub_model_id, token=hub_token,
+                     private=training_args.hub_private_repo, revision=training_args.hub_revision)
+        return finished
+    last_checkpoint = None
+    if training_args.resume_from_checkpoint is None:
+        with training_args.main_process_first(local=False, desc="checkpoint check"):
+            last_checkpoint = last_complete_checkpoint(training_args.output_dir,
+                                                       needs_training_state=not training_args.save_only_model)
+        if last_checkpoint:
+            logger.info("resuming from %s (delete it or pick another --output_dir to start over)", last_checkpoint)
 
     # ---------------------------------------------------------------- model and feature extractor
     extractor = load_feature_extractor(model_args.model_name_or_path, revision=model_args.model_revision)
@@ -127,13 +144,12 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
     if trainer.is_world_process_zero():
         out = training_args.output_dir
         extractor.save_pretrained(out)
-        config = run_config(model_args, data_args, training_args, dataset_stats(dataset, data_args.dataset_name),
-                            dataset_fingerprint(dataset), train_runtime)
-        config["training_args"]["push_to_hub"] = push_to_hub
-        atomic_write_json(os.path.join(out, "run_config.json"), config)
+        config["train_runtime_s"] = train_runtime
         write_curves(trainer.state.log_history, os.path.join(out, "training_curves.png"))
         atomic_write_text(os.path.join(out, "README.md"),
                           model_card(config, results, class_names, training_args.hub_model_id))
+        # Written last: with the weights and all_results.json it marks the run finished (training.checkpoints).
+        atomic_write_json(os.path.join(out, "run_config.json"), config)
         if push_to_hub:
             push_run(out, training_args.hub_model_id, token=hub_token, private=training_args.hub_private_repo,
                      revision=training_args.hub_revision)

@@ -23,7 +23,7 @@ from pathlib import Path
 from common.cli import description_of, format_table, parse_config, run_cli, setup_logging
 from common.jsonl import atomic_write_json
 
-STAGES = ("download", "prepare", "train", "eval", "predict", "leakage")
+STAGES = ("download", "prepare", "train", "eval", "predict", "leakage", "chaos")
 # Stages run only when --only names them, and the module of each.
 EXTRA_STAGES = {"train-gpu": "bench.gpu"}
 logger = logging.getLogger("bench")

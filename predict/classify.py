@@ -39,6 +39,7 @@ from predict.sources import Source, resolve_inputs, stream_blocks
 logger = logging.getLogger(__name__)
 FORMATS = ("table", "json", "csv")
 MANIFEST = "predictions.jsonl"
+SILENCE_PEAK = 10 ** (-60 / 20)  # an input whose loudest sample stays under -60 dBFS is silent
 
 
 @dataclass
@@ -86,6 +87,7 @@ class InputResult:
     sha256: str | None = None
     url: str | None = None
     offset_s: float = 0.0         # timeline times are in the original video: window time + this section start
+    warnings: list[str] = field(default_factory=list)  # why the label may mean little (silent, shorter than a window)
 
     @property
     def real_time_factor(self) -> float:
@@ -110,6 +112,30 @@ def iter_windows(blocks: Iterable[np.ndarray], window: int, hop: int) -> Iterato
         yield 0, buffer  # the whole input is shorter than one window
     elif last_end < total:
         yield total - window, buffer[total - window - buffer_start:]
+
+
+class PeakLevel:
+    """Passes a stream of sample blocks through and keeps its peak absolute sample value."""
+
+    def __init__(self):
+        self.peak = 0.0
+
+    def watch(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for block in blocks:
+            if len(block):
+                self.peak = max(self.peak, float(np.max(np.abs(block))))
+            yield block
+
+
+def input_warnings(name: str, total: int, peak: float, window: int) -> list[str]:
+    """What makes a label of this input unreliable: silence, or less audio than one window (the rest is padding)."""
+    warnings = []
+    if total and peak < SILENCE_PEAK:
+        warnings.append(f"{name}: silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS): its label means nothing")
+    if 0 < total < window:
+        warnings.append(f"{name}: {total / SAMPLING_RATE:.2f} s of audio, shorter than one "
+                        f"{window / SAMPLING_RATE:g}-s window: the model sees mostly padding")
+    return warnings
 
 
 def window_probabilities(model, logits: np.ndarray) -> np.ndarray:
@@ -236,11 +262,15 @@ def predict_inputs(config: PredictConfig) -> list[InputResult]:
             logger.info("%s: already predicted in %s, skipping", source.input, out / MANIFEST)
             results.append(done[_key_text(key)])
             continue
-        began = time.perf_counter()
-        logits, starts, total = predict_stream(model, extractor, stream_blocks(source.path), window_s, hop_s,
-                                               config.batch_size, desc=source.id)
-        result = build_result(model, source, names, logits, starts, total, int(round(window_s * SAMPLING_RATE)),
-                              time.perf_counter() - began, sha256)
+        began, level = time.perf_counter(), PeakLevel()
+        window = int(round(window_s * SAMPLING_RATE))
+        logits, starts, total = predict_stream(model, extractor, level.watch(stream_blocks(source.path)), window_s,
+                                               hop_s, config.batch_size, desc=source.id)
+        result = build_result(model, source, names, logits, starts, total, window, time.perf_counter() - began,
+                              sha256)
+        result.warnings = input_warnings(source.input, total, level.peak, window)
+        for warning in result.warnings:
+            logger.warning(warning)
         results.append(result)
         done[_key_text(key)] = result  # the same file given twice is predicted once
         if out is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from common.cli import LoggingArguments, description_of, parse_config, run_cli, setup_logging
+from common.hub import check_hub_push
 from prepare.build import prepare_dataset, summary_text
 from prepare.config import PrepareConfig
 
@@ -23,6 +24,8 @@ ARGUMENTS = (PrepareConfig, LoggingArguments)  # its command line (docs: common.
 def run(argv=None) -> int:
     config, logs = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
     setup_logging(logs.verbose)
+    if config.push_to_hub:  # before the build: a push that cannot succeed stops now, not after it
+        check_hub_push(config.push_to_hub, flag="--push-to-hub")
     print(summary_text(prepare_dataset(config)))
     return 0
 

@@ -115,6 +115,24 @@ def test_bad_inputs_name_the_problem(run_dir, tmp_path, capsys):
     assert "--window-seconds 0.0: expected a positive number" in capsys.readouterr().err
 
 
+def test_silent_and_short_inputs_are_labelled_with_a_warning(run_dir, tmp_path, caplog, capsys):
+    """Window 2 s (run_config.json): 0.1 s of noise is shorter than a window; 3 s of zeros is silent; 3 s of noise
+    and 3 s of quiet (-40 dBFS) speech-level noise are neither."""
+    sf.write(tmp_path / "short.wav", noise(0.1), SAMPLING_RATE)
+    sf.write(tmp_path / "silent.wav", np.zeros(3 * SAMPLING_RATE, np.float32), SAMPLING_RATE)
+    sf.write(tmp_path / "fine.wav", noise(3.0), SAMPLING_RATE)
+    sf.write(tmp_path / "quiet.wav", noise(3.0) * 0.05, SAMPLING_RATE)
+    inputs = [str(tmp_path / f"{name}.wav") for name in ("short", "silent", "fine", "quiet")]
+    with caplog.at_level("WARNING", logger="predict.classify"):
+        short, silent, fine, quiet = predict_inputs(PredictConfig(model=str(run_dir), inputs=inputs))
+    assert len(short.warnings) == 1 and "0.10 s of audio, shorter than one 2-s window" in short.warnings[0]
+    assert len(silent.warnings) == 1 and "silent" in silent.warnings[0]
+    assert fine.warnings == [] and quiet.warnings == []
+    assert [r.message for r in caplog.records if r.levelname == "WARNING"] == short.warnings + silent.warnings
+    main([str(run_dir), inputs[1], "--format", "json"])  # the JSON answer carries them too
+    assert "silent" in json.loads(capsys.readouterr().out)[0]["warnings"][0]
+
+
 def test_pipeline_round_trip_matches_predict(run_dir, tmp_path):
     from transformers import pipeline
 

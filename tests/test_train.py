@@ -173,15 +173,44 @@ def test_balanced_class_weights_and_weighted_loss():
 
 # ---------------------------------------------------------------- training runs
 
+def scores_with_transformers(run_dir, dataset, window_s=1.0) -> tuple[float, float]:
+    """(clip accuracy, mean window cross-entropy) of the model saved in ``run_dir`` on the validation split: 1-s
+    windows (the last one ending at the clip's end), clip logits = mean of its windows'; transformers alone."""
+    import io
+
+    import soundfile as sf
+    from datasets import load_from_disk
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    split = load_from_disk(dataset)["validation"]
+    model = AutoModelForAudioClassification.from_pretrained(run_dir).eval()
+    extractor = AutoFeatureExtractor.from_pretrained(run_dir)
+    window, correct, losses = int(window_s * 16000), 0, []
+    for cell, label in zip(split["audio"], split["label"]):
+        samples, _ = sf.read(io.BytesIO(cell["bytes"]), dtype="float32")
+        windows = [samples[start:start + window] for start in range(0, len(samples) - window + 1, window)]
+        if len(samples) % window:
+            windows.append(samples[-window:])
+        inputs = extractor(windows, sampling_rate=16000, return_tensors="pt")
+        with torch.no_grad():
+            logits = model(**inputs).logits
+        losses += torch.nn.functional.cross_entropy(logits, torch.full((len(windows),), label), reduction="none")
+        correct += int(logits.mean(dim=0).argmax()) == label
+    return correct / len(split), float(torch.stack(losses).mean())
+
+
 @pytest.mark.parametrize("kind", ["wav2vec2", "hubert", "ast", "whisper"])
 def test_each_architecture_trains_and_saves_a_loadable_run(kind, data, tiny, tmp_path):
     out = tmp_path / "run"
     extra = ["--class_weighting", "balanced"] if kind == "hubert" else []
     results = train.run(run_argv(data, tiny(kind), out, *extra))
     all_results = read_json(out / "all_results.json")
-    # clip-level accuracy over the 8 validation clips (windows are averaged per clip): a multiple of 1/8
-    assert all_results["epoch"] == 2.0 and (all_results["eval_accuracy"] * 8) == pytest.approx(round(all_results["eval_accuracy"] * 8))
-    assert all_results == pytest.approx(results)
+    assert all_results["epoch"] == 2.0 and all_results == pytest.approx(results)
+    # The reported figures are the saved model's on the validation windows, recomputed with transformers alone:
+    # they differ if evaluation used other windows or clips, another checkpoint than the one saved, or no averaging.
+    accuracy, window_loss = scores_with_transformers(out, data)
+    assert all_results["eval_loss"] == pytest.approx(window_loss, rel=1e-4)  # 16 windows: one eval batch
+    assert all_results["eval_accuracy"] == pytest.approx(accuracy)
     config = read_json(out / "config.json")
     assert config["id2label"] == {"0": "art_music", "1": "food", "2": "history", "3": "travel"}
     for name in ("model.safetensors", "preprocessor_config.json", "trainer_state.json", "training_curves.png",
@@ -215,13 +244,59 @@ def test_run_records_card_and_pipeline(data, tiny, tmp_path):
     assert {s["label"] for s in scores} == {"art_music", "food", "history", "travel"}
 
 
+
+def error_line(capsys) -> str:
+    """The one error line of a failed ``train.main`` (log lines may precede it; no traceback)."""
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("python train.py: error: ")]
+    assert len(errors) == 1 and err.strip().splitlines()[-1] == errors[0] and "Traceback" not in err, err[-2000:]
+    return errors[0]
+
+
+def test_finished_run_is_recognised_and_a_changed_one_refused(data, tiny, tmp_path, capsys):
+    """The tiny recipe keeps only the best checkpoint: rerunning a finished run must not resume and re-train."""
+    out = tmp_path / "run"
+    argv = run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "3", "--learning_rate", "3e-3")
+    assert train.main(argv) == 0
+    before = {p.relative_to(out): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert train.main(argv) == 0
+    assert "already holds this finished run: nothing to do" in capsys.readouterr().out
+    assert {p.relative_to(out): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+    assert train.main(argv + ["--learning_rate", "1e-2", "--seed", "7"]) == 2
+    err = error_line(capsys)
+    assert err.startswith("python train.py: error: --output_dir ")
+    assert "training_args.learning_rate: 0.003 -> 0.01" in err and "training_args.seed: 42 -> 7" in err
+    assert "delete that folder or pass another --output_dir" in err
+
+
+def test_user_errors_of_train_are_one_line_exit_2(data, tiny, tmp_path, capsys):
+    """The issue's cases: a missing dataset, an unknown recipe key, splits whose labels differ."""
+    from datasets import ClassLabel, load_from_disk
+
+    assert train.main(run_argv(tmp_path / "nowhere", tiny("wav2vec2"), tmp_path / "r1")) == 2
+    assert "nowhere" in error_line(capsys)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("num_train_epoch: 3\n")
+    assert train.main([str(recipe), "--dataset_name", str(data)]) == 2
+    assert "recipe.yaml: unknown key 'num_train_epoch'; did you mean" in error_line(capsys)
+    dataset = load_from_disk(data)
+    renamed = ClassLabel(names=["art", "food", "history", "travel"])
+    dataset["validation"] = dataset["validation"].cast_column("label", renamed)
+    dataset.save_to_disk(str(tmp_path / "mismatched"))
+    capsys.readouterr()
+    assert train.main(run_argv(tmp_path / "mismatched", tiny("wav2vec2"), tmp_path / "r2")) == 2
+    assert "splits train and validation have different label names" in error_line(capsys)
+
+
 class Interrupt(Exception):
     pass
 
 
 def test_interrupted_run_resumes_to_the_same_result(data, tiny, tmp_path):
-    """8 steps (2 epochs x 4), checkpoint every 2; the run is killed during step 7 (mid second epoch), and the same
-    command resumes from checkpoint-6: weights and metrics match an uninterrupted run."""
+    """8 steps (2 epochs x 4), checkpoint every 2; the run is killed during step 7 (mid second epoch) and a torn
+    checkpoint-8 (config.json only) is left, and the same command resumes from checkpoint-6: weights and metrics
+    match an uninterrupted run."""
     from transformers import TrainerCallback
 
     class KillAtStep(TrainerCallback):
@@ -236,7 +311,12 @@ def test_interrupted_run_resumes_to_the_same_result(data, tiny, tmp_path):
     with pytest.raises(Interrupt):
         train.run(run_argv(data, model, tmp_path / "resumed", *args), callbacks=[KillAtStep()])
     assert not (tmp_path / "resumed" / "checkpoint-8").exists()
+    # A kill during the next save would leave checkpoint-8 with its first files only: it must not block the resume.
+    torn = tmp_path / "resumed" / "checkpoint-8"
+    torn.mkdir()
+    (torn / "config.json").write_text((tmp_path / "resumed" / "checkpoint-6" / "config.json").read_text())
     resumed = train.run(run_argv(data, model, tmp_path / "resumed", *args))
+    assert (tmp_path / "resumed" / "incomplete-checkpoint-8" / "config.json").is_file()  # set aside, not deleted
     # (train_loss is not compared: Trainer averages it over the steps run since the resume only.)
     for key in ("eval_loss", "eval_accuracy", "eval_f1", "eval_window_accuracy"):
         assert resumed[key] == pytest.approx(whole[key], rel=1e-5), key
@@ -270,12 +350,20 @@ class FakeHfApi:
 def test_push_to_hub_with_faked_upload(data, tiny, tmp_path, monkeypatch, capfd, caplog):
     import training.hub
 
+    import common.hub
+    from huggingface_hub import constants
+
     FakeHfApi.calls = []
     monkeypatch.setattr(training.hub, "HfApi", FakeHfApi)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    checked = []
+    monkeypatch.setattr(common.hub, "whoami", lambda token: checked.append(token) or {"name": "someone"})  # a mock
     secret = "hf_secretTOKEN_do_not_leak"
     out = tmp_path / "run"
     train.run(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "1", "--push_to_hub", "true",
                         "--hub_model_id", "someone/youtube-topics-tiny", "--hub_token", secret))
+    assert checked == [secret]  # the preflight saw the token before training
     (_, repo, _), (_, repo2, upload) = FakeHfApi.calls
     assert repo == repo2 == "someone/youtube-topics-tiny" and upload["token"] == secret
     assert {"config.json", "model.safetensors", "preprocessor_config.json", "README.md", "run_config.json",

@@ -18,7 +18,8 @@ from huggingface_hub import HfApi
 logger = logging.getLogger(__name__)
 
 # Checkpoints are for resuming here, not for users of the model; training_args.bin is a pickle.
-IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", "runs/**", "training_args.bin", ".*"]
+IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", "incomplete-checkpoint-*", "incomplete-checkpoint-*/**",
+                   "runs/**", "training_args.bin", ".*"]
 
 
 def push_run(run_dir, repo_id: str, token: str | None = None, private: bool | None = None,
