@@ -97,3 +97,22 @@ def infer_split(model, extractor, columns: Sequence[int] | None, split, window_s
     embeddings = aggregate_clips(windows.embeddings, windows.clip_index, n_clips)
     return SplitOutputs(aggregate_clips(logits, windows.clip_index, n_clips), embeddings, counts,
                         len(windows.clip_index), counter["samples"] / SAMPLING_RATE, elapsed)
+
+
+@dataclass
+class Inference:
+    split: SplitOutputs                  # the evaluated split
+    validation: SplitOutputs | None      # validation too, when the audio+text fusion weight is chosen there
+
+
+def infer(config, inputs) -> Inference:
+    """Run the fine-tuned model over the evaluated split (and over validation when the fusion needs it)."""
+    model, extractor, columns = load_eval_model(config.model, inputs.class_names, inputs.device)
+    run = lambda split, desc: infer_split(model, extractor, columns, split, inputs.window_s,  # noqa: E731
+                                          config.batch_size, desc=desc)
+    outputs = run(inputs.eval_split, f"eval {config.split}")
+    validation = None
+    if config.baselines and config.split not in ("train", "validation") and len(inputs.dataset.get("validation") or []):
+        # the fusion weight is chosen on validation videos: the audio model's predictions there are needed too
+        validation = run(inputs.dataset["validation"], "eval validation (fusion weight)")
+    return Inference(outputs, validation)

@@ -204,7 +204,7 @@ def test_russian_report_with_missing_inputs_says_not_available(inputs):
     for title in section_titles("ru"):
         assert title in md and title in page, title
     assert not PLACEHOLDERS.search(md), PLACEHOLDERS.search(md)
-    assert "Выводы" in md and "уровня случайного угадывания" in md
+    assert "Выводы" in md and "нулевой точности 25.0% (случайное угадывание, 1/K)" in md
     for reason in ("no download directory given", "run_config.json not found", "trainer_state.json",
                    "baselines were not requested", "all_results.json"):
         assert re.search(r"нет данных \(not available\): .*" + re.escape(reason), md), reason

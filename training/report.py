@@ -16,13 +16,6 @@ import yaml
 
 from common import provenance
 
-PACKAGES = ("torch", "transformers", "datasets", "evaluate", "accelerate", "numpy", "soundfile", "huggingface_hub")
-
-
-def package_versions() -> dict:
-    return provenance.package_versions(PACKAGES)
-
-
 def hardware(training_args) -> dict:
     import torch
     from accelerate import PartialState
@@ -50,7 +43,7 @@ def run_config(model_args, data_args, training_args, dataset_stats: dict, finger
         "dataset_name": data_args.dataset_name,
         "dataset_fingerprint": fingerprint,
         "dataset_stats": dataset_stats,
-        "versions": package_versions(),
+        "versions": provenance.package_versions(),
         "hardware": hardware(training_args),
         "train_runtime_s": train_runtime_s,
     }
@@ -92,8 +85,10 @@ def write_curves(log_history: list[dict], path) -> Path:
     return path
 
 
+# The training arguments a reader needs to repeat a run: the model card and the lab report both list these.
 HYPERPARAMETERS = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs",
-                   "max_steps", "warmup_steps", "lr_scheduler_type", "weight_decay", "seed", "bf16", "fp16")
+                   "max_steps", "warmup_steps", "lr_scheduler_type", "weight_decay", "seed", "bf16", "fp16",
+                   "metric_for_best_model")
 
 
 def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str | None) -> str:
