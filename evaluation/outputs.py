@@ -16,6 +16,7 @@ import numpy as np
 
 from evaluation import plots
 from evaluation.metrics import softmax
+from training.report import training_series, write_curves
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +67,11 @@ def draw_figures(out: Path, result: dict, class_names, embeddings, labels, log_h
         1 / len(class_names), out / "per_class_accuracy.png")})
     if log_history is None:
         figures["training_curves"] = {"missing": "trainer_state.json is not available"}
+    elif not training_series(log_history):
+        figures["training_curves"] = {"missing": "trainer_state.json log_history holds no loss or eval_* entries "
+                                                 "with an epoch"}
     else:
-        attempt("training_curves", lambda: {"png": plots.plot_training_curves(log_history, out / "training_curves.png")})
+        attempt("training_curves", lambda: {"png": str(write_curves(log_history, out / "training_curves.png"))})
 
     def maps():
         png, html = plots.plot_embedding_maps(plots.project_embeddings(embeddings, seed), labels, class_names,
