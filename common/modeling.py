@@ -35,7 +35,6 @@ import torch
 
 from common.audio import SAMPLING_RATE
 
-
 logger = logging.getLogger(__name__)
 
 DEFAULT_WINDOW_SECONDS = 10.0

@@ -11,9 +11,9 @@ import pytest
 import evaluation.pipeline
 from evaluation.checks import null_reference, selection_check, split_overlap
 from evaluation.inference import Inference, SplitOutputs
-from evaluation.report.sections import best_baseline_sentence
-from evaluation.report import TEXT
 from evaluation.pipeline import EvalConfig, evaluate_run
+from evaluation.report import TEXT
+from evaluation.report.sections import best_baseline_sentence
 from testing.synthetic import CLASS_NAMES, make_prepared_dataset
 
 

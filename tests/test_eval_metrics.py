@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from evaluation.metrics import (aggregate_clips, aggregate_videos, binomial_test, bootstrap_scores,
-                                bootstrap_weights,
+from evaluation.metrics import (aggregate_clips, aggregate_videos, binomial_test, bootstrap_scores, bootstrap_weights,
                                 classification_metrics, level_metrics, majority_class, paired_difference,
                                 scores_from_confusion)
 

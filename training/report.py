@@ -14,6 +14,7 @@ from pathlib import Path
 
 from common import provenance
 
+
 def hardware(training_args) -> dict:
     import torch
     from accelerate import PartialState

@@ -39,5 +39,5 @@ def resolve_paths(metrics: dict, out: Path) -> dict:
     """Figure paths made absolute (metrics may hold paths relative to the working directory)."""
     figures = {}
     for name, entry in metrics["figures"].items():
-        figures[name] = {k: (str((out / Path(v).name)) if k in ("png", "html") else v) for k, v in entry.items()}
+        figures[name] = {k: (str(out / Path(v).name) if k in ("png", "html") else v) for k, v in entry.items()}
     return {**metrics, "figures": figures}

@@ -12,6 +12,7 @@ import base64
 import html
 from pathlib import Path
 
+
 def _md_cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
