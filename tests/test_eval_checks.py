@@ -200,6 +200,7 @@ def test_evaluating_the_selection_split_is_flagged(small_dataset, tmp_path, monk
     metrics, md = evaluate(monkeypatch, small_dataset, tmp_path / "report2", [], run=run, lang=lang,
                            split="validation")
     assert metrics["checks"]["selection"]["flagged"] is False and TEXT[lang]["selection_flag"][:12] not in md
+    assert TEXT[lang]["selection_ok"].format(selection="test", split="validation") in md
 
 
 @pytest.mark.parametrize("few, interval, expected", [

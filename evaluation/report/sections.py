@@ -43,6 +43,12 @@ def interval(entry: dict, metric: str = "accuracy") -> str:
     return f"{entry[metric]:.3f} [{low:.3f}, {high:.3f}]"
 
 
+def difference(entry: dict) -> str:
+    """The model's video accuracy minus a system's, with the paired interval."""
+    diff = entry["difference_vs_model"]["video"]
+    return "{:+.3f} [{:+.3f}, {:+.3f}]".format(diff["accuracy_difference"], *diff["ci"])
+
+
 def p_value(p: float) -> str:
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
@@ -76,6 +82,10 @@ class ReportBuilder:
     def add(self, kind, *payload):
         self.blocks.append((kind, *payload))
 
+    def table(self, header_keys, rows):
+        """A table whose column titles are this language's ``HEADERS`` of ``header_keys``."""
+        self.add("table", [self.headers[key] for key in header_keys], rows)
+
     def not_available(self, reason: str):
         self.add("na", self.strings["na"].format(reason))
 
@@ -83,65 +93,90 @@ class ReportBuilder:
 # ---------------------------------------------------------------- sections
 
 def goal(report: ReportBuilder, metrics: dict):
+    names = metrics["class_names"]
     report.add("h2", report.strings["goal"])
-    report.add("p", report.strings["goal_text"].format(k=len(metrics["class_names"]), names=", ".join(metrics["class_names"])))
+    report.add("p", report.strings["goal_text"].format(k=len(names), names=", ".join(names)))
 
 
 def data_section(report: ReportBuilder, metrics: dict):
-    strings, data = report.strings, metrics["data"]
-    report.add("h2", strings["data"])
-    report.add("h3", strings["listing"])
+    report.add("h2", report.strings["data"])
+    listing_section(report, metrics["data"])
+    downloads_section(report, metrics["data"])
+    balance_section(report, metrics["data"])
+    splits_section(report, metrics)
+
+
+def listing_section(report: ReportBuilder, data: dict):
+    report.add("h3", report.strings["listing"])
     downloads = data.get("downloads")
-    if downloads and downloads.get("listing"):
-        report.add("p", strings["listing_text"])
-        listing = downloads["listing"]
-        keys = list(dict.fromkeys(k for counts in listing.values() for k in counts))
-        report.add("table", [report.headers["category"], *keys], [[c, *[table_value(counts.get(k, 0)) for k in keys]] for c, counts in listing.items()])
-    else:
-        report.not_available(data.get("downloads_missing") or "no listing_report.json with per_category counts in the download directories")
-    report.add("h3", strings["downloads"])
-    if downloads:
-        report.add("p", strings["downloads_text"])
-        rows = []
-        for category, entry in downloads["per_category"].items():
-            success = entry["ok"] / entry["attempted"] if entry["attempted"] else 0.0
-            reasons = "; ".join(f"{r}: {n}" for r, n in entry["reasons"].items()) or "-"
-            rows.append([category, entry["attempted"], entry["ok"], entry["failed"], f"{success:.0%}",
-                         f"{entry['hours']:.2f}", reasons])
-        report.add("table", [report.headers[k] for k in ("category", "attempted", "ok", "failed", "success", "hours", "reasons")], rows)
-        for problem in downloads.get("problems", []):
-            report.not_available(problem)
-    else:
+    if not (downloads and downloads.get("listing")):
+        report.not_available(data.get("downloads_missing")
+                             or "no listing_report.json with per_category counts in the download directories")
+        return
+    report.add("p", report.strings["listing_text"])
+    listing = downloads["listing"]
+    keys = list(dict.fromkeys(key for counts in listing.values() for key in counts))
+    report.add("table", [report.headers["category"], *keys],
+               [[category, *[table_value(counts.get(key, 0)) for key in keys]] for category, counts in listing.items()])
+
+
+def downloads_section(report: ReportBuilder, data: dict):
+    report.add("h3", report.strings["downloads"])
+    downloads = data.get("downloads")
+    if not downloads:
         report.not_available(data.get("downloads_missing"))
-    report.add("h3", strings["balance"])
+        return
+    report.add("p", report.strings["downloads_text"])
+    rows = []
+    for category, entry in downloads["per_category"].items():
+        success = entry["ok"] / entry["attempted"] if entry["attempted"] else 0.0
+        reasons = "; ".join(f"{reason}: {count}" for reason, count in entry["reasons"].items()) or "-"
+        rows.append([category, entry["attempted"], entry["ok"], entry["failed"], f"{success:.0%}",
+                     f"{entry['hours']:.2f}", reasons])
+    report.table(("category", "attempted", "ok", "failed", "success", "hours", "reasons"), rows)
+    for problem in downloads.get("problems", []):
+        report.not_available(problem)
+
+
+BALANCE_SETTINGS = ("balance", "split", "seed", "clip_seconds", "hop_seconds", "max_clips_per_video", "min_rms_db")
+
+
+def balance_section(report: ReportBuilder, data: dict):
+    """prepare's balancing and grouping settings and what it dropped, from prepare_stats.json."""
+    report.add("h3", report.strings["balance"])
     stats = data.get("prepare_stats")
     if stats is None:
         report.not_available(data.get("prepare_stats_missing"))
+        return
+    prepare_config = stats.get("config") if isinstance(stats.get("config"), dict) else {}
+    settings = [[key, table_value(prepare_config[key])] for key in BALANCE_SETTINGS if key in prepare_config]
+    grouping = stats.get("grouping")
+    if isinstance(grouping, dict):
+        settings += [[key, table_value(value)] for key, value in flatten(grouping, "grouping")]
+    if settings:
+        report.table(("setting", "value"), settings)
     else:
-        prepare_config = stats.get("config") if isinstance(stats.get("config"), dict) else {}
-        settings = {k: prepare_config[k] for k in ("balance", "split", "seed", "clip_seconds", "hop_seconds",
-                                                   "max_clips_per_video", "min_rms_db") if k in prepare_config}
-        if settings:
-            report.add("table", [report.headers["setting"], report.headers["value"]], [[k, table_value(v)] for k, v in settings.items()])
-        else:
-            report.not_available("prepare_stats.json has no config entry with the balancing settings")
-        _, dropped = find_key(stats, "dropped")
-        if isinstance(dropped, dict):
-            rows = [[key, table_value(value)] for key, value in flatten(dropped)]
-            report.add("table", [report.headers["dropped"], report.headers["count"]], rows or [[report.headers["nothing"], 0]])
-        else:
-            report.not_available("prepare_stats.json has no 'dropped' entry")
-    report.add("h3", strings["splits"])
-    report.add("p", strings["splits_text"])
-    splits, names = data["splits"], metrics["class_names"]
+        report.not_available("prepare_stats.json has no config entry with the balancing settings")
+    _, dropped = find_key(stats, "dropped")
+    if isinstance(dropped, dict):
+        rows = [[key, table_value(value)] for key, value in flatten(dropped)]
+        report.table(("dropped", "count"), rows or [[report.headers["nothing"], 0]])
+    else:
+        report.not_available("prepare_stats.json has no 'dropped' entry")
+
+
+def splits_section(report: ReportBuilder, metrics: dict):
+    """Videos, clips and hours per split and class; the null accuracy; the checked overlap between splits."""
+    report.add("h3", report.strings["splits"])
+    report.add("p", report.strings["splits_text"])
     rows = []
-    for split, per_class in splits.items():
-        for name in names:
-            e = per_class[name]
-            rows.append([split, name, e["videos"], e["clips"], f"{e['hours']:.3f}"])
-        rows.append([split, report.headers["all"], sum(e["videos"] for e in per_class.values()),
-                     sum(e["clips"] for e in per_class.values()), f"{sum(e['hours'] for e in per_class.values()):.3f}"])
-    report.add("table", [report.headers[k] for k in ("split", "class", "videos", "clips", "hours")], rows)
+    for split, per_class in metrics["data"]["splits"].items():
+        for name in metrics["class_names"]:
+            counts = per_class[name]
+            rows.append([split, name, counts["videos"], counts["clips"], f"{counts['hours']:.3f}"])
+        totals = {key: sum(counts[key] for counts in per_class.values()) for key in ("videos", "clips", "hours")}
+        rows.append([split, report.headers["all"], totals["videos"], totals["clips"], f"{totals['hours']:.3f}"])
+    report.table(("split", "class", "videos", "clips", "hours"), rows)
     null_statement(report, metrics)
     for sentence in overlap_sentences(report.strings, metrics["checks"]["overlap"]):
         report.add("p", sentence)
@@ -201,7 +236,7 @@ def caveats(strings: dict, metrics: dict) -> list[str]:
 
 
 def method_section(report: ReportBuilder, metrics: dict):
-    strings, run, inference = report.strings, metrics["run"], metrics["inference"]
+    strings, run = report.strings, metrics["run"]
     report.add("h2", strings["method"])
     report.add("p", strings["model_line"].format(metrics["config"]["model"]))
     run_config = run.get("files")
@@ -210,39 +245,60 @@ def method_section(report: ReportBuilder, metrics: dict):
         report.add("p", strings["base_line"].format(base))
     else:
         report.not_available(run["missing"].get("run_config.json", "run_config.json has no base_model"))
-    report.add("h3", strings["recipe"])
+    recipe_section(report, run_config, run["missing"])
+    hardware_section(report, run_config, run["missing"])
+    protocol_section(report, metrics)
+
+
+def recipe_section(report: ReportBuilder, run_config: dict | None, missing: dict):
+    """The hyperparameters a reader needs to repeat the run (the same list the model card shows)."""
+    report.add("h3", report.strings["recipe"])
     if run_config is None:
-        report.not_available(run["missing"].get("run_config.json"))
+        report.not_available(missing.get("run_config.json"))
+        return
+    training = run_config.get("training_args") if isinstance(run_config.get("training_args"), dict) else {}
+    rows = [[key, table_value(training[key])] for key in HYPERPARAMETERS if key in training]
+    rows += [[key, table_value(run_config[key])]
+             for key in ("max_length_seconds", "eval_window_seconds", "dataset_name") if key in run_config]
+    model_args = run_config.get("model_args") if isinstance(run_config.get("model_args"), dict) else {}
+    rows += [[f"model_args.{key}", table_value(value)] for key, value in model_args.items()
+             if not isinstance(value, (dict, list))]
+    if rows:
+        report.table(("hyperparameter", "value"), rows)
     else:
-        training = run_config.get("training_args") if isinstance(run_config.get("training_args"), dict) else {}
-        rows = [[k, table_value(training[k])] for k in HYPERPARAMETERS if k in training]
-        for key in ("max_length_seconds", "eval_window_seconds", "dataset_name"):
-            if key in run_config:
-                rows.append([key, table_value(run_config[key])])
-        model_args = run_config.get("model_args") if isinstance(run_config.get("model_args"), dict) else {}
-        rows += [[f"model_args.{k}", table_value(v)] for k, v in model_args.items() if not isinstance(v, (dict, list))]
-        if rows:
-            report.add("table", [report.headers["hyperparameter"], report.headers["value"]], rows)
-        else:
-            report.not_available("run_config.json holds no training_args/model_args")
-    report.add("h3", strings["hardware"])
+        report.not_available("run_config.json holds no training_args/model_args")
+
+
+def hardware_section(report: ReportBuilder, run_config: dict | None, missing: dict):
+    report.add("h3", report.strings["hardware"])
     hardware = (run_config or {}).get("hardware")
     if isinstance(hardware, dict) and hardware:
-        report.add("table", [report.headers["hardware"], report.headers["value"]], [[k, table_value(v)] for k, v in flatten(hardware)])
+        report.table(("hardware", "value"), [[key, table_value(value)] for key, value in flatten(hardware)])
     else:
-        report.not_available(run["missing"].get("run_config.json") or "run_config.json has no hardware entry")
+        report.not_available(missing.get("run_config.json") or "run_config.json has no hardware entry")
     runtime = (run_config or {}).get("train_runtime_s")
     if isinstance(runtime, (int, float)):
-        report.add("p", strings["train_time"].format(duration(runtime, report.lang)))
+        report.add("p", report.strings["train_time"].format(duration(runtime, report.lang)))
     else:
-        report.not_available(run["missing"].get("run_config.json") or "run_config.json has no train_runtime_s")
+        report.not_available(missing.get("run_config.json") or "run_config.json has no train_runtime_s")
+
+
+def protocol_section(report: ReportBuilder, metrics: dict):
+    strings, inference = report.strings, metrics["inference"]
     report.add("h3", strings["protocol"])
     report.add("p", strings["protocol_text"].format(
-        window=f"{inference['window_seconds']:g}", source=inference["window_source"], batch=metrics["config"]["batch_size"],
-        agg=strings["agg_" + inference["aggregate"]], boot=metrics["clip"]["n_resamples"],
-        null=three_decimals(metrics["checks"]["null"]["accuracy"]), null_kind=null_kind(strings, metrics), n_windows=inference["n_windows"],
-        audio=duration(inference["audio_seconds"], report.lang), secs=duration(inference["inference_seconds"], report.lang),
-        device=inference["device"], speed=inference["audio_seconds_per_second"]))
+        window=f"{inference['window_seconds']:g}", source=inference["window_source"],
+        batch=metrics["config"]["batch_size"], agg=strings["agg_" + inference["aggregate"]],
+        boot=metrics["clip"]["n_resamples"], null=three_decimals(metrics["checks"]["null"]["accuracy"]),
+        null_kind=null_kind(strings, metrics), n_windows=inference["n_windows"],
+        audio=duration(inference["audio_seconds"], report.lang),
+        secs=duration(inference["inference_seconds"], report.lang), device=inference["device"],
+        speed=inference["audio_seconds_per_second"]))
+    selection = metrics["checks"]["selection"]
+    if "missing" in selection:
+        report.not_available(selection["missing"])
+    elif not selection["flagged"]:
+        report.add("p", strings["selection_ok"].format(selection=selection["selection_split"], split=metrics["split"]))
 
 
 def figure(report: ReportBuilder, metrics: dict, name: str, caption_key: str):
@@ -268,15 +324,15 @@ def results_section(report: ReportBuilder, metrics: dict):
         report.add("p", line)
     rows = [[strings[level + "s"], metrics[level]["n"], interval(metrics[level]), interval(metrics[level], "macro_f1"),
              headline_p_value(strings, metrics[level]["binomial_test"])] for level in ("clip", "video")]
-    report.add("table", [strings["level"], strings["items"], strings["accuracy"], strings["macro_f1"],
-                         strings["p_chance"]], rows)
+    report.add("table", [strings[key] for key in ("level", "items", "accuracy", "macro_f1", "p_chance")], rows)
     report.add("p", strings["clip_caveat"].format(null=three_decimals(metrics["checks"]["null"]["accuracy"]),
                                                   null_kind=null_kind(strings, metrics)))
     for level in ("video", "clip"):
         report.add("h3", strings["per_class"].format(level=strings["level_" + level]))
         per_class = metrics[level]["per_class"]
-        report.add("table", [strings["class"], strings["precision"], strings["recall"], strings["f1"], strings["support"]],
-              [[name, three_decimals(e["precision"]), three_decimals(e["recall"]), three_decimals(e["f1"]), e["support"]] for name, e in per_class.items()])
+        report.add("table", [strings[key] for key in ("class", "precision", "recall", "f1", "support")],
+                   [[name, three_decimals(scores["precision"]), three_decimals(scores["recall"]),
+                     three_decimals(scores["f1"]), scores["support"]] for name, scores in per_class.items()])
     figure(report, metrics, "confusion_video", "fig_confusion_video")
     figure(report, metrics, "confusion_clip", "fig_confusion_clip")
     figure(report, metrics, "per_class_accuracy", "fig_per_class")
@@ -285,7 +341,8 @@ def results_section(report: ReportBuilder, metrics: dict):
     report.add("h3", strings["training_results"])
     results = metrics["run"].get("all_results")
     if results:
-        report.add("table", [report.headers["metric"], report.headers["value"]], [[k, table_value(v)] for k, v in results.items() if isinstance(v, (int, float))])
+        report.table(("metric", "value"), [[key, table_value(value)] for key, value in results.items()
+                                           if isinstance(value, (int, float))])
     else:
         report.not_available(metrics["run"]["missing"].get("all_results.json", "all_results.json is empty"))
 
@@ -308,9 +365,8 @@ def comparison_rows(report: ReportBuilder, metrics: dict) -> list[list]:
         systems.append((strings["majority_name"].format(majority["class"]), majority))
     systems += [(entry["label"], entry) for entry in metrics["baselines"].values()]
     for name, entry in systems:
-        diff = entry["difference_vs_model"]["video"]
-        rows.append([name, interval(entry["clip"]), interval(entry["video"]), three_decimals(entry["video"]["macro_f1"]),
-                     "{:+.3f} [{:+.3f}, {:+.3f}]".format(diff["accuracy_difference"], *diff["ci"])])
+        rows.append([name, interval(entry["clip"]), interval(entry["video"]),
+                     three_decimals(entry["video"]["macro_f1"]), difference(entry)])
     return rows
 
 
@@ -318,7 +374,8 @@ def comparison_section(report: ReportBuilder, metrics: dict):
     strings = report.strings
     report.add("h2", strings["comparison"])
     report.add("p", strings["comparison_text"].format(split=metrics["split"]))
-    report.add("table", [strings["system"], strings["clip_acc"], strings["video_acc"], strings["video_f1"], strings["diff"]], comparison_rows(report, metrics))
+    report.add("table", [strings[key] for key in ("system", "clip_acc", "video_acc", "video_f1", "diff")],
+               comparison_rows(report, metrics))
     if "missing" in metrics["references"]["majority"]:
         report.not_available(metrics["references"]["majority"]["missing"])
     for name, reason in metrics["baselines_missing"].items():
@@ -334,47 +391,56 @@ def text_section(report: ReportBuilder, metrics: dict):
         for name, reason in (text.get("missing") or {"all": "no text results"}).items():
             report.add("na", strings["baseline_missing"].format(name, reason))
         return
-    sources = ", ".join(f"{k}: {v}" for k, v in (text.get("sources") or {}).items() if v)
-    counts = text.get("n_videos") or {}
-    train_n = sum(e["videos"] for e in metrics["data"]["splits"].get("train", {}).values())
-    report.add("p", strings["text_intro"].format(sources=sources or "-", n_train=train_n, n_val=counts.get("validation", 0)))
+    sources = ", ".join(f"{source}: {count}" for source, count in (text.get("sources") or {}).items() if count)
+    train_videos = sum(counts["videos"] for counts in metrics["data"]["splits"].get("train", {}).values())
+    report.add("p", strings["text_intro"].format(sources=sources or "-", n_train=train_videos,
+                                                 n_val=(text.get("n_videos") or {}).get("validation", 0)))
     rows = [[strings["audio_alone"], interval(metrics["video"]), interval(metrics["video"], "macro_f1"), "-"]]
-    for entry in systems.values():
-        diff = entry["difference_vs_model"]["video"]
-        rows.append([entry["label"], interval(entry["video"]), interval(entry["video"], "macro_f1"),
-                     "{:+.3f} [{:+.3f}, {:+.3f}]".format(diff["accuracy_difference"], *diff["ci"])])
-    report.add("table", [strings["text_system"], strings["text_video_acc"], strings["text_video_f1"], strings["text_diff"]], rows)
+    rows += [[entry["label"], interval(entry["video"]), interval(entry["video"], "macro_f1"), difference(entry)]
+             for entry in systems.values()]
+    report.add("table", [strings[key] for key in ("text_system", "text_video_acc", "text_video_f1", "text_diff")], rows)
     for name, fusion in (text.get("fusion") or {}).items():
         chosen = next(row for row in fusion["validation_grid"] if row["weight"] == fusion["weight"])
-        report.add("p", strings["text_weight"].format(name=systems[name]["label"], w=fusion["weight"], loss=chosen["log_loss"],
-                                           acc=chosen["accuracy"]))
+        report.add("p", strings["text_weight"].format(name=systems[name]["label"], w=fusion["weight"],
+                                                      loss=chosen["log_loss"], acc=chosen["accuracy"]))
     for name, reason in (text.get("missing") or {}).items():
         report.add("na", strings["baseline_missing"].format(name, reason))
+    text_recall_section(report, metrics, systems)
+    text_examples_section(report, text.get("disagreements") or [])
+
+
+def text_recall_section(report: ReportBuilder, metrics: dict, systems: dict):
+    strings, text = report.strings, metrics["text"]
     recall = text.get("per_class_recall") or {}
     report.add("h3", strings["text_recall"])
     columns = list(recall)
-    report.add("table", [strings["class"], *[strings["audio_alone"] if c == "audio" else systems[c]["label"] for c in columns]],
-          [[name, *[three_decimals(recall[c][name]) if recall[c][name] is not None else "-" for c in columns]]
-           for name in metrics["class_names"]])
+    titles = [strings["audio_alone"] if column == "audio" else systems[column]["label"] for column in columns]
+    report.add("table", [strings["class"], *titles],
+               [[name, *[three_decimals(recall[column][name]) if recall[column][name] is not None else "-"
+                         for column in columns]] for name in metrics["class_names"]])
     if "text_tfidf" in recall:
         report.add("p", recall_sentence(strings, recall["audio"], recall["text_tfidf"]))
     agreement = text.get("agreement")
     if agreement:
-        differ = agreement["videos"] - agreement["agree"]
-        report.add("p", strings["text_agreement"].format(agree=agreement["agree"], videos=agreement["videos"], differ=differ,
-                                              audio=agreement["disagree_audio_right"],
-                                              text=agreement["disagree_text_right"],
-                                              neither=agreement["disagree_neither_right"]))
+        report.add("p", strings["text_agreement"].format(
+            agree=agreement["agree"], videos=agreement["videos"], differ=agreement["videos"] - agreement["agree"],
+            audio=agreement["disagree_audio_right"], text=agreement["disagree_text_right"],
+            neither=agreement["disagree_neither_right"]))
+
+
+def text_examples_section(report: ReportBuilder, examples: list[dict]):
+    strings = report.strings
     report.add("h3", strings["text_examples"])
-    examples = text.get("disagreements") or []
     if not examples:
         report.add("p", strings["text_examples_none"])
         return
-    with_fusion = "fusion_predicted" in examples[0]
-    report.add("table", [strings["ex_video"], strings["ex_title"], strings["ex_true"], strings["ex_audio"], strings["ex_text"]]
-          + ([strings["ex_fusion"]] if with_fusion else []),
-          [[e["video_id"], e["title"][:90], e["label"], e["audio_predicted"], e["text_predicted"]]
-           + ([e["fusion_predicted"]] if with_fusion else []) for e in examples])
+    columns = ["ex_video", "ex_title", "ex_true", "ex_audio", "ex_text"]
+    fields = ["video_id", "title", "label", "audio_predicted", "text_predicted"]
+    if "fusion_predicted" in examples[0]:
+        columns, fields = columns + ["ex_fusion"], fields + ["fusion_predicted"]
+    report.add("table", [strings[key] for key in columns],
+               [[example[field][:90] if field == "title" else example[field] for field in fields]
+                for example in examples])
 
 
 def recall_sentence(strings: dict, audio: dict, text: dict) -> str:
@@ -382,22 +448,28 @@ def recall_sentence(strings: dict, audio: dict, text: dict) -> str:
     groups = {"audio_better": [n for n in present if audio[n] > text[n] + 1e-9],
               "text_better": [n for n in present if text[n] > audio[n] + 1e-9]}
     groups["level"] = [n for n in present if n not in groups["audio_better"] + groups["text_better"]]
-    return strings["text_recall_sentence"].format(**{k: ", ".join(v) or strings["none_word"] for k, v in groups.items()})
+    return strings["text_recall_sentence"].format(**{group: ", ".join(names) or strings["none_word"]
+                                                     for group, names in groups.items()})
+
+
+def accuracy_with_interval(scores: dict) -> dict:
+    """``acc``, ``lo``, ``hi`` of one level's accuracy, formatted for a sentence."""
+    low, high = scores["ci"]["accuracy"]
+    return {"acc": three_decimals(scores["accuracy"]), "lo": three_decimals(low), "hi": three_decimals(high)}
 
 
 def text_conclusion(strings: dict, metrics: dict) -> str | None:
     systems = (metrics.get("text") or {}).get("systems") or {}
     if "text_tfidf" not in systems:
         return None
-    entry, fusion = systems["text_tfidf"]["video"], systems.get("fusion_tfidf")
+    fusion = systems.get("fusion_tfidf")
     if fusion:
         weight = metrics["text"]["fusion"]["fusion_tfidf"]["weight"]
-        fused = strings["c_fused"].format(acc=three_decimals(fusion["video"]["accuracy"]), lo=three_decimals(fusion["video"]["ci"]["accuracy"][0]),
-                                    hi=three_decimals(fusion["video"]["ci"]["accuracy"][1]), w=weight)
+        fused = strings["c_fused"].format(w=weight, **accuracy_with_interval(fusion["video"]))
     else:
         fused = strings["c_no_fusion"].format(metrics["text"]["missing"].get("fusion_tfidf", "-"))
-    return strings["c_text"].format(name="TF-IDF", acc=three_decimals(entry["accuracy"]), lo=three_decimals(entry["ci"]["accuracy"][0]),
-                              hi=three_decimals(entry["ci"]["accuracy"][1]), fused=fused)
+    return strings["c_text"].format(name="TF-IDF", fused=fused,
+                                    **accuracy_with_interval(systems["text_tfidf"]["video"]))
 
 
 def model_sentence(strings: dict, metrics: dict) -> str:
@@ -410,11 +482,9 @@ def model_sentence(strings: dict, metrics: dict) -> str:
         test = strings["sig_few"].format(p=p_value(p), n=video["n"])
     else:
         test = (strings["sig_yes"] if p < 0.05 else strings["sig_no"]).format(p=p_value(p))
-    low, high = video["ci"]["accuracy"]
-    return strings["c_main"].format(acc=three_decimals(video["accuracy"]), lo=three_decimals(low),
-                                    hi=three_decimals(high), n=video["n"], split=metrics["split"],
-                                    pts=f"{abs(gap):.1f}", dir=strings["above"] if gap >= 0 else strings["below"],
-                                    null=f"{null:.1%}", null_kind=null_kind(strings, metrics), sig=test)
+    return strings["c_main"].format(n=video["n"], split=metrics["split"], pts=f"{abs(gap):.1f}",
+                                    dir=strings["above"] if gap >= 0 else strings["below"], null=f"{null:.1%}",
+                                    null_kind=null_kind(strings, metrics), sig=test, **accuracy_with_interval(video))
 
 
 def best_baseline_sentence(strings: dict, metrics: dict) -> str:
@@ -426,10 +496,9 @@ def best_baseline_sentence(strings: dict, metrics: dict) -> str:
     interval_words = strings["c_sig"] if low > 0 or high < 0 else strings["c_nosig"]
     if metrics["checks"]["few_videos"]:
         interval_words += "; " + strings["c_few"].format(n=metrics["video"]["n"])
-    best_low, best_high = best["video"]["ci"]["accuracy"]
     return strings["c_best"].format(
-        name=best["label"], acc=three_decimals(best["video"]["accuracy"]), lo=three_decimals(best_low),
-        hi=three_decimals(best_high), diff=f"{abs(diff['accuracy_difference']) * 100:.1f}",
+        name=best["label"], **accuracy_with_interval(best["video"]),
+        diff=f"{abs(diff['accuracy_difference']) * 100:.1f}",
         dir2=strings["c_better"] if diff["accuracy_difference"] >= 0 else strings["c_worse"],
         dlo=f"{low * 100:+.1f}", dhi=f"{high * 100:+.1f}", sig=interval_words)
 
@@ -437,11 +506,9 @@ def best_baseline_sentence(strings: dict, metrics: dict) -> str:
 def conclusion_sentences(strings: dict, metrics: dict) -> list[str]:
     """The conclusion, written from the numbers and the checks."""
     video, clip = metrics["video"], metrics["clip"]
-    clip_low, clip_high = clip["ci"]["accuracy"]
     sentences = [model_sentence(strings, metrics),
-                 strings["c_clip"].format(acc=three_decimals(clip["accuracy"]), lo=three_decimals(clip_low),
-                                          hi=three_decimals(clip_high), n=clip["n"],
-                                          f1=three_decimals(video["macro_f1"]))]
+                 strings["c_clip"].format(n=clip["n"], f1=three_decimals(video["macro_f1"]),
+                                          **accuracy_with_interval(clip))]
     majority = metrics["references"]["majority"]
     if "video" in majority:
         sentences.append(strings["c_majority"].format(cls=majority["class"],
@@ -451,8 +518,9 @@ def conclusion_sentences(strings: dict, metrics: dict) -> list[str]:
     else:
         missing = "; ".join(dict.fromkeys(metrics["baselines_missing"].values()))
         sentences.append(strings["c_no_baselines"].format(missing))
-    if text_conclusion(strings, metrics):
-        sentences.append(text_conclusion(strings, metrics))
+    text_sentence = text_conclusion(strings, metrics)
+    if text_sentence:
+        sentences.append(text_sentence)
     sentences.append(hardest_class(strings, metrics))
     sentences += [strings["c_leak"].format(line) for line in caveats(strings, metrics)]
     return sentences
@@ -474,8 +542,12 @@ def hardest_class(strings: dict, metrics: dict) -> str:
 def references_section(report: ReportBuilder, metrics: dict):
     report.add("h2", report.strings["references"])
     report.add("ol", REFERENCES)
-    report.add("p", report.strings["versions"].format(", ".join(f"{k} {'not installed' if v is None else v}" for k, v in metrics["versions"].items())))
-    report.add("p", report.strings["hashes"].format(ds=metrics["input_hashes"]["dataset_fingerprint"], model=metrics["input_hashes"]["model_fingerprint"]))
+    versions = ", ".join(f"{package} {'not installed' if version is None else version}"
+                         for package, version in metrics["versions"].items())
+    report.add("p", report.strings["versions"].format(versions))
+    hashes = metrics["input_hashes"]
+    report.add("p", report.strings["hashes"].format(ds=hashes["dataset_fingerprint"],
+                                                    model=hashes["model_fingerprint"]))
 
 
 def build_blocks(metrics: dict, lang: str) -> list[tuple]:
