@@ -108,8 +108,8 @@ def dataset_card(stats: dict) -> str:
     command = " ".join(["python -m prepare"] + [f"--raw {d}" for d in config.get("raw") or []]
                        + ([f"--audiofolder {config['audiofolder']}"] if config.get("audiofolder") else [])
                        + [f"--{key.replace('_', '-')} {config[key]}" for key in
-                          ("clip_seconds", "hop_seconds", "max_clips_per_video", "min_rms_db", "split", "seed", "balance")
-                          if key in config])
+                          ("clip_seconds", "hop_seconds", "max_clips_per_video", "min_rms_db", "split", "seed", "balance",
+                           "group_by", "max_videos_per_group") if config.get(key) is not None])
     balance = ("equal videos per class (undersampled to the smallest class) and equal clips per class in validation "
                "and test, so chance is exactly 1/K; train keeps every clip of its videos"
                if config["balance"] == "videos" else "no balancing")

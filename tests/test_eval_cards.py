@@ -48,7 +48,7 @@ def run_config(prepare):
     return {"training_args": {"output_dir": "runs/x", "learning_rate": 3e-5, "seed": 0},
             "base_model": "facebook/wav2vec2-base", "dataset_name": "me/yt-audio", "max_length_seconds": 4.0,
             "eval_window_seconds": 4.0, "model_args": {"freeze_feature_encoder": True},
-            "data_args": {"class_weighting": "none", "allow_test_selection": False},
+            "data_args": {"class_weighting": "none", "eval_split_name": "validation", "allow_test_selection": False},
             "dataset_stats": {"splits": {"train": {"clips": 4, "per_class": {"food": 2, "travel": 2}}},
                               **({"prepare_stats": prepare} if prepare else {})},
             "dataset_fingerprint": {"train": {"sha256": "12" * 32}},
@@ -62,5 +62,10 @@ def test_model_card_header_and_split_statement():
     assert meta["pipeline_tag"] == "audio-classification"
     assert "Split by channel, stratified by class" in card and "| eval_accuracy | 0.7500 |" in card
     assert "| food | 2 |" in card and "| **total** | 4 |" in card and "| allow_test_selection | False |" in card
+    assert "## Results (validation split)" in card and "Warning" not in card
+    on_test = run_config(None)
+    on_test["data_args"].update(eval_split_name="test", allow_test_selection=True)
+    flagged = model_card(on_test, {}, ["food", "travel"], None)
+    assert "## Results (test split)" in flagged and "used the test split (`--allow_test_selection`)" in flagged
     plain = model_card(run_config(None), {}, ["food", "travel"], "me/model")
     assert "# me/model" in plain and "Split by video" in plain and "channel" not in plain.split("## Data")[1][:200]

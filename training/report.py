@@ -129,10 +129,13 @@ Clips cut from YouTube videos. {{ split_statement }} Clips per split and class:
 
 Content hash (sha256 of the Arrow files) — {{ hashes }}.
 
-## Results (validation split)
+## Results ({{ eval_split }} split)
 
 Clip accuracy and macro-F1 average each clip's window logits; window accuracy scores windows alone.
-
+{% if eval_split == "test" %}
+**Warning:** checkpoint selection and early stopping used the test split (`--allow_test_selection`), so no
+held-out figure exists for this run: the figures below are optimistic.
+{% endif %}
 | metric | value |
 |---|---|
 {% for key, value in results -%}
@@ -153,8 +156,8 @@ package versions and hardware; `training_curves.png` the loss and validation sco
 For sorting or tagging videos by broad topic from their soundtrack, with a person checking the results.
 The label set is fixed to the classes above: any other video gets one of them anyway. Training videos come from
 one listing of YouTube videos; accuracy on other sources, languages, or audio that is mostly music or silence is
-unmeasured. The validation figures above drive model selection (best checkpoint), so they are optimistic: report
-the held-out test split (`eval.py`) instead.
+unmeasured. The {{ eval_split }} figures above drive model selection (best checkpoint), so they are optimistic:
+report a split training never saw (`eval.py`) instead.
 """
 
 
@@ -191,5 +194,6 @@ def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str
                          for split, v in config["dataset_fingerprint"].items()),
         results=[(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in sorted(results.items())
                  if k.startswith("eval_")],
-        hyperparameters=hyperparameters, train_runtime_s=config["train_runtime_s"] or 0)
+        hyperparameters=hyperparameters, train_runtime_s=config["train_runtime_s"] or 0,
+        eval_split=config["data_args"].get("eval_split_name", "validation"))
     return str(card)
