@@ -154,6 +154,9 @@ def log_summary(metrics: dict) -> None:
     rows += [row(entry["label"], entry) for entry in metrics.get("text", {}).get("systems", {}).values()]
     chance = metrics["references"]["chance"]["accuracy"]
     rows.append(["chance (1/K)", f"{chance:.3f}", f"{chance:.3f}", "", ""])
+    null = metrics["references"]["null"]
+    if null["kind"] != "chance":
+        rows.append([f"null: majority rate ({null['class']})", "", f"{null['accuracy']:.3f}", "", ""])
     table = format_table(["system", "clip acc", "video acc", "video acc 95% CI", "video macro-F1"], rows)
     logger.info("evaluation of %s on %s (%d clips, %d videos)\n%s", metrics["config"]["model"], metrics["split"],
                 metrics["n_clips"], metrics["n_videos"], table)
