@@ -1,9 +1,10 @@
 """Evaluate a fine-tuned audio classifier and write the lab report.
 
 Clip- and video-level accuracy, macro-F1, per-class P/R/F1, confusion matrices, 95% bootstrap intervals over videos,
-a binomial test against chance, the majority-class baseline and (``--baselines``) MFCC/spectral and frozen-encoder
-baselines; pictures; ``report.md`` + self-contained ``report.html`` (``--lang en|ru``); ``metrics.json``;
-``predictions_clips.csv`` and ``predictions_videos.csv``.
+a binomial test over videos against the null accuracy (1/K, or the majority-class rate of an unbalanced split), the
+overlap of the evaluated split with the others (videos, channels) checked on the dataset, the majority-class
+baseline and (``--baselines``) MFCC/spectral and frozen-encoder baselines; pictures; ``report.md`` + self-contained
+``report.html`` (``--lang en|ru``); ``metrics.json``; ``predictions_clips.csv`` and ``predictions_videos.csv``.
 
 Example::
 
@@ -47,8 +48,9 @@ def run(argv: list[str] | None = None) -> dict:
     video = metrics["video"]
     low, high = video["ci"]["accuracy"]
     print(f"report: {metrics['report']['html']}")
+    null = metrics["references"]["null"]
     print(f"video accuracy {video['accuracy']:.3f} [{low:.3f}, {high:.3f}] over {video['n']} videos; "
-          f"clip accuracy {metrics['clip']['accuracy']:.3f}; chance {metrics['references']['chance']['accuracy']:.3f}")
+          f"clip accuracy {metrics['clip']['accuracy']:.3f}; null {null['accuracy']:.3f} ({null['kind']})")
     return metrics
 
 

@@ -19,13 +19,14 @@ import sys
 import time
 
 import transformers
-from transformers import EarlyStoppingCallback, set_seed
+from transformers import EarlyStoppingCallback
 
 from common.cli import format_table, run_cli, setup_logging
 from common.hub import check_hub_push
 from common.data import load_prepared
 from common.jsonl import atomic_write_json, atomic_write_text
 from common.modeling import load_feature_extractor, load_model
+from common.seed import set_seed
 from training.args import PROG, parse_args
 from training.checkpoints import check_finished, last_complete_checkpoint
 from training.data import (AudioCollator, RandomCrops, class_weights, dataset_fingerprint, dataset_stats,

@@ -1,4 +1,10 @@
-"""Model-side pieces shared by train.py, eval.py and predict: loading, featurizing, fixed windows, batched inference.
+"""Model-side pieces shared by train.py, eval.py and predict: run folders and model loading, featurizing, fixed
+windows, batched inference.
+
+A run folder (written by train.py) holds the model and its feature extractor (``save_pretrained``) beside
+``run_config.json``, ``trainer_state.json`` and ``all_results.json``; ``read_run_files`` reads those defensively
+(for a report), ``read_run_config`` strictly (for a command), and ``load_classifier`` loads a run folder or Hub id
+after ``check_model_source`` has ruled out typos.
 
 Every ``AutoModelForAudioClassification`` checkpoint works, from a Hub id or a local folder. Two input kinds exist:
 waveform encoders (wav2vec2, HuBERT, WavLM, data2vec-audio: ``input_values`` of raw samples) and spectrogram
@@ -16,7 +22,12 @@ Example::
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -24,8 +35,102 @@ import torch
 
 from common.audio import SAMPLING_RATE
 
+logger = logging.getLogger(__name__)
 
 DEFAULT_WINDOW_SECONDS = 10.0
+RUN_CONFIG = "run_config.json"
+RUN_FILES = (RUN_CONFIG, "trainer_state.json", "all_results.json")
+# owner/name as the Hub accepts it: letters, digits, "-", "_", "."; no "--" or ".." and no leading/trailing "-" or ".".
+HUB_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}(?<![.-])$")
+
+
+class ModelSourceError(FileNotFoundError):
+    """The model is neither a run folder nor a Hub id that can be loaded here; the message names the value."""
+
+
+def read_json_object(path) -> tuple[dict | None, str | None]:
+    """``(data, None)`` for a file holding a JSON object, else ``(None, reason)``: never raises."""
+    path = Path(path)
+    if not path.is_file():
+        return None, f"{path.name} not found in {path.parent}"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"{path} is not readable JSON ({error})"
+    if not isinstance(data, dict):
+        return None, f"{path} holds a {type(data).__name__}, expected a JSON object"
+    return data, None
+
+
+def read_run_files(model: str) -> tuple[dict[str, dict], dict[str, str]]:
+    """The run files of a local run folder that could be read, and why each other one is missing (for a Hub id:
+    every file, with that reason)."""
+    found, missing = {}, {}
+    for name in RUN_FILES:
+        if not Path(model).is_dir():
+            missing[name] = f"the model {model!r} is not a local run directory (Hub id?), so it has no {name}"
+            continue
+        data, reason = read_json_object(Path(model) / name)
+        if data is None:
+            missing[name] = reason
+        else:
+            found[name] = data
+    return found, missing
+
+
+def read_run_config(model: str) -> dict:
+    """``run_config.json`` of a run folder; ``{}`` when there is none (a Hub id); a malformed one is an error."""
+    path = Path(model) / RUN_CONFIG
+    if not path.is_file():
+        return {}
+    data, reason = read_json_object(path)
+    if data is None:
+        raise ValueError(reason)
+    return data
+
+
+def hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+
+
+def cached_hub_config(model: str) -> str | None:
+    """Path of the Hub model's cached config.json, or None when it is not in the local cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(model, "config.json")
+    return found if isinstance(found, str) else None
+
+
+def check_model_source(model: str, flag: str = "MODEL") -> None:
+    """Raise ``ModelSourceError`` unless ``model`` is a run folder with config.json or a loadable-looking Hub id
+    (``flag`` names the option in the message)."""
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelSourceError(f"{flag} {model!r}: no config.json there; expected a run folder written by train.py "
+                                   "(save_pretrained) or a Hub id such as facebook/wav2vec2-base")
+        return
+    parent = path.parent
+    if not HUB_ID.match(model) or (str(parent) not in ("", ".") and parent.is_dir()):
+        # "runs/dmeo" next to an existing runs/ is a mistyped run folder, not a Hub id.
+        raise ModelSourceError(f"{flag}: no such run folder or Hub model: {model} (expected a folder written by "
+                               "train.py, or a Hub id owner/name such as facebook/wav2vec2-base)")
+    if hub_offline() and cached_hub_config(model) is None:
+        raise ModelSourceError(f"{flag}: no such run folder or Hub model: {model} (HF_HUB_OFFLINE=1 and it is not in "
+                               "the local Hub cache; download it once online or give a run folder)")
+
+
+def load_classifier(model: str, device: str = "auto", flag: str = "MODEL"):
+    """A fine-tuned classifier (run folder or Hub id) in eval mode on ``device``, and its feature extractor."""
+    check_model_source(model, flag)
+    extractor = load_feature_extractor(model)
+    classifier = load_model(model).to(pick_device(device)).eval()
+    labels = list(classifier.config.id2label.values())
+    if all(str(label).startswith("LABEL_") for label in labels):
+        logger.warning("%s has no class names (labels %s): is it a fine-tuned run folder?", model, labels)
+    return classifier, extractor
 
 
 def pick_device(name: str) -> str:
@@ -204,8 +309,6 @@ def model_fingerprint(model: str) -> str:
     """What a model is, for provenance and resume keys: ``sha256:<hex>`` over a local checkpoint's config, weight
     and preprocessor files (not its README or logs); ``hub:<id>@<commit>`` for a Hub id (the cached snapshot's
     commit, ``unknown`` when it is not cached)."""
-    from pathlib import Path
-
     from common.provenance import files_sha256
 
     path = Path(model).expanduser()

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
 from common.data import clip_array
+from evaluation.metrics import majority_class
 
 logger = logging.getLogger(__name__)
 
@@ -100,3 +101,41 @@ def run_baselines(train_split, eval_split, n_classes: int, seed: int, encoder_em
         results["frozen_encoder_logistic_regression"] = fit_predict("logistic_regression", e_train, y_train, e_eval,
                                                                     n_classes, seed)
     return results
+
+
+NOT_REQUESTED = "baselines were not requested (run eval.py with --baselines)"
+
+
+def majority_reference(inputs, scorer, model) -> dict:
+    """Always answering the training split's most frequent class, scored like every system."""
+    if "train" not in inputs.dataset:
+        return {"missing": "the dataset has no train split to take the majority class from"}
+    majority = majority_class(inputs.dataset["train"]["label"], len(inputs.class_names))
+    constant = np.full((len(inputs.labels), len(inputs.class_names)), -1e9)
+    constant[:, majority] = 0.0
+    return {"class": inputs.class_names[majority], **scorer.compare(constant, model)}
+
+
+def score_baselines(config, inputs, scorer, model) -> tuple[dict, dict]:
+    """Every audio baseline fitted on train and scored on the evaluated split: ``(scored, missing reasons)``."""
+    if not config.baselines:
+        return {}, {"all": NOT_REQUESTED}
+    if config.split == "train":
+        # the audio baselines are fitted on the train split: scoring them there would report training accuracy
+        reason = "--split train: the baselines are fitted on the train split, so they cannot be scored on it"
+        return {}, {name: reason for name in BASELINE_LABELS}
+    from evaluation.inference import infer_split, load_encoder
+
+    missing, encoder_embed = {}, None
+    base = config.base_model or (inputs.run_config or {}).get("base_model")
+    if base:
+        encoder, base_extractor = load_encoder(base, inputs.class_names, inputs.device)
+        encoder_embed = lambda split, desc: infer_split(  # noqa: E731
+            encoder, base_extractor, None, split, inputs.window_s, config.batch_size, desc).clip_embeddings
+    else:
+        missing["frozen_encoder_logistic_regression"] = (
+            "no base checkpoint: run_config.json has no base_model and --base_model was not given")
+    systems = run_baselines(inputs.dataset["train"], inputs.eval_split, len(inputs.class_names), config.seed,
+                            encoder_embed)
+    return {name: {**scorer.compare(logits, model), "label": BASELINE_LABELS[name]}
+            for name, logits in systems.items()}, missing

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -22,7 +21,7 @@ from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
 from common.data import clip_array
-from common.modeling import load_feature_extractor, load_model, predict_windows
+from common.modeling import load_classifier, load_feature_extractor, load_model, predict_windows
 from evaluation.metrics import aggregate_clips
 
 logger = logging.getLogger(__name__)
@@ -40,22 +39,10 @@ def label_columns(id2label: dict, class_names: Sequence[str], model_name: str) -
     return [position[name] for name in class_names]
 
 
-def check_local_model(model_name: str) -> None:
-    """A path that is meant to be local but holds no checkpoint gets a clear error (transformers would call it a
-    malformed Hub id)."""
-    path = Path(model_name).expanduser()
-    if (model_name.startswith((".", "/", "~")) or path.exists()) and not (path / "config.json").is_file():
-        raise FileNotFoundError(f"--model {model_name!r}: no config.json there; expected a run directory written by "
-                                "train.py (or a Hub model id)")
-
-
 def load_eval_model(model_name: str, class_names: Sequence[str], device: str = "cpu"):
     """The checkpoint with its own labels, its feature extractor, and the column order of the dataset classes."""
-    check_local_model(model_name)
-    extractor = load_feature_extractor(model_name)
-    model = load_model(model_name).to(device)
-    columns = label_columns(model.config.id2label, class_names, model_name)
-    return model, extractor, columns
+    model, extractor = load_classifier(model_name, device, flag="--model")
+    return model, extractor, label_columns(model.config.id2label, class_names, model_name)
 
 
 def load_encoder(model_name: str, class_names: Sequence[str], device: str = "cpu"):
@@ -97,3 +84,22 @@ def infer_split(model, extractor, columns: Sequence[int] | None, split, window_s
     embeddings = aggregate_clips(windows.embeddings, windows.clip_index, n_clips)
     return SplitOutputs(aggregate_clips(logits, windows.clip_index, n_clips), embeddings, counts,
                         len(windows.clip_index), counter["samples"] / SAMPLING_RATE, elapsed)
+
+
+@dataclass
+class Inference:
+    split: SplitOutputs                  # the evaluated split
+    validation: SplitOutputs | None      # validation too, when the audio+text fusion weight is chosen there
+
+
+def infer(config, inputs) -> Inference:
+    """Run the fine-tuned model over the evaluated split (and over validation when the fusion needs it)."""
+    model, extractor, columns = load_eval_model(config.model, inputs.class_names, inputs.device)
+    run = lambda split, desc: infer_split(model, extractor, columns, split, inputs.window_s,  # noqa: E731
+                                          config.batch_size, desc=desc)
+    outputs = run(inputs.eval_split, f"eval {config.split}")
+    validation = None
+    if config.baselines and config.split not in ("train", "validation") and len(inputs.dataset.get("validation") or []):
+        # the fusion weight is chosen on validation videos: the audio model's predictions there are needed too
+        validation = run(inputs.dataset["validation"], "eval validation (fusion weight)")
+    return Inference(outputs, validation)

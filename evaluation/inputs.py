@@ -1,55 +1,75 @@
-"""What the report says about data and training, read defensively from files other stages write.
+"""Evaluation's inputs: the split to score (``load_inputs``, strict: bad input is an error) and what the report says
+about data and training, read defensively from files other stages write.
 
-Every reader returns ``(value, None)`` or ``(None, reason)``: a missing or malformed input becomes a
+Every defensive reader returns ``(value, None)`` or ``(None, reason)``: a missing or malformed input becomes a
 "not available: <reason>" line in the report, never an exception and never a placeholder.
 
 Example::
 
-    from evaluation.inputs import read_run_dir, dataset_summary
-    run, missing = read_run_dir("runs/w2v")        # missing: {"trainer_state.json": "file not found", ...}
+    from evaluation.inputs import load_inputs, dataset_summary
+    from common.modeling import read_run_files
+    inputs = load_inputs(config)                   # dataset, split, class names, run files, window, device
+    run, missing = read_run_files("runs/w2v")        # missing: {"trainer_state.json": "file not found", ...}
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from common.data import load_prepared
 from common.jsonl import read_jsonl
+from common.modeling import (DEFAULT_WINDOW_SECONDS, default_window_seconds, pick_device, read_json_object,
+                             read_run_files)
 
 logger = logging.getLogger(__name__)
 
-RUN_FILES = ("run_config.json", "trainer_state.json", "all_results.json")
+def resolve_window(config, run_config: dict | None) -> tuple[float, str]:
+    """The window length and where it came from (the report says which)."""
+    if config.window_seconds is not None:
+        return float(config.window_seconds), "--window_seconds"
+    window = default_window_seconds(run_config)
+    # the key common.modeling took it from: the first whose value is the window
+    source = next((f"run_config.json {key}" for key in ("eval_window_seconds", "max_length_seconds")
+                   if (run_config or {}).get(key) == window), None)
+    return window, source or f"default {DEFAULT_WINDOW_SECONDS:g} s (no window length in run_config.json)"
 
 
-def read_json(path) -> tuple[dict | None, str | None]:
-    path = Path(path)
-    if not path.is_file():
-        return None, f"{path.name} not found in {path.parent}"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return None, f"{path} is not readable JSON ({error})"
-    if not isinstance(data, dict):
-        return None, f"{path} holds a {type(data).__name__}, expected a JSON object"
-    return data, None
+@dataclass
+class EvalInputs:
+    dataset: object               # the prepared DatasetDict
+    eval_split: object            # dataset[config.split]
+    class_names: list[str]
+    labels: np.ndarray            # (n_clips,) of the evaluated split
+    video_ids: list[str]          # (n_clips,)
+    run_files: dict[str, dict]    # run_config.json, trainer_state.json, all_results.json that were found
+    run_missing: dict[str, str]   # the others, with the reason
+    window_s: float
+    window_source: str
+    device: str
+
+    @property
+    def run_config(self) -> dict | None:
+        return self.run_files.get("run_config.json")
 
 
-def read_run_dir(model: str) -> tuple[dict[str, dict], dict[str, str]]:
-    """The run files of a local run directory; for a Hub id every file is reported missing with that reason."""
-    found, missing = {}, {}
-    path = Path(model)
-    for name in RUN_FILES:
-        if not path.is_dir():
-            missing[name] = f"the model {model!r} is not a local run directory (Hub id?), so it has no {name}"
-            continue
-        data, reason = read_json(path / name)
-        if data is None:
-            missing[name] = reason
-        else:
-            found[name] = data
-    return found, missing
+def load_inputs(config) -> EvalInputs:
+    """The dataset and split to evaluate (an unknown or empty split is an error), the run's files, window, device."""
+    dataset = load_prepared(config.dataset)
+    if config.split not in dataset:
+        raise ValueError(f"--split {config.split!r}: dataset {config.dataset} has splits {list(dataset)}")
+    eval_split = dataset[config.split]
+    if len(eval_split) == 0:
+        raise ValueError(f"--split {config.split!r} of {config.dataset} is empty: nothing to evaluate")
+    run_files, run_missing = read_run_files(config.model)
+    window_s, window_source = resolve_window(config, run_files.get("run_config.json"))
+    return EvalInputs(dataset, eval_split, list(eval_split.features["label"].names), np.asarray(eval_split["label"]),
+                      [str(v) for v in eval_split["video_id"]], run_files, run_missing, window_s, window_source,
+                      pick_device(config.device))
 
 
 def dataset_summary(dataset, class_names: list[str]) -> dict:
@@ -72,7 +92,7 @@ def read_prepare_stats(dataset_path: str) -> tuple[dict | None, str | None]:
     path = Path(dataset_path)
     if not path.is_dir():
         return None, f"the dataset {dataset_path!r} is not a local folder (Hub id?), so it has no prepare_stats.json"
-    return read_json(path / "prepare_stats.json")
+    return read_json_object(path / "prepare_stats.json")
 
 
 def find_key(stats: dict | None, *fragments: str):
@@ -113,7 +133,7 @@ def read_downloads(directories: list[str]) -> tuple[dict | None, str | None]:
             for record in read_jsonl(manifest):
                 if "id" in record and "status" in record:
                     latest[str(record["id"])] = record
-        report, reason = read_json(Path(directory) / "listing_report.json")
+        report, reason = read_json_object(Path(directory) / "listing_report.json")
         if report is None:
             problems.append(reason)
         elif isinstance(report.get("per_category"), dict):

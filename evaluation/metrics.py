@@ -160,14 +160,17 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> list[float]
     return [float(low), float(high)]
 
 
-def binomial_vs_chance(n_correct: int, n: int, n_classes: int) -> dict:
-    """One-sided exact binomial test of accuracy > 1/K. Valid for independent items (videos); for clips of shared
-    videos it is optimistic, which the report says."""
+CLIP_P_VALUE_MISSING = ("n/a: clips of one video are not independent, so a binomial test over clips would be "
+                        "optimistic; the p-value is given at the video level only")
+
+
+def binomial_test(n_correct: int, n: int, null_accuracy: float) -> dict:
+    """One-sided exact binomial test of accuracy > ``null_accuracy`` (1/K on a balanced split, else the
+    majority-class rate). Valid for independent items only: videos, never clips of shared videos."""
     from scipy.stats import binomtest
 
-    chance = 1.0 / n_classes
-    p_value = binomtest(int(n_correct), int(n), chance, alternative="greater").pvalue if n > 0 else float("nan")
-    return {"n_correct": int(n_correct), "n": int(n), "chance": chance, "p_value": float(p_value)}
+    p_value = binomtest(int(n_correct), int(n), null_accuracy, alternative="greater").pvalue if n > 0 else float("nan")
+    return {"n_correct": int(n_correct), "n": int(n), "null_accuracy": float(null_accuracy), "p_value": float(p_value)}
 
 
 def majority_class(train_labels: Sequence[int], n_classes: int) -> int:
@@ -176,14 +179,16 @@ def majority_class(train_labels: Sequence[int], n_classes: int) -> int:
 
 
 def level_metrics(y_true, y_pred, groups, class_names: Sequence[str], weights: np.ndarray,
-                  level: float = 0.95) -> dict:
-    """Everything reported for one system at one level (clips or videos), with intervals over videos."""
+                  null_accuracy: float | None = None, level: float = 0.95) -> dict:
+    """Everything reported for one system at one level (clips or videos), with intervals over videos; the binomial
+    test against ``null_accuracy`` only where items are independent (videos: pass it; clips: leave it None)."""
     result = classification_metrics(y_true, y_pred, class_names)
     boot = bootstrap_scores(y_true, y_pred, groups, len(class_names), weights)
     result["ci"] = {name: percentile_interval(values, level) for name, values in boot.items()}
     result["ci_level"] = level
     result["n_resamples"] = int(weights.shape[0])
-    result["binomial_test"] = binomial_vs_chance(result["n_correct"], result["n"], len(class_names))
+    result["binomial_test"] = (binomial_test(result["n_correct"], result["n"], null_accuracy)
+                               if null_accuracy is not None else {"p_value": None, "missing": CLIP_P_VALUE_MISSING})
     return result
 
 
@@ -194,3 +199,49 @@ def paired_difference(y_true, pred_a, pred_b, groups, n_classes: int, weights: n
     b = bootstrap_scores(y_true, pred_b, groups, n_classes, weights)["accuracy"]
     point = float(np.mean(np.asarray(pred_a) == y_true) - np.mean(np.asarray(pred_b) == y_true))
     return {"accuracy_difference": point, "ci": percentile_interval(a - b, level)}
+
+
+@dataclass
+class Scored:
+    """One system scored on the evaluated split: the metrics dict plus the arrays a paired comparison needs."""
+    metrics: dict                 # {"clip": level_metrics, "video": level_metrics}
+    clip_predictions: np.ndarray  # (n_clips,)
+    videos: VideoAggregate
+
+
+class Scorer:
+    """Scores every system on the same clips, videos and bootstrap resamples, so that differences are paired.
+
+    The video-level binomial test is against ``null_accuracy`` (1/K, or the majority-class rate of an unbalanced
+    split); clips get no p-value (they are not independent)."""
+
+    def __init__(self, labels, video_ids, class_names, n_resamples: int, seed: int, aggregate: str,
+                 null_accuracy: float):
+        self.labels = np.asarray(labels)
+        self.video_ids = [str(v) for v in video_ids]
+        self.class_names = list(class_names)
+        self.weights = bootstrap_weights(len(set(self.video_ids)), n_resamples, seed)
+        self.aggregate = aggregate
+        self.null_accuracy = null_accuracy
+
+    def score(self, clip_logits) -> Scored:
+        """Clip and video metrics (with intervals) of one system's clip logits."""
+        clip_predictions = np.asarray(clip_logits).argmax(axis=1)
+        videos = aggregate_videos(clip_logits, self.video_ids, self.labels, self.aggregate)
+        video_rows = np.arange(len(videos.video_ids))
+        return Scored({
+            "clip": level_metrics(self.labels, clip_predictions, videos.clip_group, self.class_names, self.weights),
+            "video": level_metrics(videos.labels, videos.predictions, video_rows, self.class_names, self.weights,
+                                   self.null_accuracy),
+        }, clip_predictions, videos)
+
+    def compare(self, clip_logits, model: Scored) -> dict:
+        """Another system's metrics plus ``difference_vs_model``: model minus system, paired, at both levels."""
+        other = self.score(clip_logits)
+        videos, n_classes = model.videos, len(self.class_names)
+        return {**other.metrics, "difference_vs_model": {
+            "video": paired_difference(videos.labels, videos.predictions, other.videos.predictions,
+                                       np.arange(len(videos.video_ids)), n_classes, self.weights),
+            "clip": paired_difference(self.labels, model.clip_predictions, other.clip_predictions, videos.clip_group,
+                                      n_classes, self.weights),
+        }}

@@ -1,6 +1,9 @@
 """``evaluate_run``: the whole evaluation stage as one library call (eval.py and the demo call it).
 
-Stages: inputs -> windowed inference -> clip/video metrics with intervals -> baselines -> files -> report.
+It reads top to bottom as named steps, each owned by one module: inputs (``evaluation.inputs``) -> checks
+(``evaluation.checks``: split overlap, selection split, null rate) -> infer (``evaluation.inference``) -> score
+(``evaluation.metrics.Scorer``) -> baselines (``evaluation.baselines``) -> text (``evaluation.text_baselines``)
+-> files (``evaluation.outputs``) -> report (``evaluation.report``).
 
 Example::
 
@@ -12,28 +15,24 @@ Example::
 
 from __future__ import annotations
 
-import csv
 import logging
-import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-import numpy as np
-
 from common.cli import format_table
-from common.data import load_prepared
 from common.jsonl import atomic_write_json
-from common.modeling import DEFAULT_WINDOW_SECONDS, default_window_seconds, model_fingerprint, pick_device
+from common.modeling import model_fingerprint
 from common.provenance import CORE_PACKAGES, package_versions
-from evaluation import baselines as baseline_lib
-from evaluation import plots
-from evaluation import text_baselines as text_lib
-from evaluation.fusion import log_probs
-from evaluation.inference import infer_split, load_encoder, load_eval_model
-from evaluation.inputs import dataset_summary, read_downloads, read_prepare_stats, read_run_dir
-from evaluation.metrics import (aggregate_videos, bootstrap_weights, level_metrics, majority_class, paired_difference,
-                                softmax)
+from common.seed import set_seed
+from evaluation.baselines import majority_reference, score_baselines
+from evaluation.checks import run_checks
+from evaluation.inference import infer
+from evaluation.inputs import dataset_summary, load_inputs, read_downloads, read_prepare_stats
+from evaluation.metrics import Scorer
+from evaluation.outputs import draw_figures, write_predictions
+from evaluation.report import write_report
+from evaluation.text_baselines import score_text
 
 logger = logging.getLogger(__name__)
 
@@ -79,269 +78,67 @@ class EvalConfig:
             raise ValueError(f"--aggregate {self.aggregate!r}: expected mean or vote")
 
 
-def resolve_window(config: EvalConfig, run_config: dict | None) -> tuple[float, str]:
-    """The window length and where it came from (the report says which)."""
-    if config.window_seconds is not None:
-        return float(config.window_seconds), "--window_seconds"
-    window = default_window_seconds(run_config)
-    # the key common.modeling took it from: the first whose value is the window
-    source = next((f"run_config.json {key}" for key in ("eval_window_seconds", "max_length_seconds")
-                   if (run_config or {}).get(key) == window), None)
-    return window, source or f"default {DEFAULT_WINDOW_SECONDS:g} s (no window length in run_config.json)"
-
-
-def set_seed(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def score_system(clip_logits, labels, video_ids, class_names, weights, aggregate) -> dict:
-    """Clip and video metrics (with intervals) of one system's clip logits."""
-    clip_predictions = np.asarray(clip_logits).argmax(axis=1)
-    videos = aggregate_videos(clip_logits, video_ids, labels, aggregate)
-    return {
-        "clip": level_metrics(labels, clip_predictions, videos.clip_group, class_names, weights),
-        "video": level_metrics(videos.labels, videos.predictions, np.arange(len(videos.video_ids)), class_names,
-                               weights),
-        "_clip_predictions": clip_predictions,
-        "_videos": videos,
-    }
-
-
-def write_predictions(out: Path, eval_split, class_names, clip_logits, windows_per_clip, videos) -> None:
-    titles, starts, durations = eval_split["title"], eval_split["start_s"], eval_split["duration_s"]
-    labels, video_ids = eval_split["label"], eval_split["video_id"]
-    probabilities = softmax(np.asarray(clip_logits))
-    with open(out / "predictions_clips.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["clip", "video_id", "start_s", "duration_s", "windows", "label", "predicted", "correct",
-                         *[f"p_{name}" for name in class_names]])
-        for i, probs in enumerate(probabilities):
-            predicted = int(probs.argmax())
-            writer.writerow([i, video_ids[i], f"{starts[i]:.3f}", f"{durations[i]:.3f}", int(windows_per_clip[i]),
-                             class_names[labels[i]], class_names[predicted], int(predicted == labels[i]),
-                             *[f"{p:.6f}" for p in probs]])
-    first_clip = {}
-    for i, video in enumerate(video_ids):
-        first_clip.setdefault(str(video), i)
-    with open(out / "predictions_videos.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["video_id", "title", "clips", "label", "predicted", "correct",
-                         *[f"p_{name}" for name in class_names]])
-        for v, video in enumerate(videos.video_ids):
-            writer.writerow([video, titles[first_clip[video]], int(videos.n_clips[v]), class_names[videos.labels[v]],
-                             class_names[videos.predictions[v]], int(videos.predictions[v] == videos.labels[v]),
-                             *[f"{p:.6f}" for p in videos.scores[v]]])
-
-
-def draw_figures(out: Path, result: dict, class_names, embeddings, labels, log_history, seed) -> dict[str, dict]:
-    """Every picture, each either ``{"png": path}`` or ``{"missing": reason}``."""
-    figures: dict[str, dict] = {}
-
-    def attempt(name, make):
-        try:
-            figures[name] = make()
-        except ValueError as error:
-            figures[name] = {"missing": str(error)}
-            logger.warning("figure %s not drawn: %s", name, error)
-
-    attempt("confusion_video", lambda: {"png": plots.plot_confusion(
-        result["video"]["confusion"], class_names, "Video level", out / "confusion_video.png")})
-    attempt("confusion_clip", lambda: {"png": plots.plot_confusion(
-        result["clip"]["confusion"], class_names, "Clip level", out / "confusion_clip.png")})
-    attempt("per_class_accuracy", lambda: {"png": plots.plot_per_class_accuracy(
-        {"clips": result["clip"]["per_class"], "videos": result["video"]["per_class"]}, class_names,
-        1 / len(class_names), out / "per_class_accuracy.png")})
-    if log_history is None:
-        figures["training_curves"] = {"missing": "trainer_state.json is not available"}
-    else:
-        attempt("training_curves", lambda: {"png": plots.plot_training_curves(log_history, out / "training_curves.png")})
-
-    def maps():
-        png, html = plots.plot_embedding_maps(plots.project_embeddings(embeddings, seed), labels, class_names,
-                                              out / "embeddings.png", out / "embeddings.html")
-        return {"png": png, "html": html}
-
-    attempt("embeddings", maps)
-    return figures
-
-
-def evaluate_text(config: EvalConfig, dataset, videos, validation_outputs, class_names, compare, out: Path) -> dict:
-    """Text baselines and audio+text fusion, scored like every other system (video log-probabilities repeated on
-    each clip of the video, so clip-level numbers of a text system are its video predictions counted per clip)."""
-    texts, sources = text_lib.read_video_texts(dataset, config.dataset, config.downloads)
-    audio = {config.split: dict(zip(videos.video_ids, log_probs(videos.scores)))}
-    if validation_outputs is not None:
-        val = dataset["validation"]
-        val_videos = aggregate_videos(validation_outputs.clip_logits, [str(v) for v in val["video_id"]],
-                                      np.asarray(val["label"]), config.aggregate)
-        audio["validation"] = dict(zip(val_videos.video_ids, log_probs(val_videos.scores)))
-    try:
-        encoder, about_encoder = text_lib.load_text_encoder(config.text_encoder)
-        result = text_lib.run_text_systems(dataset, texts, config.split, len(class_names), config.seed, encoder,
-                                           about_encoder, audio)
-    except ValueError as error:
-        return {"systems": {}, "missing": {"all": str(error)}, "sources": sources}
-    assert list(result.video_ids[config.split]) == list(videos.video_ids), "text and audio must score the same videos"
-    systems, predictions = {}, {"audio": videos.predictions}
-    for name, per_split in result.log_probs.items():
-        systems[name] = compare(per_split[config.split][videos.clip_group])
-        systems[name]["label"] = text_lib.TEXT_LABELS[name] + (f" ({about_encoder})" if "encoder" in name else "")
-        predictions[name] = per_split[config.split].argmax(axis=1)
-    text_lib.save_texts(out / "texts.jsonl", videos.video_ids, texts)
-    shown = {"audio": predictions["audio"], "text": predictions.get("text_tfidf")}
-    if "fusion_tfidf" in predictions:
-        shown["fusion"] = predictions["fusion_tfidf"]
-    return {
-        "systems": systems,
-        "missing": result.missing,
-        "sources": sources,
-        "encoder": about_encoder,
-        "fusion": result.fusion,
-        "per_class_recall": {k: text_lib.per_class_recall(videos.labels, p, class_names) for k, p in predictions.items()},
-        "disagreements": (text_lib.disagreements(videos.video_ids, videos.labels, shown, texts, class_names)
-                          if shown["text"] is not None else []),
-        "n_videos": {split: len(ids) for split, ids in result.video_ids.items()},
-        "agreement": (text_lib.agreement_counts(videos.labels, shown["audio"], shown["text"])
-                      if shown["text"] is not None else None),
-    }
-
-
 def evaluate_run(config: EvalConfig) -> dict:
     """Evaluate ``config.model`` on ``config.split`` of ``config.dataset``; write every output to ``config.out``
     and return the metrics (the content of ``metrics.json``)."""
-    from evaluation.report import write_report
-
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)
-
-    # ---------------- inputs ----------------
-    dataset = load_prepared(config.dataset)
-    if config.split not in dataset:
-        raise ValueError(f"--split {config.split!r}: dataset {config.dataset} has splits {list(dataset)}")
-    eval_split = dataset[config.split]
-    if len(eval_split) == 0:
-        raise ValueError(f"--split {config.split!r} of {config.dataset} is empty: nothing to evaluate")
-    class_names = list(eval_split.features["label"].names)
-    run_files, run_missing = read_run_dir(config.model)
-    window_s, window_source = resolve_window(config, run_files.get("run_config.json"))
-    device = pick_device(config.device)
-    labels = np.asarray(eval_split["label"])
-    video_ids = [str(v) for v in eval_split["video_id"]]
-
-    # ---------------- inference ----------------
-    model, extractor, columns = load_eval_model(config.model, class_names, device)
-    outputs = infer_split(model, extractor, columns, eval_split, window_s, config.batch_size, desc=f"eval {config.split}")
-    validation_outputs = None
-    if config.baselines and config.split not in ("train", "validation") and len(dataset.get("validation") or []):
-        # the fusion weight is chosen on validation videos: the audio model's predictions there are needed too
-        validation_outputs = infer_split(model, extractor, columns, dataset["validation"], window_s, config.batch_size,
-                                         desc="eval validation (fusion weight)")
-    del model
-
-    # ---------------- metrics ----------------
-    weights = bootstrap_weights(len(set(video_ids)), config.bootstrap, config.seed)
-    result = score_system(outputs.clip_logits, labels, video_ids, class_names, weights, config.aggregate)
-    videos = result.pop("_videos")
-    clip_predictions = result.pop("_clip_predictions")
-    majority = majority_class(dataset["train"]["label"], len(class_names)) if "train" in dataset else None
-    references = {"chance": {"accuracy": 1 / len(class_names)}}
-    systems = {}
-    if majority is None:
-        references["majority"] = {"missing": "the dataset has no train split to take the majority class from"}
-    else:
-        constant = np.full((len(labels), len(class_names)), -1e9)
-        constant[:, majority] = 0.0
-        systems["majority"] = constant
-        references["majority"] = {"class": class_names[majority]}
-
-    # ---------------- baselines ----------------
-    baselines_missing = {}
-    if config.baselines and config.split == "train":
-        # the audio baselines are fitted on the train split: scoring them there would report training accuracy
-        reason = "--split train: the baselines are fitted on the train split, so they cannot be scored on it"
-        baselines_missing.update({name: reason for name in baseline_lib.BASELINE_LABELS})
-    elif config.baselines:
-        base = config.base_model or (run_files.get("run_config.json") or {}).get("base_model")
-        encoder_embed = None
-        if base:
-            encoder, base_extractor = load_encoder(base, class_names, device)
-            encoder_embed = lambda split, desc: infer_split(  # noqa: E731
-                encoder, base_extractor, None, split, window_s, config.batch_size, desc).clip_embeddings
-        else:
-            baselines_missing["frozen_encoder_logistic_regression"] = (
-                "no base checkpoint: run_config.json has no base_model and --base_model was not given")
-        systems.update(baseline_lib.run_baselines(dataset["train"], eval_split, len(class_names), config.seed,
-                                                  encoder_embed))
-    else:
-        baselines_missing["all"] = "baselines were not requested (run eval.py with --baselines)"
-
-    def compare(clip_logits) -> dict:
-        scored = score_system(clip_logits, labels, video_ids, class_names, weights, config.aggregate)
-        other_videos, other_clip_predictions = scored.pop("_videos"), scored.pop("_clip_predictions")
-        scored["difference_vs_model"] = {
-            "video": paired_difference(videos.labels, videos.predictions, other_videos.predictions,
-                                       np.arange(len(videos.video_ids)), len(class_names), weights),
-            "clip": paired_difference(labels, clip_predictions, other_clip_predictions, videos.clip_group,
-                                      len(class_names), weights),
-        }
-        return scored
-
-    compared = {}
-    for name, clip_logits in systems.items():
-        compared[name] = compare(clip_logits)
-        compared[name]["label"] = baseline_lib.BASELINE_LABELS.get(name, "majority class of the training split")
-    if "majority" in compared:
-        references["majority"].update(compared.pop("majority"))
-
-    # ---------------- text and audio + text ----------------
-    text = (evaluate_text(config, dataset, videos, validation_outputs, class_names, compare, out) if config.baselines
-            else {"systems": {}, "missing": {"all": "baselines were not requested (run eval.py with --baselines)"}})
-
-    # ---------------- files ----------------
-    write_predictions(out, eval_split, class_names, outputs.clip_logits, outputs.windows_per_clip, videos)
-    log_history = (run_files.get("trainer_state.json") or {}).get("log_history")
-    figures = draw_figures(out, result, class_names, outputs.clip_embeddings, labels, log_history, config.seed)
-    prepare_stats, prepare_missing = read_prepare_stats(config.dataset)
-    downloads, downloads_missing = read_downloads(config.downloads)
+    inputs = load_inputs(config)
+    checks = run_checks(inputs.dataset, config.split, inputs.run_config, inputs.class_names)
+    inferred = infer(config, inputs)
+    scorer = Scorer(inputs.labels, inputs.video_ids, inputs.class_names, config.bootstrap, config.seed,
+                    config.aggregate, checks["null"]["accuracy"])
+    model = scorer.score(inferred.split.clip_logits)
+    references = {"chance": {"accuracy": 1 / len(inputs.class_names)}, "null": checks["null"],
+                  "majority": majority_reference(inputs, scorer, model)}
+    baselines, baselines_missing = score_baselines(config, inputs, scorer, model)
+    text = score_text(config, inputs, inferred, scorer, model, out)
+    write_predictions(out, inputs.eval_split, inputs.class_names, inferred.split.clip_logits,
+                      inferred.split.windows_per_clip, model.videos)
+    log_history = (inputs.run_files.get("trainer_state.json") or {}).get("log_history")
+    figures = draw_figures(out, model.metrics, inputs.class_names, inferred.split.clip_embeddings, inputs.labels,
+                           log_history, config.seed)
     metrics = {
         "config": asdict(config),
         "split": config.split,
-        "class_names": class_names,
-        "n_clips": len(labels),
-        "n_videos": len(videos.video_ids),
-        "inference": {
-            "device": device, "window_seconds": window_s, "window_source": window_source,
-            "aggregate": config.aggregate, "n_windows": outputs.n_windows,
-            "audio_seconds": outputs.audio_seconds, "inference_seconds": outputs.inference_seconds,
-            "audio_seconds_per_second": outputs.audio_seconds / max(outputs.inference_seconds, 1e-9),
-        },
-        "clip": result["clip"],
-        "video": result["video"],
+        "class_names": inputs.class_names,
+        "n_clips": len(inputs.labels),
+        "n_videos": len(model.videos.video_ids),
+        "inference": inference_summary(config, inputs, inferred.split),
+        **model.metrics,
         "references": references,
-        "baselines": compared,
+        "baselines": baselines,
         "baselines_missing": baselines_missing,
         "text": text,
-        "data": {"splits": dataset_summary(dataset, class_names),
-                 "prepare_stats": prepare_stats, "prepare_stats_missing": prepare_missing,
-                 "downloads": downloads, "downloads_missing": downloads_missing},
-        "run": {"files": run_files.get("run_config.json"), "all_results": run_files.get("all_results.json"),
-                "missing": run_missing},
+        "checks": checks,
+        "data": data_summary(config, inputs),
+        "run": {"files": inputs.run_config, "all_results": inputs.run_files.get("all_results.json"),
+                "missing": inputs.run_missing},
         "figures": figures,
         "versions": package_versions((*CORE_PACKAGES, "scipy", "matplotlib", "plotly")),
-        "input_hashes": {"dataset_fingerprint": getattr(eval_split, "_fingerprint", None),
+        "input_hashes": {"dataset_fingerprint": getattr(inputs.eval_split, "_fingerprint", None),
                          "model_fingerprint": model_fingerprint(config.model)},
     }
-
-    # ---------------- report ----------------
     metrics["report"] = write_report(metrics, out, config.lang)
     atomic_write_json(out / "metrics.json", metrics)
     log_summary(metrics)
     return metrics
+
+
+def inference_summary(config: EvalConfig, inputs, outputs) -> dict:
+    return {"device": inputs.device, "window_seconds": inputs.window_s, "window_source": inputs.window_source,
+            "aggregate": config.aggregate, "n_windows": outputs.n_windows, "audio_seconds": outputs.audio_seconds,
+            "inference_seconds": outputs.inference_seconds,
+            "audio_seconds_per_second": outputs.audio_seconds / max(outputs.inference_seconds, 1e-9)}
+
+
+def data_summary(config: EvalConfig, inputs) -> dict:
+    prepare_stats, prepare_missing = read_prepare_stats(config.dataset)
+    downloads, downloads_missing = read_downloads(config.downloads)
+    return {"splits": dataset_summary(inputs.dataset, inputs.class_names),
+            "prepare_stats": prepare_stats, "prepare_stats_missing": prepare_missing,
+            "downloads": downloads, "downloads_missing": downloads_missing}
 
 
 def log_summary(metrics: dict) -> None:
@@ -357,6 +154,9 @@ def log_summary(metrics: dict) -> None:
     rows += [row(entry["label"], entry) for entry in metrics.get("text", {}).get("systems", {}).values()]
     chance = metrics["references"]["chance"]["accuracy"]
     rows.append(["chance (1/K)", f"{chance:.3f}", f"{chance:.3f}", "", ""])
+    null = metrics["references"]["null"]
+    if null["kind"] != "chance":
+        rows.append([f"null: majority rate ({null['class']})", "", f"{null['accuracy']:.3f}", "", ""])
     table = format_table(["system", "clip acc", "video acc", "video acc 95% CI", "video macro-F1"], rows)
     logger.info("evaluation of %s on %s (%d clips, %d videos)\n%s", metrics["config"]["model"], metrics["split"],
                 metrics["n_clips"], metrics["n_videos"], table)

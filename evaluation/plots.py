@@ -1,4 +1,5 @@
-"""Report pictures: confusion matrices, training curves, per-class accuracy, PCA/t-SNE maps of clip embeddings.
+"""Report pictures: confusion matrices, per-class accuracy, PCA/t-SNE maps of clip embeddings (training curves:
+``training.report.write_curves``, the one drawing train.py also writes).
 
 PNG files via matplotlib (Agg backend, no display needed) and one interactive plotly HTML (plotly.js embedded, so it
 opens offline). Each function returns the written path, or raises ``ValueError`` with the reason it cannot draw.
@@ -48,41 +49,6 @@ def plot_confusion(confusion, class_names: Sequence[str], title: str, path) -> s
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title(f"{title} ({name})")
-    return _save(fig, path)
-
-
-def training_series(log_history: list[dict]) -> dict[str, tuple[list[float], list[float]]]:
-    """``name -> (epochs, values)`` for the training loss and every eval_* number in ``trainer_state.json``."""
-    series: dict[str, tuple[list[float], list[float]]] = {}
-    for entry in log_history:
-        epoch = entry.get("epoch")
-        if epoch is None:
-            continue
-        for key, value in entry.items():
-            wanted = key == "loss" or (key.startswith("eval_") and key not in
-                                       ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second"))
-            if wanted and isinstance(value, (int, float)):
-                xs, ys = series.setdefault(key, ([], []))
-                xs.append(float(epoch))
-                ys.append(float(value))
-    return series
-
-
-def plot_training_curves(log_history: list[dict], path) -> str:
-    series = training_series(log_history)
-    losses = {k: v for k, v in series.items() if k in ("loss", "eval_loss")}
-    scores = {k: v for k, v in series.items() if k not in losses}
-    if not losses and not scores:
-        raise ValueError("trainer_state.json log_history holds no loss or eval_* entries with an epoch")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, group, label in ((axes[0], losses, "loss"), (axes[1], scores, "validation score")):
-        for name, (xs, ys) in sorted(group.items()):
-            ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, label=name)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        if group:
-            ax.legend()
     return _save(fig, path)
 
 

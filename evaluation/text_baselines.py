@@ -33,7 +33,8 @@ import numpy as np
 
 from common.jsonl import read_jsonl
 from common.text import video_document
-from evaluation.fusion import FLOOR, choose_weight, fuse
+from evaluation.fusion import FLOOR, choose_weight, fuse, log_probs
+from evaluation.metrics import aggregate_videos
 
 logger = logging.getLogger(__name__)
 
@@ -293,3 +294,48 @@ def save_texts(path: Path, video_ids, texts) -> None:
             handle.write(json.dumps({"video_id": vid, "document": video_document(entry.get("title"),
                                                                                  entry.get("description"))},
                                     ensure_ascii=False) + "\n")
+
+
+def score_text(config, inputs, inferred, scorer, model, out: Path) -> dict:
+    """Text baselines and audio+text fusion, scored like every other system (video log-probabilities repeated on
+    each clip of the video, so clip-level numbers of a text system are its video predictions counted per clip)."""
+    if not config.baselines:
+        return {"systems": {}, "missing": {"all": "baselines were not requested (run eval.py with --baselines)"}}
+    dataset, videos = inputs.dataset, model.videos
+    texts, sources = read_video_texts(dataset, config.dataset, config.downloads)
+    audio = {config.split: dict(zip(videos.video_ids, log_probs(videos.scores)))}
+    if inferred.validation is not None:
+        val = dataset["validation"]
+        val_videos = aggregate_videos(inferred.validation.clip_logits, [str(v) for v in val["video_id"]],
+                                      np.asarray(val["label"]), config.aggregate)
+        audio["validation"] = dict(zip(val_videos.video_ids, log_probs(val_videos.scores)))
+    try:
+        encoder, about_encoder = load_text_encoder(config.text_encoder)
+        result = run_text_systems(dataset, texts, config.split, len(inputs.class_names), config.seed, encoder,
+                                  about_encoder, audio)
+    except ValueError as error:
+        return {"systems": {}, "missing": {"all": str(error)}, "sources": sources}
+    assert list(result.video_ids[config.split]) == list(videos.video_ids), "text and audio must score the same videos"
+    systems, predictions = {}, {"audio": videos.predictions}
+    for name, per_split in result.log_probs.items():
+        systems[name] = scorer.compare(per_split[config.split][videos.clip_group], model)
+        systems[name]["label"] = TEXT_LABELS[name] + (f" ({about_encoder})" if "encoder" in name else "")
+        predictions[name] = per_split[config.split].argmax(axis=1)
+    save_texts(out / "texts.jsonl", videos.video_ids, texts)
+    shown = {"audio": predictions["audio"], "text": predictions.get("text_tfidf")}
+    if "fusion_tfidf" in predictions:
+        shown["fusion"] = predictions["fusion_tfidf"]
+    class_names = inputs.class_names
+    return {
+        "systems": systems,
+        "missing": result.missing,
+        "sources": sources,
+        "encoder": about_encoder,
+        "fusion": result.fusion,
+        "per_class_recall": {k: per_class_recall(videos.labels, p, class_names) for k, p in predictions.items()},
+        "disagreements": (disagreements(videos.video_ids, videos.labels, shown, texts, class_names)
+                          if shown["text"] is not None else []),
+        "n_videos": {split: len(ids) for split, ids in result.video_ids.items()},
+        "agreement": (agreement_counts(videos.labels, shown["audio"], shown["text"])
+                      if shown["text"] is not None else None),
+    }

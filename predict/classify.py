@@ -33,6 +33,7 @@ from common.jsonl import append_jsonl, atomic_write_json, atomic_write_text, rea
 from common.modeling import predict_windows
 from common.modeling import default_window_seconds
 from common.provenance import file_sha256, package_versions
+from common.seed import set_seed
 from predict.loading import load_classifier, model_fingerprint
 from predict.sources import Source, resolve_inputs, stream_blocks
 
@@ -244,7 +245,7 @@ def run_info(config: PredictConfig, window_s: float, hop_s: float, results: list
 
 def predict_inputs(config: PredictConfig) -> list[InputResult]:
     """Classify every input of ``config``; with ``config.out`` also write timelines, a manifest and run info."""
-    torch.manual_seed(config.seed), np.random.seed(config.seed)
+    set_seed(config.seed)
     out = Path(config.out) if config.out else None
     model, extractor, run_config = load_classifier(config.model, config.device)
     window_s = config.window_seconds or default_window_seconds(run_config)

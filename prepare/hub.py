@@ -15,8 +15,6 @@ import json
 import logging
 from pathlib import Path
 
-import yaml
-
 from common.audio import SAMPLING_RATE
 
 logger = logging.getLogger(__name__)
@@ -29,23 +27,79 @@ def _size_category(clips: int) -> str:
     return "1M<n<10M"
 
 
+def split_statement(stats: dict | None) -> str:
+    """How the splits keep groups apart, from prepare_stats.json's ``grouping`` (absent: a video-level split)."""
+    grouping = (stats or {}).get("grouping") or {}
+    if grouping.get("group_by") != "channel":
+        return "Split by video, stratified by class: no video is in two splits."
+    sources = grouping.get("group_source_counts") or {}
+    cap = grouping.get("max_videos_per_group")
+    text = ("Split by channel, stratified by class: no channel and no video is in two splits (channel-disjoint). "
+            f"Videos grouped by yt-dlp's channel_id: {sources.get('channel_id', 0)}; by the listing's channel "
+            f"header: {sources.get('listing_channel', 0)}; alone, with no channel known: {sources.get('video', 0)}.")
+    if cap:
+        text += (f" At most {cap} videos per channel, capped before the split "
+                 f"({grouping.get('videos_dropped_by_cap', 0)} videos dropped).")
+    return text
+
+
+DATASET_CARD = """
+# {{ pretty_name }}
+
+Fixed-length {{ khz }} kHz mono clips of videos, labelled with the video's category
+({{ class_names | length }} classes: {{ class_names | join(', ') }}).
+
+## Provenance
+- Built from {{ source }}.
+- Source audio: {{ inputs.videos_scanned }} files read, {{ '%.2f' | format(inputs.hours_scanned) }} hours,
+  combined sha256 `{{ inputs.source_files_sha256 }}`.
+- Content sha256 of this dataset: `{{ content_sha256 }}` (same inputs and seed give the same value).
+- The audio belongs to the owners of the videos; this set is for research on audio classification.
+
+## How it was built
+`{{ command }}`
+
+- Clips of {{ config.clip_seconds }} s every {{ config.hop_seconds }} s; the remainder shorter than a clip is
+  dropped; clips quieter than {{ config.min_rms_db }} dBFS RMS are dropped; at most
+  {{ config.max_clips_per_video or 'all' }} clips per video, spread evenly across it.
+- {{ split_statement }} Split fractions {{ config.split }}, seed {{ config.seed }}.
+- Balance `{{ config.balance }}`: {{ balance }}.
+
+## Counts
+| split | class | videos | clips | hours |
+|---|---|---:|---:|---:|
+{% for split, per_class in splits.items() %}{% for category, c in per_class.items() -%}
+| {{ split }} | {{ category }} | {{ c.videos }} | {{ c.clips }} | {{ '%.3f' | format(c.hours) }} |
+{% endfor %}{% endfor %}
+## Dropped
+{% for line in dropped %}- {{ line }}
+{% else %}- nothing
+{% endfor %}
+## Columns
+- `audio`: `Audio(sampling_rate={{ sampling_rate }}, decode=False)`, FLAC bytes; decode with
+  `soundfile.read(io.BytesIO(row["audio"]["bytes"]))` (or let `datasets` decode it where torchcodec works).
+- `label`: `ClassLabel` with the names above; `video_id`; `channel` where the dataset has it; `start_s` (seconds
+  from the start of the original video); `duration_s`; `title`.
+
+## Versions
+```
+{{ versions }}
+```
+"""
+
+
 def dataset_card(stats: dict) -> str:
-    """README.md for the dataset: provenance, counts, what was dropped and how it was built."""
+    """README.md for the dataset: a YAML header validated by ``huggingface_hub.DatasetCardData``, provenance, counts,
+    what was dropped and how it was built (including whether the split is channel-disjoint)."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
     config = stats["config"]
     total_clips = sum(c["clips"] for per_class in stats["splits"].values() for c in per_class.values())
-    header = {
-        "pretty_name": "YouTube audio clips by category",
-        "task_categories": ["audio-classification"],
-        "tags": ["audio", "youtube", "video-level-split"],
-        "size_categories": [_size_category(total_clips)],
-        "license": "other",
-    }
-    counts = ["| split | class | videos | clips | hours |", "|---|---|---:|---:|---:|"]
-    for split, per_class in stats["splits"].items():
-        for category, c in per_class.items():
-            counts.append(f"| {split} | {category} | {c['videos']} | {c['clips']} | {c['hours']:.3f} |")
-    dropped = [f"- video, {reason}: {n}" for reason, n in stats["dropped"]["videos"].items()]
-    dropped += [f"- clip, {reason}: {n}" for reason, n in stats["dropped"]["clips"].items()]
+    channel_split = (stats.get("grouping") or {}).get("group_by") == "channel"
+    card_data = DatasetCardData(pretty_name="YouTube audio clips by category", task_categories=["audio-classification"],
+                                tags=["audio", "youtube", "channel-disjoint-split" if channel_split
+                                      else "video-level-split"],
+                                size_categories=[_size_category(total_clips)], license="other")
     if config.get("raw"):
         source = "download manifests (`python -m download`): " + ", ".join(
             f"`{m['path']}` (sha256 `{m['sha256'][:12]}`, {m['records']} records)" for m in stats["inputs"]["manifests"])
@@ -54,46 +108,20 @@ def dataset_card(stats: dict) -> str:
     command = " ".join(["python -m prepare"] + [f"--raw {d}" for d in config.get("raw") or []]
                        + ([f"--audiofolder {config['audiofolder']}"] if config.get("audiofolder") else [])
                        + [f"--{key.replace('_', '-')} {config[key]}" for key in
-                          ("clip_seconds", "hop_seconds", "max_clips_per_video", "min_rms_db", "split", "seed", "balance")])
-    body = f"""# YouTube audio clips by category
-
-Fixed-length {SAMPLING_RATE // 1000} kHz mono clips of videos, labelled with the video's category
-({len(stats['class_names'])} classes: {', '.join(stats['class_names'])}).
-
-## Provenance
-- Built from {source}.
-- Source audio: {stats['inputs']['videos_scanned']} files read, {stats['inputs']['hours_scanned']:.2f} hours,
-  combined sha256 `{stats['inputs']['source_files_sha256']}`.
-- Content sha256 of this dataset: `{stats['content_sha256']}` (same inputs and seed give the same value).
-- The audio belongs to the owners of the videos; this set is for research on audio classification.
-
-## How it was built
-`{command}`
-
-- Clips of {config['clip_seconds']} s every {config['hop_seconds']} s; the remainder shorter than a clip is
-  dropped; clips quieter than {config['min_rms_db']} dBFS RMS are dropped; at most
-  {config['max_clips_per_video'] or 'all'} clips per video, spread evenly across it.
-- Split by {config.get('group_by', 'video')}, stratified by class ({config['split']}, seed {config['seed']}): no {config.get('group_by', 'video')} is in two splits.
-- Balance `{config['balance']}`: {"equal videos per class (undersampled to the smallest class) and equal clips per class in validation and test, so chance is exactly 1/K; train keeps every clip of its videos" if config['balance'] == 'videos' else "no balancing"}.
-
-## Counts
-{chr(10).join(counts)}
-
-## Dropped
-{chr(10).join(dropped) or '- nothing'}
-
-## Columns
-- `audio`: `Audio(sampling_rate={SAMPLING_RATE}, decode=False)`, FLAC bytes; decode with
-  `soundfile.read(io.BytesIO(row["audio"]["bytes"]))` (or let `datasets` decode it where torchcodec works).
-- `label`: `ClassLabel` with the names above; `video_id`; `start_s` (seconds from the start of the original
-  video); `duration_s`; `title`.
-
-## Versions
-```
-{json.dumps(stats['versions'], indent=2)}
-```
-"""
-    return "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body
+                          ("clip_seconds", "hop_seconds", "max_clips_per_video", "min_rms_db", "split", "seed", "balance",
+                           "group_by", "max_videos_per_group") if config.get(key) is not None])
+    balance = ("equal videos per class (undersampled to the smallest class) and equal clips per class in validation "
+               "and test, so chance is exactly 1/K; train keeps every clip of its videos"
+               if config["balance"] == "videos" else "no balancing")
+    dropped = ([f"video, {reason}: {n}" for reason, n in stats["dropped"]["videos"].items()]
+               + [f"clip, {reason}: {n}" for reason, n in stats["dropped"]["clips"].items()])
+    card = DatasetCard.from_template(
+        card_data, template_str="---\n{{ card_data }}\n---\n" + DATASET_CARD, pretty_name=card_data.pretty_name,
+        khz=SAMPLING_RATE // 1000, sampling_rate=SAMPLING_RATE, class_names=stats["class_names"], source=source,
+        inputs=stats["inputs"], content_sha256=stats["content_sha256"], command=command, config=config,
+        split_statement=split_statement(stats), balance=balance, splits=stats["splits"], dropped=dropped,
+        versions=json.dumps(stats["versions"], indent=2))
+    return str(card)
 
 
 def push_dataset(dataset_dir, repo_id: str, token: str | None = None, private: bool | None = None) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from evaluation.metrics import (aggregate_clips, aggregate_videos, binomial_vs_chance, bootstrap_weights,
+from evaluation.metrics import (aggregate_clips, aggregate_videos, binomial_test, bootstrap_scores, bootstrap_weights,
                                 classification_metrics, level_metrics, majority_class, paired_difference,
                                 scores_from_confusion)
 
@@ -49,9 +49,20 @@ def test_vectorised_scores_equal_sklearn_on_random_stacks():
 
 def test_binomial_test_hand_computed():
     # P(X >= 6), X ~ Bin(8, 1/3) = (C(8,6) 2^2 + C(8,7) 2 + 1) / 3^8 = 129 / 6561
-    result = binomial_vs_chance(6, 8, 3)
+    result = binomial_test(6, 8, 1 / 3)
     assert result["p_value"] == pytest.approx(129 / 6561)
-    assert result["chance"] == pytest.approx(1 / 3)
+    assert result["null_accuracy"] == pytest.approx(1 / 3)
+    # against a majority-class rate of 1/2: P(X >= 6), X ~ Bin(8, 1/2) = (28 + 8 + 1) / 256
+    assert binomial_test(6, 8, 0.5)["p_value"] == pytest.approx(37 / 256)
+
+
+def test_p_value_only_where_items_are_independent():
+    weights = bootstrap_weights(4, 50, seed=0)
+    videos = level_metrics([0, 0, 1, 1], [0, 0, 1, 0], np.arange(4), ["a", "b"], weights, null_accuracy=0.5)
+    clips = level_metrics([0, 0, 1, 1], [0, 0, 1, 0], np.arange(4), ["a", "b"], weights)
+    # P(X >= 3), X ~ Bin(4, 1/2) = 5/16
+    assert videos["binomial_test"]["p_value"] == pytest.approx(5 / 16)
+    assert clips["binomial_test"]["p_value"] is None and "not independent" in clips["binomial_test"]["missing"]
 
 
 def test_clip_aggregation_is_mean_of_windows():
@@ -121,12 +132,28 @@ def test_clip_level_interval_resamples_videos_not_clips():
     assert m["ci"]["accuracy"] == [0.0, 1.0]
 
 
-def test_paired_difference_and_majority():
-    rng = np.random.default_rng(3)
-    labels, better = _videos(200, 0.9, rng)
-    _, worse = _videos(200, 0.5, np.random.default_rng(3))
-    diff = paired_difference(labels, better, worse, np.arange(200), 4, bootstrap_weights(200, 500, seed=1))
-    assert diff["accuracy_difference"] == pytest.approx(0.4)
-    assert 0.3 < diff["ci"][0] < 0.4 < diff["ci"][1] < 0.5
+def test_paired_interval_is_narrower_than_unpaired_for_correlated_systems():
+    """B is right on a subset of A's videos (A fixes 10 of B's 200 videos): the paired difference is 10/200 on every
+    video drawn, so its interval is narrow and above zero; resampling the two systems independently would give an
+    interval about as wide as either accuracy's, straddling zero."""
+    n_videos = 200
+    labels = np.zeros(n_videos, dtype=int)
+    a_right = np.arange(n_videos) < 160                  # A: 160/200
+    b_right = np.arange(n_videos) < 150                  # B: the first 150 of A's 160
+    pred_a, pred_b = np.where(a_right, 0, 1), np.where(b_right, 0, 1)
+    groups = np.arange(n_videos)
+    weights = bootstrap_weights(n_videos, 1000, seed=1)
+    paired = paired_difference(labels, pred_a, pred_b, groups, 2, weights)
+    assert paired["accuracy_difference"] == pytest.approx(0.05)
+    low, high = paired["ci"]
+    assert 0.0 < low < 0.05 < high < 0.1
+    independent = (bootstrap_scores(labels, pred_a, groups, 2, weights)["accuracy"]
+                   - bootstrap_scores(labels, pred_b, groups, 2, bootstrap_weights(n_videos, 1000, seed=2))["accuracy"])
+    unpaired_low, unpaired_high = np.percentile(independent, [2.5, 97.5])
+    assert unpaired_low < 0.0 < unpaired_high                  # unpaired resampling cannot tell A from B here
+    assert (high - low) < (unpaired_high - unpaired_low) / 2
+
+
+def test_majority_class_and_a_hopeless_test():
     assert majority_class([2, 1, 2, 0, 1], 3) == 1 and majority_class([2, 2, 0], 3) == 2
-    assert math.isclose(binomial_vs_chance(0, 10, 4)["p_value"], 1.0)
+    assert math.isclose(binomial_test(0, 10, 0.25)["p_value"], 1.0)

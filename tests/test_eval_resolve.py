@@ -4,7 +4,8 @@ import pytest
 
 from common.modeling import DEFAULT_WINDOW_SECONDS, default_window_seconds, model_fingerprint, pick_device
 from common.provenance import files_sha256
-from evaluation.pipeline import EvalConfig, resolve_window
+from evaluation.inputs import resolve_window
+from evaluation.pipeline import EvalConfig
 
 
 @pytest.mark.parametrize("run_config, expected", [

@@ -12,15 +12,7 @@ import dataclasses
 import platform
 from pathlib import Path
 
-import yaml
-
 from common import provenance
-
-PACKAGES = ("torch", "transformers", "datasets", "evaluate", "accelerate", "numpy", "soundfile", "huggingface_hub")
-
-
-def package_versions() -> dict:
-    return provenance.package_versions(PACKAGES)
 
 
 def hardware(training_args) -> dict:
@@ -50,136 +42,158 @@ def run_config(model_args, data_args, training_args, dataset_stats: dict, finger
         "dataset_name": data_args.dataset_name,
         "dataset_fingerprint": fingerprint,
         "dataset_stats": dataset_stats,
-        "versions": package_versions(),
+        "versions": provenance.package_versions(),
         "hardware": hardware(training_args),
         "train_runtime_s": train_runtime_s,
     }
 
 
-def epoch_curves(log_history: list[dict]) -> dict:
-    """Training loss and validation accuracy/loss per logged epoch, from ``trainer.state.log_history``."""
-    curves = {"train_loss": [], "eval_loss": [], "eval_accuracy": []}
+def training_series(log_history: list[dict]) -> dict[str, tuple[list[float], list[float]]]:
+    """``name -> (epochs, values)`` for the training loss and every eval_* number in ``trainer_state.json``."""
+    series: dict[str, tuple[list[float], list[float]]] = {}
     for entry in log_history:
-        if "loss" in entry and "epoch" in entry:
-            curves["train_loss"].append((entry["epoch"], entry["loss"]))
-        if "eval_loss" in entry:
-            curves["eval_loss"].append((entry["epoch"], entry["eval_loss"]))
-        if "eval_accuracy" in entry:
-            curves["eval_accuracy"].append((entry["epoch"], entry["eval_accuracy"]))
-    return curves
+        epoch = entry.get("epoch")
+        if epoch is None:
+            continue
+        for key, value in entry.items():
+            wanted = key == "loss" or (key.startswith("eval_") and key not in
+                                       ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second"))
+            if wanted and isinstance(value, (int, float)):
+                xs, ys = series.setdefault(key, ([], []))
+                xs.append(float(epoch))
+                ys.append(float(value))
+    return series
 
 
 def write_curves(log_history: list[dict], path) -> Path:
+    """Loss (left) and every validation score (right) per epoch, from ``trainer.state.log_history``; train.py writes
+    it beside the model and eval.py into the report. Empty panels when nothing was logged."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = epoch_curves(log_history)
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("train_loss", "train"), ("eval_loss", "validation")):
-        if curves[key]:
-            loss_ax.plot(*zip(*curves[key]), marker="o", label=label)
-    loss_ax.set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
-    loss_ax.legend()
-    if curves["eval_accuracy"]:
-        acc_ax.plot(*zip(*curves["eval_accuracy"]), marker="o", color="tab:green")
-    acc_ax.set(title="Validation accuracy (clips)", xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
+    series = training_series(log_history)
+    losses = {k: v for k, v in series.items() if k in ("loss", "eval_loss")}
+    scores = {k: v for k, v in series.items() if k not in losses}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, group, label in ((axes[0], losses, "loss"), (axes[1], scores, "validation score")):
+        for name, (xs, ys) in sorted(group.items()):
+            ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if group:
+            ax.legend()
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
+# The training arguments a reader needs to repeat a run: the model card and the lab report both list these.
 HYPERPARAMETERS = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs",
-                   "max_steps", "warmup_steps", "lr_scheduler_type", "weight_decay", "seed", "bf16", "fp16")
+                   "max_steps", "warmup_steps", "lr_scheduler_type", "weight_decay", "seed", "bf16", "fp16",
+                   "metric_for_best_model")
 
 
-def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str | None) -> str:
-    """README.md for the run folder and the Hub: metadata header, provenance, labels, metrics, hyperparameters."""
-    stats = config["dataset_stats"]["splits"]
-    split_names = list(stats)
-    count_rows = "\n".join(
-        f"| {name} | " + " | ".join(str(stats[s]["per_class"].get(name, 0)) for s in split_names) + " |"
-        for name in labels)
-    totals = "| **total** | " + " | ".join(str(stats[s]["clips"]) for s in split_names) + " |"
-    metric_rows = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
-                            for k, v in sorted(results.items()) if k.startswith("eval_"))
-    training_args = config["training_args"]
-    hyper_rows = "\n".join(f"| {k} | {training_args.get(k)} |" for k in HYPERPARAMETERS)
-    hyper_rows += (f"\n| max_length_seconds | {config['max_length_seconds']} |"
-                   f"\n| eval_window_seconds | {config['eval_window_seconds']} |"
-                   f"\n| freeze_feature_encoder | {config['model_args']['freeze_feature_encoder']} |"
-                   f"\n| class_weighting | {config['data_args']['class_weighting']} |"
-                   f"\n| processes | {config['hardware']['n_processes']} ({config['hardware']['device']}) |")
-    hashes = ", ".join(f"{split}: `{(v.get('sha256') or v.get('fingerprint') or '')[:16]}`"
-                       for split, v in config["dataset_fingerprint"].items())
-    # The Hub validates base_model/datasets as repository ids: local paths only go into the text.
-    base_on_hub = not Path(config["base_model"]).exists()
-    header = {"library_name": "transformers", "pipeline_tag": "audio-classification"}
-    if base_on_hub:
-        header["base_model"] = config["base_model"]
-    header.update({"tags": ["audio-classification", "youtube"], "metrics": ["accuracy", "f1"]})
-    if not Path(config["dataset_name"]).exists():
-        header["datasets"] = [config["dataset_name"]]
-    name = hub_model_id or training_args["output_dir"]
-    base = (f"[`{config['base_model']}`](https://huggingface.co/{config['base_model']})" if base_on_hub
-            else f"`{config['base_model']}` (a local checkpoint)")
-    return f"""---
-{yaml.safe_dump(header, sort_keys=False).strip()}
----
+MODEL_CARD = """
+# {{ name }}
 
-# {name}
-
-Classifies the topic of a YouTube video from its audio, one of: {", ".join(f"`{n}`" for n in labels)}.
-Fine-tuned from {base} with the
-`transformers` Trainer (`train.py`) on the prepared dataset `{config['dataset_name']}`.
+Classifies the topic of a YouTube video from its audio, one of: {{ label_list }}.
+Fine-tuned from {{ base }} with the
+`transformers` Trainer (`train.py`) on the prepared dataset `{{ dataset_name }}`.
 
 ## Use
 
 ```python
 from transformers import pipeline
-classify = pipeline("audio-classification", model="{name}")
+classify = pipeline("audio-classification", model="{{ name }}")
 classify(samples_16khz)   # a 1-D float array at 16 kHz; resample other rates first
 ```
 
-Inputs are {config['eval_window_seconds']}-second windows at 16 kHz; for longer audio, average the logits of
+Inputs are {{ eval_window_seconds }}-second windows at 16 kHz; for longer audio, average the logits of
 fixed windows (what the evaluation below does, see `common.modeling.predict_windows`).
 
 ## Data
 
-Clips cut from YouTube videos, split by video (no video in two splits). Clips per split and class:
+Clips cut from YouTube videos. {{ split_statement }} Clips per split and class:
 
-| class | {" | ".join(split_names)} |
-|---|{"---|" * len(split_names)}
-{count_rows}
-{totals}
+| class | {{ split_names | join(' | ') }} |
+|---|{% for _ in split_names %}---|{% endfor %}
+{% for label in labels -%}
+| {{ label }} |{% for split in split_names %} {{ splits[split].per_class.get(label, 0) }} |{% endfor %}
+{% endfor -%}
+| **total** |{% for split in split_names %} {{ splits[split].clips }} |{% endfor %}
 
-Content hash (sha256 of the Arrow files) — {hashes}.
+Content hash (sha256 of the Arrow files) — {{ hashes }}.
 
-## Results (validation split)
+## Results ({{ eval_split }} split)
 
 Clip accuracy and macro-F1 average each clip's window logits; window accuracy scores windows alone.
-
+{% if eval_split == "test" %}
+**Warning:** checkpoint selection and early stopping used the test split (`--allow_test_selection`), so no
+held-out figure exists for this run: the figures below are optimistic.
+{% endif %}
 | metric | value |
 |---|---|
-{metric_rows}
-
+{% for key, value in results -%}
+| {{ key }} | {{ value }} |
+{% endfor %}
 ## Training hyperparameters
 
 | hyperparameter | value |
 |---|---|
-{hyper_rows}
-
-Training took {config['train_runtime_s'] or 0:.0f} s. `run_config.json` holds the full resolved configuration,
-package versions and hardware; `training_curves.png` the loss and accuracy per epoch.
+{% for key, value in hyperparameters -%}
+| {{ key }} | {{ value }} |
+{% endfor %}
+Training took {{ '%.0f' | format(train_runtime_s) }} s. `run_config.json` holds the full resolved configuration,
+package versions and hardware; `training_curves.png` the loss and validation scores per epoch.
 
 ## Intended use and limitations
 
 For sorting or tagging videos by broad topic from their soundtrack, with a person checking the results.
 The label set is fixed to the classes above: any other video gets one of them anyway. Training videos come from
 one listing of YouTube videos; accuracy on other sources, languages, or audio that is mostly music or silence is
-unmeasured. The validation figures above drive model selection (best checkpoint), so they are optimistic: report
-the held-out test split (`eval.py`) instead.
+unmeasured. The {{ eval_split }} figures above drive model selection (best checkpoint), so they are optimistic:
+report a split training never saw (`eval.py`) instead.
 """
+
+
+def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str | None) -> str:
+    """README.md for the run folder and the Hub: a YAML header validated by ``huggingface_hub.ModelCardData``,
+    provenance, labels, how the data was split (channel-disjoint when prepare says so), metrics, hyperparameters."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    from prepare.hub import split_statement
+
+    training_args = config["training_args"]
+    # The Hub validates base_model/datasets as repository ids: local paths only go into the text.
+    base_on_hub = not Path(config["base_model"]).exists()
+    card_data = ModelCardData(library_name="transformers", pipeline_tag="audio-classification",
+                              base_model=config["base_model"] if base_on_hub else None,
+                              tags=["audio-classification", "youtube"], metrics=["accuracy", "f1"],
+                              datasets=None if Path(config["dataset_name"]).exists() else [config["dataset_name"]])
+    name = hub_model_id or training_args["output_dir"]
+    base = (f"[`{config['base_model']}`](https://huggingface.co/{config['base_model']})" if base_on_hub
+            else f"`{config['base_model']}` (a local checkpoint)")
+    hyperparameters = [(k, training_args.get(k)) for k in HYPERPARAMETERS] + [
+        ("max_length_seconds", config["max_length_seconds"]), ("eval_window_seconds", config["eval_window_seconds"]),
+        ("freeze_feature_encoder", config["model_args"]["freeze_feature_encoder"]),
+        ("class_weighting", config["data_args"]["class_weighting"]),
+        ("allow_test_selection", config["data_args"].get("allow_test_selection", False)),
+        ("processes", f"{config['hardware']['n_processes']} ({config['hardware']['device']})")]
+    card = ModelCard.from_template(
+        card_data, template_str="---\n{{ card_data }}\n---\n" + MODEL_CARD, name=name, labels=labels, base=base,
+        label_list=", ".join(f"`{n}`" for n in labels),
+        dataset_name=config["dataset_name"], eval_window_seconds=config["eval_window_seconds"],
+        split_statement=split_statement(config["dataset_stats"].get("prepare_stats")),
+        splits=config["dataset_stats"]["splits"], split_names=list(config["dataset_stats"]["splits"]),
+        hashes=", ".join(f"{split}: `{(v.get('sha256') or v.get('fingerprint') or '')[:16]}`"
+                         for split, v in config["dataset_fingerprint"].items()),
+        results=[(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in sorted(results.items())
+                 if k.startswith("eval_")],
+        hyperparameters=hyperparameters, train_runtime_s=config["train_runtime_s"] or 0,
+        eval_split=config["data_args"].get("eval_split_name", "validation"))
+    return str(card)

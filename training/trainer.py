@@ -1,4 +1,8 @@
-"""Trainer pieces: class-weighted loss, per-epoch crop seeding, clip-level metrics through ``evaluate`` (offline).
+"""Trainer pieces: class-weighted loss, per-epoch crop seeding, clip-level metrics.
+
+Clip metrics during training are computed by the same functions eval.py reports with (``evaluation.metrics``:
+windows -> clips by mean logits, accuracy and macro-F1 from one confusion matrix), so the validation accuracy that
+selects a checkpoint and the accuracy in the lab report are one number computed one way.
 
 Example::
 
@@ -10,20 +14,12 @@ Example::
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback
 
-METRICS_DIR = Path(__file__).resolve().parents[1] / "metrics"
-
-
-def load_metric(name: str):
-    """An ``evaluate`` metric from the project's ``metrics/<name>`` folder: loading by path needs no Hub."""
-    import evaluate
-
-    return evaluate.load(str(METRICS_DIR / name))
+from evaluation.metrics import aggregate_clips, confusion_matrix, scores_from_confusion
 
 
 class WeightedLossTrainer(Trainer):
@@ -66,8 +62,6 @@ class ClipMetrics:
     def __init__(self, clip_of_window, n_classes: int):
         self.clip_of_window = np.asarray(clip_of_window, dtype=np.int64)
         self.n_classes = n_classes
-        self.accuracy = load_metric("accuracy")
-        self.f1 = load_metric("f1")
 
     def __call__(self, prediction) -> dict:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
@@ -75,15 +69,13 @@ class ClipMetrics:
         if len(logits) != len(self.clip_of_window):
             raise ValueError(f"got predictions for {len(logits)} windows, expected {len(self.clip_of_window)}: "
                              "ClipMetrics was built for another evaluation set")
-        clips = np.unique(self.clip_of_window)
-        sums = np.zeros((clips.max() + 1, logits.shape[1]))
-        np.add.at(sums, self.clip_of_window, logits.astype(np.float64))
-        clip_labels = np.zeros(clips.max() + 1, dtype=np.int64)
-        clip_labels[self.clip_of_window] = labels
-        clip_pred = sums[clips].argmax(-1)  # argmax of the sum = argmax of the mean
+        clips, clip_of_window = np.unique(self.clip_of_window, return_inverse=True)
+        clip_logits = aggregate_clips(logits, clip_of_window, len(clips))
+        clip_labels = np.zeros(len(clips), dtype=np.int64)
+        clip_labels[clip_of_window] = labels
+        scores = scores_from_confusion(confusion_matrix(clip_labels, clip_logits.argmax(-1), self.n_classes))
         return {
-            "accuracy": self.accuracy.compute(predictions=clip_pred, references=clip_labels[clips])["accuracy"],
-            "f1": self.f1.compute(predictions=clip_pred, references=clip_labels[clips], average="macro",
-                                  labels=list(range(self.n_classes)))["f1"],
+            "accuracy": float(scores["accuracy"]),
+            "f1": float(scores["macro_f1"]),
             "window_accuracy": float((logits.argmax(-1) == labels).mean()),
         }

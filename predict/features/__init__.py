@@ -37,9 +37,9 @@ from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
 from common.jsonl import atomic_write_json
-from common.modeling import featurize, input_kind, load_feature_extractor, pick_device
+from common.modeling import (check_model_source, featurize, input_kind, load_feature_extractor, model_fingerprint,
+                             pick_device)
 from common.provenance import file_sha256, package_versions
-from predict.loading import check_model_source, model_fingerprint
 from predict.sources import read_all, resolve_inputs
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,221 @@
+"""What eval checks before it claims anything: split overlap (videos, channels), the checkpoint-selection split, the
+null rate, and the report's wording rules. Inference is replaced by fixed logits, so the expected scores are known
+before the run (no model, no decoding)."""
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+import evaluation.pipeline
+from evaluation.checks import null_reference, selection_check, split_overlap
+from evaluation.inference import Inference, SplitOutputs
+from evaluation.pipeline import EvalConfig, evaluate_run
+from evaluation.report import TEXT
+from evaluation.report.sections import best_baseline_sentence
+from testing.synthetic import CLASS_NAMES, make_prepared_dataset
+
+
+def with_column(dataset, split, name, values_by_video, default=""):
+    """``dataset`` with a string column ``name`` on ``split`` set per video (add_column, whatever prepare writes)."""
+    data = dataset[split]
+    values = [values_by_video.get(str(v), default) for v in data["video_id"]]
+    if name in data.column_names:
+        data = data.remove_columns(name)
+    dataset[split] = data.add_column(name, values)
+    return dataset
+
+
+def renamed_videos(dataset, split, renames):
+    data = dataset[split]
+    dataset[split] = data.remove_columns("video_id").add_column(
+        "video_id", [renames.get(str(v), str(v)) for v in data["video_id"]])
+    return dataset
+
+
+def load(path):
+    from common.data import load_prepared
+
+    return load_prepared(path)
+
+
+def channels_everywhere(dataset, channel_of):
+    for split in dataset:
+        with_column(dataset, split, "channel", channel_of)
+    return dataset
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory):
+    # train: 2 videos per class, validation 1, test 1: video ids "<split>-<class>-<i>"
+    return make_prepared_dataset(tmp_path_factory.mktemp("checks") / "ds", videos_per_class=(2, 1, 1),
+                                 clips_per_video=1, clip_seconds=0.2)
+
+
+def test_overlap_counts_shared_videos_and_channels(small_dataset):
+    dataset = renamed_videos(load(small_dataset), "test", {"test-food-0": "train-food-0"})  # one leaked video
+    channel_of = {"train-art_music-0": "chA", "train-art_music-1": "chA", "train-food-0": "chF", "train-food-1": "chF",
+                  "train-history-0": "chH", "train-travel-0": "chT", "validation-food-0": "chV",
+                  "test-art_music-0": "chA",        # a test video from a train channel
+                  "test-history-0": "chX", "test-travel-0": ""}  # its own channel; unknown channel
+    overlap = split_overlap(channels_everywhere(dataset, channel_of), "test")
+    assert overlap["videos"] == {"n": 4, "shared": 1, "examples": ["train-food-0"]}
+    assert overlap["channels"] == {"n": 3, "shared": 2, "examples": ["chA", "chF"], "videos_in_shared_channels": 2,
+                                   "videos_without_channel": 1}
+
+
+def test_overlap_of_a_clean_split_and_of_a_dataset_without_channels(small_dataset):
+    dataset = load(small_dataset)
+    assert split_overlap(dataset, "test")["videos"]["shared"] == 0
+    assert "no channel column" in split_overlap(dataset, "test")["channels"]["missing"]
+    # empty channels are unknown, never one shared channel
+    clean = channels_everywhere(dataset, {})
+    assert split_overlap(clean, "test")["channels"] == {"n": 0, "shared": 0, "examples": [],
+                                                        "videos_in_shared_channels": 0, "videos_without_channel": 4}
+
+
+def test_selection_split_and_null_rate():
+    run_config = {"data_args": {"eval_split_name": "validation", "allow_test_selection": False}}
+    assert selection_check(run_config, "validation")["flagged"] is True
+    assert selection_check(run_config, "test")["flagged"] is False
+    allowed = selection_check({"data_args": {"eval_split_name": "test", "allow_test_selection": True}}, "test")
+    assert allowed["flagged"] is True and allowed["allow_test_selection"] is True
+    assert "unknown" in selection_check({}, "test")["missing"] and not selection_check({}, "test")["flagged"]
+    assert null_reference([0, 1, 2, 3], CLASS_NAMES) == {"kind": "chance", "accuracy": 0.25, "balanced": True}
+    unbalanced = null_reference([0, 0, 0, 1, 2, 3], CLASS_NAMES)
+    assert unbalanced["kind"] == "majority_rate" and unbalanced["accuracy"] == 0.5 and unbalanced["class"] == "art_music"
+
+
+# ---------------------------------------------------------------- whole runs with fixed logits
+
+def fake_inference(right_videos):
+    """Replace ``infer``: clip logits that are right exactly on ``right_videos`` (else predict the next class)."""
+    def infer(config, inputs):
+        n_classes = len(inputs.class_names)
+        predicted = [label if video in right_videos else (label + 1) % n_classes
+                     for label, video in zip(inputs.labels.tolist(), inputs.video_ids)]
+        logits = np.full((len(predicted), n_classes), -3.0)
+        logits[np.arange(len(predicted)), predicted] = 3.0
+        embeddings = np.random.default_rng(0).standard_normal((len(predicted), 8))
+        ones = np.ones(len(predicted), dtype=int)
+        return Inference(SplitOutputs(logits, embeddings, ones, len(predicted), 1.0, 1.0), None)
+    return infer
+
+
+def run_config_dir(tmp_path, data_args):
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    (run / "run_config.json").write_text(json.dumps({"data_args": data_args}))
+    return str(run)
+
+
+def evaluate(monkeypatch, dataset, out, right_videos, run=None, lang="en", **flags):
+    monkeypatch.setattr(evaluation.pipeline, "infer", fake_inference(set(right_videos)))
+    monkeypatch.setattr(evaluation.pipeline, "model_fingerprint", lambda model: "fake")
+    metrics = evaluate_run(EvalConfig(model=run or str(out / "no-run"), dataset=dataset, out=str(out), lang=lang,
+                                      bootstrap=200, **flags))
+    return metrics, (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_leaky_dataset_is_flagged_in_metrics_report_and_log(small_dataset, tmp_path, monkeypatch, caplog):
+    leaky = renamed_videos(load(small_dataset), "test", {"test-food-0": "train-food-0"})
+    leaky = channels_everywhere(leaky, {"train-history-0": "shared", "test-history-0": "shared"})
+    leaky.save_to_disk(str(tmp_path / "leaky"))
+    with caplog.at_level(logging.WARNING):
+        metrics, md = evaluate(monkeypatch, str(tmp_path / "leaky"), tmp_path / "report", [])
+    assert metrics["checks"]["overlap"]["videos"]["shared"] == 1
+    assert metrics["checks"]["overlap"]["channels"]["shared"] == 1
+    saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert saved["checks"]["overlap"]["videos"]["examples"] == ["train-food-0"]
+    assert "No video appears in two splits" not in md
+    assert "WARNING: 1 of the 4 test videos also appear in train/validation (e.g. train-food-0)" in md
+    assert "WARNING: 1 of the 1 test channels also appear" in md
+    leaks = [r.getMessage() for r in caplog.records if r.getMessage().startswith("LEAK")]
+    assert len(leaks) == 2 and "train-food-0" in leaks[0] and "shared" in leaks[1]
+
+
+def test_a_clean_dataset_says_so_only_after_checking(small_dataset, tmp_path, monkeypatch, caplog):
+    with caplog.at_level(logging.WARNING):
+        metrics, md = evaluate(monkeypatch, small_dataset, tmp_path / "report", [])
+    assert "No video appears in two splits: checked on the dataset, none of the 4 test videos" in md
+    assert "Channels: unknown" in md   # made without a channel column: unknown, not zero
+    assert not [r for r in caplog.records if r.getMessage().startswith("LEAK")]
+
+
+def test_known_predictions_give_known_scores_and_few_videos_wording(small_dataset, tmp_path, monkeypatch):
+    # right on 3 of the 4 test videos (one per class, one clip each)
+    metrics, md = evaluate(monkeypatch, small_dataset, tmp_path / "report", ["test-art_music-0", "test-food-0",
+                                                                             "test-history-0"])
+    assert metrics["video"]["accuracy"] == 0.75 and metrics["clip"]["accuracy"] == 0.75
+    # P(X >= 3), X ~ Bin(4, 1/4) = (4 * 3 + 1) / 256
+    assert metrics["video"]["binomial_test"]["p_value"] == pytest.approx(13 / 256)
+    assert metrics["clip"]["binomial_test"]["p_value"] is None
+    assert "| clips | 4 | 0.750" in md and "n/a (clips are not independent)" in md
+    assert "Only 4 test videos (fewer than 30): the intervals are wide" in md
+    assert "with 4 videos not called significant" in md
+    assert "significant difference" not in md and "better than chance" not in md
+
+
+def test_enough_videos_allow_a_claim_against_the_null(tmp_path, monkeypatch):
+    dataset = make_prepared_dataset(tmp_path / "ds", videos_per_class=(1, 1, 8), clips_per_video=1, clip_seconds=0.2)
+    right = [f"test-{name}-{i}" for name in CLASS_NAMES for i in range(8)]
+    metrics, md = evaluate(monkeypatch, dataset, tmp_path / "report", right)
+    assert metrics["checks"]["few_videos"] is False and metrics["video"]["n"] == 32
+    assert "fewer than 30" not in md
+    assert "(chance, 1/K); one-sided binomial test over videos p = 5.4e-20: above the null." in md
+
+
+def test_unbalanced_test_split_tests_against_the_majority_rate(tmp_path, monkeypatch):
+    from datasets import concatenate_datasets
+
+    dataset = load(make_prepared_dataset(tmp_path / "ds", videos_per_class=(1, 1, 1), clips_per_video=1,
+                                         clip_seconds=0.2))
+    extra = dataset["test"].select([0, 0])  # two more art_music videos
+    extra = extra.remove_columns("video_id").add_column("video_id", ["test-art_music-1", "test-art_music-2"])
+    dataset["test"] = concatenate_datasets([dataset["test"], extra.cast(dataset["test"].features)])
+    dataset.save_to_disk(str(tmp_path / "unbalanced"))
+    # 6 test videos, 3 of art_music: the null is 3/6, not 1/4; the model is right on the 3 art_music videos
+    metrics, md = evaluate(monkeypatch, str(tmp_path / "unbalanced"), tmp_path / "report",
+                           ["test-art_music-0", "test-art_music-1", "test-art_music-2"])
+    assert metrics["references"]["null"]["accuracy"] == 0.5
+    assert metrics["video"]["binomial_test"]["null_accuracy"] == 0.5
+    # P(X >= 3), X ~ Bin(6, 1/2) = 42 / 64
+    assert metrics["video"]["binomial_test"]["p_value"] == pytest.approx(42 / 64)
+    assert "the null accuracy is the majority-class rate: always answering art_music gives 0.500" in md
+    assert "0.0 percentage points above the null accuracy 50.0% (majority-class rate of the test split)" in md
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_evaluating_the_selection_split_is_flagged(small_dataset, tmp_path, monkeypatch, caplog, lang):
+    run = run_config_dir(tmp_path, {"eval_split_name": "test", "allow_test_selection": True})
+    with caplog.at_level(logging.WARNING):
+        metrics, md = evaluate(monkeypatch, small_dataset, tmp_path / "report", [], run=run, lang=lang)
+    assert metrics["checks"]["selection"] == {"flagged": True, "selection_split": "test", "allow_test_selection": True}
+    expected = TEXT[lang]["selection_flag"].format(split="test", selection="test",
+                                                   allowed=TEXT[lang]["selection_allowed"])
+    assert expected in md
+    assert any("select its checkpoint" in r.getMessage() for r in caplog.records)
+    # evaluated on another split than the one selection used: no flag
+    metrics, md = evaluate(monkeypatch, small_dataset, tmp_path / "report2", [], run=run, lang=lang,
+                           split="validation")
+    assert metrics["checks"]["selection"]["flagged"] is False and TEXT[lang]["selection_flag"][:12] not in md
+    assert TEXT[lang]["selection_ok"].format(selection="test", split="validation") in md
+
+
+@pytest.mark.parametrize("few, interval, expected", [
+    (False, [0.1, 0.3], "the paired interval excludes zero."),
+    (False, [-0.1, 0.3], "the paired interval includes zero."),
+    (True, [0.1, 0.3], "the paired interval excludes zero; with 12 test videos no difference is called significant."),
+])
+def test_baseline_sentence_wording(few, interval, expected):
+    metrics = {"checks": {"few_videos": few}, "video": {"n": 12}, "baselines": {"forest": {
+        "label": "forest", "video": {"accuracy": 0.6, "ci": {"accuracy": [0.4, 0.8]}},
+        "difference_vs_model": {"video": {"accuracy_difference": 0.2, "ci": interval}}}}}
+    sentence = best_baseline_sentence(TEXT["en"], metrics)
+    assert sentence.endswith(expected) and "20.0 percentage points better" in sentence
+    assert "significant" not in sentence.replace("no difference is called significant", "")
+
+
+def test_language_files_have_the_same_keys():
+    assert set(TEXT["en"]) == set(TEXT["ru"])
