@@ -21,23 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def aggregate_clips(window_logits: np.ndarray, clip_index: np.ndarray, n_clips: int) -> np.ndarray:
-    """Mean of the window logits of each clip: ``(n_clips, K)``. Every clip must have at least one window."""
-    window_logits = np.asarray(window_logits, dtype=np.float64)
-    counts = np.bincount(clip_index, minlength=n_clips)
-    if len(counts) != n_clips or (counts == 0).any():
-        missing = np.flatnonzero(counts[:n_clips] == 0).tolist() if len(counts) >= n_clips else "index out of range"
-        raise ValueError(f"window predictions do not cover clips 0..{n_clips - 1}: clips without windows: {missing}")
-    sums = np.zeros((n_clips, window_logits.shape[1]))
-    np.add.at(sums, clip_index, window_logits)
-    return sums / counts[:, None]
+from common.metrics import aggregate_clips, confusion_matrix, load_metric, scores_from_confusion, softmax  # noqa: F401
 
 
 @dataclass
@@ -85,28 +69,10 @@ def aggregate_videos(clip_logits: np.ndarray, video_ids: Sequence[str], clip_lab
     return VideoAggregate([str(v) for v in unique_ids], labels, scores, predictions, n_clips, group)
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts, rows = true class, columns = predicted class."""
-    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    return matrix
-
-
-def scores_from_confusion(conf: np.ndarray) -> dict[str, np.ndarray]:
-    """Accuracy and macro-F1 of one confusion matrix ``(K, K)`` or a stack ``(..., K, K)``.
-
-    F1 of a class is 2TP / (2TP + FP + FN), 0 when the class is neither present nor predicted (scikit-learn's
-    ``zero_division=0``), so the macro mean is over all K classes, as in ``f1_score(average="macro")``.
-    """
-    conf = np.asarray(conf, dtype=np.float64)
-    tp = np.diagonal(conf, axis1=-2, axis2=-1)
-    fp = conf.sum(axis=-2) - tp
-    fn = conf.sum(axis=-1) - tp
-    total = conf.sum(axis=(-2, -1))
-    denom = 2 * tp + fp + fn
-    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
-    accuracy = np.divide(tp.sum(axis=-1), total, out=np.zeros_like(total), where=total > 0)
-    return {"accuracy": accuracy, "macro_f1": f1.mean(axis=-1)}
+def point_scores(y_true, y_pred, n_classes: int) -> dict[str, float]:
+    """Accuracy and macro-F1 through the project's ``evaluate`` module, the one train.py selects checkpoints with
+    (both end in ``common.metrics.scores_from_confusion``, which the bootstrap below calls directly on stacks)."""
+    return load_metric().compute(predictions=np.asarray(y_pred), references=np.asarray(y_true), num_classes=n_classes)
 
 
 def classification_metrics(y_true, y_pred, class_names: Sequence[str]) -> dict:
@@ -121,7 +87,7 @@ def classification_metrics(y_true, y_pred, class_names: Sequence[str]) -> dict:
     f1 = np.divide(2 * precision * recall, pr, out=np.zeros_like(tp), where=pr > 0)
     row_sums = conf.sum(axis=1, keepdims=True)
     normalised = np.divide(conf, row_sums, out=np.zeros(conf.shape), where=row_sums > 0)
-    scores = scores_from_confusion(conf)
+    scores = point_scores(y_true, y_pred, n_classes)
     return {
         "n": int(conf.sum()),
         "n_correct": int(tp.sum()),

@@ -157,3 +157,23 @@ def test_paired_interval_is_narrower_than_unpaired_for_correlated_systems():
 def test_majority_class_and_a_hopeless_test():
     assert majority_class([2, 1, 2, 0, 1], 3) == 1 and majority_class([2, 2, 0], 3) == 2
     assert math.isclose(binomial_test(0, 10, 0.25)["p_value"], 1.0)
+
+
+def test_the_evaluate_module_matches_scikit_learn_and_is_what_training_reports():
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from common.metrics import load_metric
+    from training.trainer import ClipMetrics
+
+    rng = np.random.default_rng(3)
+    references = rng.integers(0, 4, 40)
+    predictions = np.where(rng.random(40) < 0.6, references, rng.integers(0, 3, 40))  # class 3 is never predicted
+    scores = load_metric().compute(predictions=predictions, references=references, num_classes=4)
+    assert scores["accuracy"] == pytest.approx(accuracy_score(references, predictions))
+    assert scores["macro_f1"] == pytest.approx(f1_score(references, predictions, average="macro", zero_division=0))
+
+    # ClipMetrics: two windows per clip, the clip's prediction is the argmax of their mean logits
+    logits = np.eye(4)[predictions].repeat(2, axis=0) + 0.01 * rng.standard_normal((80, 4))
+    prediction = type("P", (), {"predictions": logits, "label_ids": references.repeat(2)})()
+    training = ClipMetrics(clip_of_window=np.arange(40).repeat(2), n_classes=4)(prediction)
+    assert (training["accuracy"], training["f1"]) == pytest.approx((scores["accuracy"], scores["macro_f1"]))

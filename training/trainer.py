@@ -1,8 +1,9 @@
 """Trainer pieces: class-weighted loss, per-epoch crop seeding, clip-level metrics.
 
-Clip metrics during training are computed by the same functions eval.py reports with (``evaluation.metrics``:
-windows -> clips by mean logits, accuracy and macro-F1 from one confusion matrix), so the validation accuracy that
-selects a checkpoint and the accuracy in the lab report are one number computed one way.
+Clip metrics during training go through the project's ``evaluate`` module (``metrics/classification``, loaded by path:
+offline), which computes them with the same functions eval.py reports with (``common.metrics``: windows -> clips by
+mean logits, accuracy and macro-F1 from one confusion matrix), so the validation accuracy that selects a checkpoint
+and the accuracy in the lab report are one number computed one way.
 
 Example::
 
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback
 
-from evaluation.metrics import aggregate_clips, confusion_matrix, scores_from_confusion
+from common.metrics import aggregate_clips, load_metric
 
 
 class WeightedLossTrainer(Trainer):
@@ -62,6 +63,7 @@ class ClipMetrics:
     def __init__(self, clip_of_window, n_classes: int):
         self.clip_of_window = np.asarray(clip_of_window, dtype=np.int64)
         self.n_classes = n_classes
+        self.metric = load_metric()
 
     def __call__(self, prediction) -> dict:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
@@ -73,9 +75,10 @@ class ClipMetrics:
         clip_logits = aggregate_clips(logits, clip_of_window, len(clips))
         clip_labels = np.zeros(len(clips), dtype=np.int64)
         clip_labels[clip_of_window] = labels
-        scores = scores_from_confusion(confusion_matrix(clip_labels, clip_logits.argmax(-1), self.n_classes))
+        scores = self.metric.compute(predictions=clip_logits.argmax(-1), references=clip_labels,
+                                     num_classes=self.n_classes)
         return {
-            "accuracy": float(scores["accuracy"]),
-            "f1": float(scores["macro_f1"]),
+            "accuracy": scores["accuracy"],
+            "f1": scores["macro_f1"],
             "window_accuracy": float((logits.argmax(-1) == labels).mean()),
         }
