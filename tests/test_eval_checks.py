@@ -68,6 +68,8 @@ def test_overlap_counts_shared_videos_and_channels(small_dataset):
 def test_overlap_of_a_clean_split_and_of_a_dataset_without_channels(small_dataset):
     dataset = load(small_dataset)
     assert split_overlap(dataset, "test")["videos"]["shared"] == 0
+    assert split_overlap(dataset, "test")["channels"]["shared"] == 0  # every synthetic video has its own channel
+    dataset = dataset.remove_columns("channel")  # a dataset made before prepare wrote channels
     assert "no channel column" in split_overlap(dataset, "test")["channels"]["missing"]
     # empty channels are unknown, never one shared channel
     clean = channels_everywhere(dataset, {})
@@ -139,8 +141,11 @@ def test_a_clean_dataset_says_so_only_after_checking(small_dataset, tmp_path, mo
     with caplog.at_level(logging.WARNING):
         metrics, md = evaluate(monkeypatch, small_dataset, tmp_path / "report", [])
     assert "No video appears in two splits: checked on the dataset, none of the 4 test videos" in md
-    assert "Channels: unknown" in md   # made without a channel column: unknown, not zero
+    assert "No test channel appears in train/validation: checked over 4 channels" in md
     assert not [r for r in caplog.records if r.getMessage().startswith("LEAK")]
+    load(small_dataset).remove_columns("channel").save_to_disk(str(tmp_path / "old"))
+    metrics, md = evaluate(monkeypatch, str(tmp_path / "old"), tmp_path / "report_old", [])
+    assert "Channels: unknown" in md   # made without a channel column: unknown, not zero
 
 
 def test_known_predictions_give_known_scores_and_few_videos_wording(small_dataset, tmp_path, monkeypatch):

@@ -436,7 +436,7 @@ def test_push_to_hub_with_faked_upload(built, monkeypatch):
     path_in_repo, repo, repo_type, card = calls["upload_file"]
     assert (path_in_repo, repo, repo_type) == ("README.md", "me/yt-audio", "dataset")
     assert yaml.safe_load(card.split("---")[1])["size_categories"] == ["n<1K"]
-    assert stats["content_sha256"] in card and "Split by channel" in card and "no channel is in two splits" in card
+    assert stats["content_sha256"] in card and "Split by channel" in card and "no channel and no video is in two splits" in card
     clips = {s: sum(c["clips"] for c in stats["splits"][s].values()) for s in SPLITS}
     assert calls["push_to_hub"] == ("me/yt-audio", clips)
 
