@@ -101,19 +101,20 @@ def _opening_similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_videos_of_a_channel_share_its_signature_sound(tmp_path):
-    # 4 narration videos, channels of 2: each video's own speech differs, the channel's sting and room tone do not
+    # 4 outdoor-ambience videos, channels of 2: each video's own noise differs, the channel's sting and room tone
+    # (in every opening) do not
     videos = synthesize_videos(tmp_path / "media", videos_per_class=4, min_seconds=4, max_seconds=4, seed=3,
-                               classes=("history",), videos_per_channel=2)
+                               classes=("travel",), videos_per_channel=2)
     assert [v.channel for v in videos][::2] == [v.channel for v in videos][1::2] and videos[0].channel != videos[2].channel
     openings = []
     for video in videos:
         flac = tmp_path / f"{video.id}.flac"
         convert_to_flac(tmp_path / "media" / video.path, flac)
         samples, rate = sf.read(flac)
-        openings.append(samples[: 2 * rate])
+        openings.append(samples[: int(1.25 * rate)])
     same = [_opening_similarity(openings[0], openings[1]), _opening_similarity(openings[2], openings[3])]
     other = [_opening_similarity(openings[i], openings[j]) for i in (0, 1) for j in (2, 3)]
-    assert min(same) > 0.3 and max(other) < 0.2, (same, other)
+    assert min(same) > 2 * max(other), (same, other)
 
 
 def _video(path: str, channel: str) -> SynthVideo:
