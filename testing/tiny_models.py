@@ -43,7 +43,8 @@ def save_tiny_wav2vec2(path, seed: int = 0, width: int = 64) -> str:
     (wav2vec2-large-lv60's layout), no layer drop with only two layers, and ``DEMO_CONV``. Why: wav2vec2-base's
     group norm normalises each filter over time, which removes the clip's spectral balance (what MFCC baselines
     live on), and with that layout (36k or 173k parameters) the demo's training collapsed to a two-class guess
-    (training loss stuck at ln 2) within a few epochs; this one learned the demo's task (docs/demo.md)."""
+    (training loss stuck at ln 2) within a few epochs. ``configs/tiny-cpu.yaml`` freezes this random feature encoder
+    (a fixed random filterbank) and trains the rest: the demo's figures are in docs/demo.md."""
     import torch
     import transformers as tf
 
