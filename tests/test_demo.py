@@ -49,7 +49,7 @@ def test_reduced_demo_runs_every_stage(tmp_path):
     dataset = load_prepared(paths["dataset"])
     assert dataset["train"].features["label"].names == CLASS_NAMES
     split_videos = {split: set(dataset[split]["video_id"]) for split in dataset}
-    assert not (split_videos["train"] & split_videos["test"]) and not (split_videos["validation"] & split_videos["test"])
+    assert not split_videos["train"] & split_videos["test"] and not split_videos["validation"] & split_videos["test"]
     assert sorted(dataset["test"]["label"]).count(0) == sorted(dataset["test"]["label"]).count(3)
     channels = result["split_channels"]
     assert channels["test_videos"] == len(split_videos["test"]) == 8
@@ -105,7 +105,8 @@ def test_videos_of_a_channel_share_its_signature_sound(tmp_path):
     # (in every opening) do not
     videos = synthesize_videos(tmp_path / "media", videos_per_class=4, min_seconds=4, max_seconds=4, seed=3,
                                classes=("travel",), videos_per_channel=2)
-    assert [v.channel for v in videos][::2] == [v.channel for v in videos][1::2] and videos[0].channel != videos[2].channel
+    channels = [video.channel for video in videos]
+    assert channels[::2] == channels[1::2] and channels[0] != channels[2]
     openings = []
     for video in videos:
         flac = tmp_path / f"{video.id}.flac"
@@ -118,15 +119,17 @@ def test_videos_of_a_channel_share_its_signature_sound(tmp_path):
 
 
 def _video(path: str, channel: str) -> SynthVideo:
-    return SynthVideo(id=path, category=path.split("/")[0], path=path, title="t", description=f"{channel}\nSUBSCRIBE\nx",
-                      channel=channel, duration_s=10, sample_rate=48000, ext="webm")
+    return SynthVideo(id=path, category=path.split("/")[0], path=path, title="t",
+                      description=f"{channel}\nSUBSCRIBE\nx", channel=channel, duration_s=10, sample_rate=48000,
+                      ext="webm")
 
 
 def test_split_channels_counts_test_channels_seen_in_training(tmp_path):
     videos = [_video("food/a.webm", "Kettle"), _video("food/b.webm", "Kettle"), _video("food/c.webm", "Pan"),
               _video("food/d.webm", "Oven"), _video("food/e.webm", "Oven")]
     for video in videos:
-        append_jsonl(tmp_path / "manifest.jsonl", {"id": f"id-{video.path[5]}", "url": f"http://127.0.0.1:1/{video.path}"})
+        append_jsonl(tmp_path / "manifest.jsonl",
+                     {"id": f"id-{video.path[5]}", "url": f"http://127.0.0.1:1/{video.path}"})
     # a and b share channel Kettle across train and test (a deliberate overlap); c (Pan) is only in test
     dataset = {"train": {"video_id": ["id-a", "id-a", "id-d"]}, "validation": {"video_id": ["id-e"]},
                "test": {"video_id": ["id-b", "id-c", "id-c"]}}
