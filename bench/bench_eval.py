@@ -37,6 +37,7 @@ def _tone_dataset(path: Path, n_clips: int, clip_seconds: float):
         rows["audio"].append({"bytes": encode_flac(wave), "path": f"{i}.flac"})
         rows["label"].append(i % 4)
         rows["video_id"].append(f"v{i // 2}")
+        rows["channel"].append("")
         rows["start_s"].append(0.0)
         rows["duration_s"].append(clip_seconds)
         rows["title"].append("bench")

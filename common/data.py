@@ -32,6 +32,7 @@ def clip_features(class_names: list[str]):
             "audio": Audio(sampling_rate=SAMPLING_RATE, decode=False),
             "label": ClassLabel(names=list(class_names)),
             "video_id": Value("string"),
+            "channel": Value("string"),  # the video's channel name ("" where unknown); no channel spans two splits
             "start_s": Value("float32"),
             "duration_s": Value("float32"),
             "title": Value("string"),

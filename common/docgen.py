@@ -29,6 +29,7 @@ STAGE_MODULES = {
     "features": "predict.features.__main__",
     "demo": "demo.__main__",
     "bench": "bench.__main__",
+    "bench-gpu": "bench.gpu",
 }
 BLOCK = re.compile(r"(<!-- BEGIN (FLAGS|BENCH) ([\w-]+) -->\n)(.*?)(<!-- END \2 \3 -->)", re.S)
 
@@ -83,7 +84,9 @@ def bench_table(stage: str, results_path: Path = ROOT / "bench" / "results.json"
         rows.append("| " + " | ".join(_cell("" if row.get(k) is None else row.get(k)) if k != "value" else _cell(value)
                                       for k in ("figure", "value", "reference", "ratio", "target")) + " |")
     rows.append("")
-    rows.append(f"_{data.get('machine', 'unknown machine')}, Python {data.get('python', '?')}; "
+    machine = result.get("machine", data.get("machine", "unknown machine"))
+    when = f"measured {result['measured_on']} on " if result.get("measured_on") else ""
+    rows.append(f"_{when}{machine}, Python {result.get('python', data.get('python', '?'))}; "
                 f"`python -m bench --only {stage}` took {result.get('wall_s', '?')} s._")
     return "\n".join(rows) + "\n"
 

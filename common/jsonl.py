@@ -1,7 +1,15 @@
 """Durable files: append-only JSONL manifests and atomic writes.
 
 A record is flushed and fsync'ed before ``append_jsonl`` returns, so a crash loses at most the record being
-written; ``read_jsonl`` skips a torn last line (what a ``kill -9`` mid-write leaves) with a warning.
+written. A ``kill -9`` mid-write can leave a partial last line: ``append_jsonl`` then starts its record on a new
+line (never glued onto the torn one), and ``read_jsonl`` skips the partial line with a warning naming it, and
+recovers a complete record that an older writer glued onto it.
+
+Example::
+
+    from common.jsonl import append_jsonl, latest_records
+    append_jsonl("out/manifest.jsonl", {"id": "a", "status": "ok"})
+    latest_records("out/manifest.jsonl")["a"]["status"]          # 'ok' (the last record of each id wins)
 """
 
 from __future__ import annotations
@@ -13,29 +21,75 @@ from pathlib import Path
 from typing import Any, Iterator
 
 logger = logging.getLogger(__name__)
+_DECODER = json.JSONDecoder()
 
 
 def append_jsonl(path, record: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
-    with open(path, "a", encoding="utf-8") as handle:
+    line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    with open(path, "a+b") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        if end and os.pread(handle.fileno(), 1, end - 1) != b"\n":
+            line = b"\n" + line       # the last line is torn (a killed write): never glue a record onto it
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
 
 
-def read_jsonl(path) -> Iterator[dict[str, Any]]:
-    """Yield the records of a JSONL file; a line that is not valid JSON is skipped with a warning naming it."""
+def _glued_record(line: str):
+    """The complete JSON object that ends ``line`` after a torn prefix (what an older writer glued on), or None."""
+    text = line.rstrip()
+    start = text.find("{", 1)
+    while start != -1:
+        try:
+            record, end = _DECODER.raw_decode(text, start)
+            if end == len(text) and isinstance(record, dict):
+                return record
+        except json.JSONDecodeError:
+            pass
+        start = text.find("{", start + 1)
+    return None
+
+
+def read_jsonl(path, problems: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the records of a JSONL file. A line that is not valid JSON (a torn write) is skipped with a warning
+    naming it (also appended to ``problems``); a complete record glued after it on the same line is still yielded."""
     path = Path(path)
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
                 yield json.loads(line)
+                continue
             except json.JSONDecodeError:
-                logger.warning("%s:%d: skipping a line that is not valid JSON (torn write?)", path, number)
+                pass
+            glued = _glued_record(line)
+            note = f"{path}:{number}: skipped a partial line (torn write)" + (
+                "; kept the complete record after it" if glued is not None else "")
+            logger.warning(note)
+            if problems is not None:
+                problems.append(note)
+            if glued is not None:
+                yield glued
+
+
+def latest_records(path, key: str = "id", keep_keyless: bool = False) -> dict[str, dict[str, Any]]:
+    """``key`` value -> the last record holding it (a later record supersedes an earlier one, e.g. a retry that
+    succeeded). Records without ``key`` are dropped, or kept as ``"<line N without id>"`` with ``keep_keyless``.
+    A missing file gives ``{}``."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    latest: dict[str, dict[str, Any]] = {}
+    for number, record in enumerate(read_jsonl(path), start=1):
+        value = record.get(key) if isinstance(record, dict) else None
+        if value is not None:
+            latest[str(value)] = record
+        elif keep_keyless:
+            latest[f"<line {number} without {key}>"] = record
+    return latest
 
 
 def atomic_write_text(path, text: str) -> None:

@@ -4,20 +4,26 @@ Example::
 
     python -m download --listing ../shared/data/youtube-videos-dataset/youtube.csv --out data/raw --dry-run
     python -m download --listing demo_out/listing.csv --out demo_out/raw --max-seconds 60 --workers 4
+    python -m download --check                       # yt-dlp, JS runtime, ffmpeg, cookies (offline)
+    python -m download --check --online --listing l.csv   # ... and reach the listing's hosts once
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from download.downloader import DownloadConfig, download_videos
 from download.errors import FatalError
-from download.listing import ListingError, listing_table
+from download.check import environment_report, listing_endpoints, reach_hosts
+from download.ids import SHORT_HOSTS, YOUTUBE_HOSTS
+from download.listing import ListingError, classify_listing, listing_table, read_listing
 
 PROG = "python -m download"
 logger = logging.getLogger("download")
@@ -32,8 +38,20 @@ class DownloadInputs:
         "help": "URLs or ids to fetch instead of --listing (category 'unlabeled'); written to OUT/urls.txt."})
     out: str | None = field(default=None, metadata={
         "help": "Output folder (audio/, manifest.jsonl, listing_report.json)."})
+    check: bool = field(default=False, metadata={
+        "help": "Only report yt-dlp's version, the JS runtime, ffmpeg and cookies, offline (exit 1 if one is "
+                "missing); no downloads."})
+    online: bool = field(default=False, metadata={
+        "help": "With --check: also resolve and connect once to each host of --listing/--urls (www.youtube.com "
+                "when none is given)."})
 
     def __post_init__(self):
+        if self.online and not self.check:
+            raise ValueError("--online goes with --check (python -m download --check --online)")
+        if self.check:
+            if self.listing and self.urls:
+                raise ValueError("give at most one of --listing FILE and --urls URL [URL ...] with --check")
+            return
         if not self.out:
             raise ValueError("--out is required: the folder the audio and manifest.jsonl are written to")
         if bool(self.listing) == bool(self.urls):
@@ -49,12 +67,15 @@ def run(argv=None) -> int:
     setup_logging(logs.verbose)
     if not logs.verbose:
         logging.getLogger("download.ytdlp").setLevel(logging.WARNING)
+    if inputs.check:
+        return check(inputs, config)
     listing = inputs.listing
     if inputs.urls:
         listing = Path(inputs.out) / "urls.txt"
         listing.parent.mkdir(parents=True, exist_ok=True)
         listing.write_text("\n".join(inputs.urls) + "\n")
-    summary = download_videos(str(listing), inputs.out, config)
+    resume = shlex.join([*PROG.split(), *(sys.argv[1:] if argv is None else argv)])
+    summary = download_videos(str(listing), inputs.out, config, resume_command=resume)
     print(format_table(*listing_table(summary.listing)))
     if not config.dry_run:
         print()
@@ -62,6 +83,23 @@ def run(argv=None) -> int:
         print(f"\n{summary.attempted} fetched this run, {summary.skipped} already done; manifest: "
               f"{Path(inputs.out) / 'manifest.jsonl'}")
     return 0
+
+
+def check(inputs: DownloadInputs, config: DownloadConfig) -> int:
+    """``--check [--online]``: print one line per item and one warning line per problem; 1 if any, else 0."""
+    urls = inputs.urls or ([v.url for v in classify_listing(read_listing(inputs.listing)).videos]
+                           if inputs.listing else [])
+    youtube = not urls or any(urlsplit(u).hostname in YOUTUBE_HOSTS | SHORT_HOSTS for u in urls)
+    lines, warnings = environment_report(config, youtube=youtube)
+    if inputs.online:
+        host_lines, host_warnings = reach_hosts(listing_endpoints(urls), timeout_s=config.socket_timeout_s)
+        lines, warnings = lines + host_lines, warnings + host_warnings
+    for line in lines:
+        print(line)
+    for warning in warnings:
+        print(f"warning: {warning}")
+    print("check: " + ("ok" if not warnings else f"{len(warnings)} problem(s)"))
+    return 1 if warnings else 0
 
 
 def main(argv=None) -> int:

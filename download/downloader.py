@@ -23,25 +23,31 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import soundfile as sf
 from tqdm import tqdm
 
 from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_flac, require_ffmpeg
 from common.cli import format_table
-from common.jsonl import append_jsonl, atomic_write_json, read_jsonl
-from common.provenance import package_versions
-from download.errors import BOT_CHECK_HELP, BotCheckError, FatalError, classify_error
-from download.ids import YOUTUBE_ID, check_safe_id
+from common.ids import check_safe_id
+from common.jsonl import append_jsonl, atomic_write_json, latest_records as latest_jsonl_records
+from common.provenance import file_sha256, package_versions
+from download.breaker import CircuitBreaker
+from download.errors import (BOT_CHECK_HELP, COOKIES_ADVICE, BotCheckError, FatalError, RateLimited, classify_error,
+                             is_network_failure)
+from download.ids import YOUTUBE_ID
 from download.listing import (ClassifiedListing, ListingError, Video, classify_listing, listing_sha256, listing_table,
                               parse_categories, parse_shard, read_listing, select_videos)
 from download.repair import repair_rows
+from download.ytdlp import CHANNEL_FIELDS, FETCH_CHOICES
 
 logger = logging.getLogger(__name__)
 
 MANIFEST, REPORT, REPAIRS, SUMMARY = "manifest.jsonl", "listing_report.json", "repairs.jsonl", "download_summary.json"
 # Decoded audio may end up to this much shorter than planned (codec priming/padding) and still be whole.
 LENGTH_TOLERANCE_S = 0.25
+MAX_BACKOFF_S = 300.0
 
 
 @dataclass
@@ -61,6 +67,18 @@ class DownloadConfig:
     stall_timeout_s: float = field(default=30.0, metadata={"help": "A section download with no data for this long "
                                    "is abandoned for a full download + local cut."})
     socket_timeout_s: float = field(default=20.0, metadata={"help": "Network timeout of yt-dlp's requests."})
+    fetch: str = field(default="auto", metadata={"help": "How to get the wanted section: 'whole' (the whole audio "
+                       "stream in 10 MiB chunks, cut locally: what YouTube does not throttle), 'sections' (only the "
+                       "section, through ffmpeg, whole-stream fallback), 'auto' (whole for YouTube; for other URLs "
+                       "sections when the server takes Range requests and the section saves >= 75% of the file)."})
+    section_min_rate: str | None = field(default="48K", metadata={
+        "help": "A section fetch slower than this many bytes/s (e.g. 48K; 0: no floor) is abandoned for the whole "
+                "stream instead of being waited out (YouTube throttles ffmpeg's requests to ~32 KiB/s).",
+        "cli_type": str})
+    breaker_start: int = field(default=3, metadata={"help": "Stop the run when its first N videos (or id searches) "
+                               "all fail for network reasons (no network, firewall, DNS, blocked address)."})
+    breaker_consecutive: int = field(default=8, metadata={"help": "Stop the run after this many network failures "
+                                     "in a row at any point (the network went away mid-run)."})
     retry_failed: bool = field(default=False, metadata={"help": "Try again videos that failed permanently before."})
     cookies: str | None = field(default=None, metadata={"help": "Netscape cookies.txt (for YouTube's bot check)."})
     cookies_from_browser: str | None = field(default=None, metadata={"help": "Read cookies from this browser "
@@ -89,9 +107,26 @@ class DownloadConfig:
             self.categories = parse_categories(self.categories)
         if isinstance(self.shard, str):
             self.shard = parse_shard(self.shard)
+        if self.fetch not in FETCH_CHOICES:
+            raise ValueError(f"--fetch {self.fetch!r}: expected one of {', '.join(FETCH_CHOICES)}")
+        self.min_rate_bps = _parse_rate(self.section_min_rate)
+        if self.breaker_start < 1 or self.breaker_consecutive < 1:
+            raise ValueError(f"--breaker-start {self.breaker_start} / --breaker-consecutive "
+                             f"{self.breaker_consecutive}: expected 1 or more")
         if self.cookies and not Path(self.cookies).is_file():
             raise ValueError(f"--cookies {self.cookies}: no such file (expected a Netscape cookies.txt exported from "
                              "a logged-in browser)")
+
+
+def _parse_rate(value) -> float:
+    """Bytes/s from '48K', '1.5M', '0' or a number (``--section-min-rate``)."""
+    if value in (None, "", 0, "0"):
+        return 0.0
+    from yt_dlp.utils import parse_bytes
+    rate = parse_bytes(str(value)) if not isinstance(value, (int, float)) else value
+    if rate is None or rate < 0:
+        raise ValueError(f"--section-min-rate {value!r}: expected bytes per second such as 48K or 1M (0: no floor)")
+    return float(rate)
 
 
 @dataclass
@@ -133,26 +168,46 @@ class DownloadSummary:
 
 def latest_records(out_dir) -> dict[str, dict]:
     """id -> its latest record in ``DIR/manifest.jsonl`` (a later record supersedes earlier ones)."""
-    path = Path(out_dir) / MANIFEST
-    return {rec["id"]: rec for rec in read_jsonl(path) if "id" in rec} if path.exists() else {}
+    return latest_jsonl_records(Path(out_dir) / MANIFEST)
+
+
+def audio_damage(out_dir, record: dict) -> str | None:
+    """Why an ok record's file cannot be trusted (missing, size or sha256 differs from what was recorded at write
+    time, or for records without them: undecodable or shorter than recorded), else ``None``. A FLAC header alone
+    proves nothing: a file truncated on disk keeps its header and its declared length."""
+    try:
+        path = Path(out_dir) / record["path"]
+        size = path.stat().st_size
+    except (OSError, KeyError, TypeError):
+        return "missing file"
+    if record.get("sha256"):
+        if size != record.get("size"):
+            return f"size {size} B, recorded {record.get('size')} B"
+        return None if file_sha256(path) == record["sha256"] else "sha256 differs from the recorded one"
+    try:   # a record written before sizes and hashes were recorded: decode it all
+        samples, rate = sf.read(str(path), dtype="int16")
+    except Exception as exc:  # torn FLAC, bad record: all mean "download again"
+        return f"undecodable ({type(exc).__name__})"
+    if rate != SAMPLING_RATE or abs(len(samples) / rate - record.get("duration_s", -1)) >= 0.01:
+        return f"{len(samples) / rate:.2f} s at {rate} Hz, recorded {record.get('duration_s')} s at {SAMPLING_RATE}"
+    return None
 
 
 def audio_is_intact(out_dir, record: dict) -> bool:
-    """An ok record's file is there, readable, at 16 kHz, and as long as recorded."""
-    try:
-        path = Path(out_dir) / record["path"]
-        info = sf.info(str(path))
-    except Exception:  # missing file, torn FLAC, bad record: all mean "download again"
-        return False
-    return info.samplerate == SAMPLING_RATE and abs(info.frames / info.samplerate - record.get("duration_s", -1)) < 0.01
+    """An ok record's file is there and is exactly what was written (see ``audio_damage``)."""
+    return audio_damage(out_dir, record) is None
 
 
-def _needs_work(out_dir: Path, record: dict | None, retry_failed: bool) -> bool:
+def _needs_work(out_dir: Path, record: dict | None, retry_failed: bool) -> tuple[bool, str | None]:
+    """(fetch it?, why the earlier ok file is not trusted)."""
     if record is None:
-        return True
+        return True, None
     if record["status"] == "ok":
-        return not audio_is_intact(out_dir, record)
-    return retry_failed or bool(record.get("transient"))
+        damage = audio_damage(out_dir, record)
+        if damage:
+            logger.warning("[%s] %s: %s; fetching it again", record["id"], record.get("path"), damage)
+        return damage is not None, damage
+    return retry_failed or bool(record.get("transient")), None
 
 
 # ---------------------------------------------------------------- one video
@@ -181,22 +236,40 @@ def _finish_audio(media, out_dir: Path, video: Video) -> tuple[str, float]:
     return relative, len(samples) / rate
 
 
-def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: threading.Event) -> dict:
+def _attempt_failed(exc: BaseException, video: Video) -> tuple[str, str, bool]:
+    """(message, reason, transient) of a failed attempt; raises ``BotCheckError`` for YouTube's bot check."""
+    message = " | ".join(str(exc).splitlines())[:500]
+    reason, transient = classify_error(message)
+    if reason == "bot_check":
+        raise BotCheckError(message) from exc
+    return message, reason, transient
+
+
+def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: threading.Event,
+                 breaker: CircuitBreaker | None = None, damage: str | None = None) -> dict:
     """Fetch, convert and verify one video; return its manifest record (the file is already in place for ok).
-    Transient errors are retried here with exponential backoff; ``BotCheckError`` propagates."""
+
+    Transient errors are retried here with exponential backoff, except network failures before anything worked in
+    this run (the ``breaker`` decides quickly then). ``BotCheckError``, ``NetworkDown`` (breaker tripped) and
+    ``RateLimited`` (429 through every retry) propagate: they stop the run."""
     from yt_dlp.utils import DownloadError
 
     from download.ytdlp import MediaError, fetch_media, ydl_options
 
     youtube = YOUTUBE_ID.fullmatch(video.id) is not None and "youtube.com" in video.url
+    host = urlsplit(video.url).hostname
     work = out_dir / "tmp" / check_safe_id(video.id)
     record = {"id": video.id, "url": video.url, "category": video.category, "title": video.title,
               "description": video.description, "sample_rate": SAMPLING_RATE, "listing_rows": video.rows,
-              "repaired_from": video.repaired_from}
+              "repaired_from": video.repaired_from, "listing_channel": video.listing_channel,
+              **{key: None for key in CHANNEL_FIELDS}}
+    if damage:
+        record["refetched"] = f"the earlier ok file was damaged: {damage}"
     started = time.monotonic()
     for attempt in range(1, config.retries + 2):
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
+        network = False
         try:
             options = ydl_options(work, video.id, youtube=youtube, sleep_s=config.sleep, limit_rate=config.limit_rate,
                                   cookies=config.cookies, cookies_from_browser=config.cookies_from_browser,
@@ -204,29 +277,34 @@ def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: thre
                                   http_retries=config.http_retries)
             media = fetch_media(video.url, work, video.id, max_seconds=config.max_seconds or None,
                                 section=config.section, youtube=youtube, options=options,
-                                stall_timeout_s=config.stall_timeout_s)
+                                stall_timeout_s=config.stall_timeout_s, fetch=config.fetch,
+                                section_min_rate=config.min_rate_bps)
             path, duration = _finish_audio(media, out_dir, video)
             record.update(status="ok", message=f"{media.method} download", path=path, duration_s=round(duration, 3),
                           section_start_s=media.section_start_s, source_duration_s=media.source_duration_s,
                           bytes_downloaded=media.bytes_downloaded, format_id=media.format_id, method=media.method,
-                          transient=False)
+                          fetch=media.fetch, bytes_fetched=media.bytes_fetched, fetch_s=media.fetch_s,
+                          fetch_fallback=media.fallback, size=(out_dir / path).stat().st_size,
+                          sha256=file_sha256(out_dir / path), transient=False, **media.info)
+            if breaker:
+                breaker.success()
             break
         except (DownloadError, MediaError, AudioError, OSError) as exc:
-            message = " | ".join(str(exc).splitlines())[:500]
-            reason, transient = classify_error(message)
-            if message.startswith("truncated"):
-                reason, transient = "truncated", False
-            if reason == "bot_check":
-                raise BotCheckError(message) from exc
+            message, reason, transient = _attempt_failed(exc, video)
+            network = is_network_failure(message)
         except Exception as exc:  # anything else (a yt-dlp quirk, odd metadata) costs this video only, never the run
             logger.exception("[%s] unexpected error", video.id)
             message, reason, transient = f"{type(exc).__name__}: {exc}"[:500], "error", False
         finally:
             shutil.rmtree(work, ignore_errors=True)
         record.update(status=reason, message=message, path=None, duration_s=None, transient=transient)
-        if not transient or attempt > config.retries or stop.is_set():
+        if breaker and network:
+            breaker.failure(video.id, host, message)       # raises NetworkDown when it trips
+        elif breaker:
+            breaker.other_failure()
+        if not transient or attempt > config.retries or stop.is_set() or (network and breaker and not breaker.proven):
             break
-        delay = min(300.0, config.backoff_s * 2 ** (attempt - 1))
+        delay = min(MAX_BACKOFF_S, config.backoff_s * 2 ** (attempt - 1))
         logger.info("[%s] %s (attempt %d); retrying in %.1f s", video.id, reason, attempt, delay)
         stop.wait(delay)
     record.update(attempts=attempt, elapsed_s=round(time.monotonic() - started, 2),
@@ -236,18 +314,28 @@ def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: thre
 
 # ---------------------------------------------------------------- the stage
 
-def load_listing(listing_source: str, out_dir: Path, config: DownloadConfig) -> ClassifiedListing:
+def load_listing(listing_source: str, out_dir: Path, config: DownloadConfig,
+                 breaker: CircuitBreaker | None = None) -> ClassifiedListing:
     """Read, optionally repair, and classify the listing; write ``DIR/listing_report.json``."""
     rows = read_listing(listing_source)
     if config.repair_ids:
-        rows = repair_rows(rows, out_dir / REPAIRS)
+        rows = repair_rows(rows, out_dir / REPAIRS, breaker=breaker)
     listing = classify_listing(rows, source=str(listing_source), sha256=listing_sha256(listing_source))
     atomic_write_json(out_dir / REPORT, listing.report())
     return listing
 
 
-def _pending(videos: list[Video], records: dict, out_dir: Path, config: DownloadConfig) -> list[Video]:
-    return [v for v in videos if _needs_work(out_dir, records.get(v.id), config.retry_failed)]
+def _pending(videos: list[Video], records: dict, out_dir: Path, config: DownloadConfig
+             ) -> tuple[list[Video], dict[str, str]]:
+    """The videos to fetch, and id -> why its earlier ok file is damaged."""
+    todo, damaged = [], {}
+    for video in videos:
+        needed, damage = _needs_work(out_dir, records.get(video.id), config.retry_failed)
+        if needed:
+            todo.append(video)
+        if damage:
+            damaged[video.id] = damage
+    return todo, damaged
 
 
 def _remove_leftovers(out_dir: Path) -> None:
@@ -261,17 +349,22 @@ def _remove_leftovers(out_dir: Path) -> None:
         logger.info("removed %d half-written audio file(s) left by an interrupted run", len(leftovers))
 
 
-def download_videos(listing_source: str, out_dir, config: DownloadConfig | None = None) -> DownloadSummary:
+def download_videos(listing_source: str, out_dir, config: DownloadConfig | None = None,
+                    resume_command: str | None = None) -> DownloadSummary:
     """Run the stage: classify the listing, then fetch every pending video with ``config.workers`` threads.
 
-    Raises ``FatalError`` (no ffmpeg, bot check) and ``ListingError`` (unreadable listing); failed videos are
-    recorded in the manifest, not raised.
+    Raises ``FatalError`` (no ffmpeg, bot check; ``NetworkDown`` when the circuit breaker trips, ``RateLimited``
+    when 429 persists) and ``ListingError`` (unreadable listing); failed videos are recorded in the manifest, not
+    raised. ``resume_command`` is what the stop messages tell the user to run again.
     """
     config = config or DownloadConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    resume = resume_command or f"python -m download --listing {listing_source} --out {out_dir}"
+    breaker = CircuitBreaker(config.breaker_start, config.breaker_consecutive, resume)
     _remove_leftovers(out_dir)
-    listing = load_listing(listing_source, out_dir, config)
+    listing = load_listing(listing_source, out_dir, config, CircuitBreaker(
+        config.breaker_start, config.breaker_consecutive, resume, what="id searches"))
     records = latest_records(out_dir)
     summary = DownloadSummary(out_dir, listing, records)
     if config.dry_run:
@@ -281,33 +374,42 @@ def download_videos(listing_source: str, out_dir, config: DownloadConfig | None 
     except FfmpegMissing as exc:
         raise FatalError(str(exc)) from exc
     videos = select_videos(listing.videos, config.categories, config.shard)
-    if any(YOUTUBE_ID.fullmatch(v.id) and "youtube.com" in v.url for v in videos):
-        from download.ytdlp import youtube_readiness
-        for warning in youtube_readiness():
-            logger.warning(warning)
-    todo = _pending(videos, records, out_dir, config)
+    from download.check import environment_report
+    lines, warnings = environment_report(config, youtube=any(_is_youtube(v) for v in videos))
+    logger.info("; ".join(lines))
+    for warning in warnings:
+        logger.warning(warning)
+    todo, damaged = _pending(videos, records, out_dir, config)
     summary.skipped = len(videos) - len(todo)          # done before: counted before --limit cuts the to-do list
     if config.limit:
         todo = todo[: config.limit]
     atomic_write_json(out_dir / SUMMARY.replace(".json", "_config.json"), {
         "config": asdict(config), "listing": str(listing_source), "listing_sha256": listing.sha256,
-        "versions": package_versions(["yt-dlp", "yt-dlp-ejs"], ffmpeg=True),
+        "versions": package_versions(["yt-dlp", "yt-dlp-ejs", "deno"], ffmpeg=True),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     logger.info("%d videos selected, %d already done, %d to fetch", len(videos), summary.skipped, len(todo))
-    _run_pool(todo, out_dir, config, summary)
-    atomic_write_json(out_dir / SUMMARY, {"per_category": summary.per_category(), "ok": summary.ok,
-                                          "failed": summary.failed, "attempted": summary.attempted,
-                                          "skipped": summary.skipped, "stopped": summary.stopped})
+    try:
+        _run_pool(todo, out_dir, config, summary, breaker, damaged, resume)
+    finally:
+        atomic_write_json(out_dir / SUMMARY, {"per_category": summary.per_category(), "ok": summary.ok,
+                                              "failed": summary.failed, "attempted": summary.attempted,
+                                              "skipped": summary.skipped, "stopped": summary.stopped})
     return summary
 
 
-def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary: DownloadSummary) -> None:
+def _is_youtube(video: Video) -> bool:
+    return YOUTUBE_ID.fullmatch(video.id) is not None and "youtube.com" in video.url
+
+
+def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary: DownloadSummary,
+              breaker: CircuitBreaker, damaged: dict[str, str], resume: str) -> None:
     ok_in = Counter(r["category"] for r in summary.records.values() if r["status"] == "ok")
     in_flight: dict = {}
     queue = list(todo)
     stop = threading.Event()
     bar = tqdm(total=len(todo), desc="download", unit="video", dynamic_ncols=True)
     failures = 0
+    fatal: FatalError | None = None
 
     def next_video():
         for index, video in enumerate(queue):
@@ -317,11 +419,18 @@ def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary:
             # category full (counting in-flight ones): skip it for now, it may free up if one of them fails
         return None
 
+    def halt(error: FatalError):
+        nonlocal fatal
+        stop.set()
+        fatal = fatal or error
+        summary.stopped = summary.stopped or str(error)
+
     with ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="dl") as pool:
         try:
             while True:
                 while not stop.is_set() and len(in_flight) < config.workers and (video := next_video()):
-                    in_flight[pool.submit(download_one, video, out_dir, config, stop)] = video
+                    in_flight[pool.submit(download_one, video, out_dir, config, stop, breaker,
+                                          damaged.get(video.id))] = video
                 if not in_flight:
                     break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -330,8 +439,11 @@ def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary:
                     try:
                         record = future.result()
                     except BotCheckError as exc:
-                        stop.set()
-                        summary.stopped = f"bot check on {video.id}: {exc}"
+                        halt(FatalError(f"bot check on {video.id}: {exc} {BOT_CHECK_HELP} Nothing was lost; "
+                                        f"resume with: {resume}"))
+                        continue
+                    except FatalError as exc:        # NetworkDown: the video stays unrecorded, so it stays pending
+                        halt(exc)
                         continue
                     append_jsonl(out_dir / MANIFEST, record)
                     summary.records[video.id] = record
@@ -340,10 +452,16 @@ def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary:
                     failures += record["status"] != "ok"
                     bar.update(1)
                     bar.set_postfix(ok=bar.n - failures, failed=failures)
+                    if record["status"] == "rate_limited" and record["attempts"] > config.retries:
+                        halt(RateLimited(
+                            f"HTTP 429 (too many requests) from {urlsplit(video.url).hostname} persisted through "
+                            f"{record['attempts']} attempts with back-off on {video.id}. Stopped; nothing was lost "
+                            f"(rate-limited videos stay retryable). Wait a while, {COOKIES_ADVICE}, then resume with: "
+                            f"{resume}"))
         except KeyboardInterrupt:
             stop.set()
             raise
         finally:
             bar.close()
-    if summary.stopped:
-        raise FatalError(f"{summary.stopped}\n{BOT_CHECK_HELP}")
+    if fatal is not None:
+        raise fatal

@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from common.ids import SAFE_ID, UnsafeIdError, check_safe_id, is_safe_id  # noqa: F401 (re-exported)
+
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-# Every id we ever turn into a file name matches this: no dots, slashes, NUL or spaces, so `DIR/audio/<id>.flac`
-# can never leave DIR. Generic ids are 12+ characters, so they never look like (or collide with) a YouTube id.
-SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Every id we turn into a file name passes common.ids.check_safe_id. Generic ids are 12+ characters of [A-Za-z0-9_-],
+# so they never look like (or collide with) a YouTube id.
 # The Kaggle scraper ran `url.strip('https://www.youtube.com/watch?v=')`: str.strip removes any of these characters.
 STRIP_CHARS = "https://www.youtube.com/watch?v="
 STRIP_SET = frozenset(STRIP_CHARS)
@@ -30,10 +31,6 @@ SPREADSHEET_ERROR = "#NAME?"
 
 # Row kinds, in report order.
 YOUTUBE, GENERIC, DAMAGED, NAME_ERROR, EMPTY, UNPARSEABLE = "youtube", "generic", "damaged", "name_error", "empty", "unparseable"
-
-
-class UnsafeIdError(ValueError):
-    """An id that could escape the output folder or is not one we produce."""
 
 
 @dataclass(frozen=True)
@@ -68,14 +65,6 @@ def generic_id(url: str) -> str:
     last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", last).strip("-_")[:40]
     return f"{slug or 'url'}-{digest}"
-
-
-def check_safe_id(video_id: str) -> str:
-    """Return ``video_id`` when it is safe to use as a file name, else raise ``UnsafeIdError`` naming it."""
-    if not isinstance(video_id, str) or SAFE_ID.fullmatch(video_id) is None:
-        raise UnsafeIdError(
-            f"unsafe video id {video_id!r}: expected 1-64 characters of [A-Za-z0-9_-] (a YouTube id or a derived id)")
-    return video_id
 
 
 def _youtube_id_from_url(parts) -> str | None:

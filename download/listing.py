@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.provenance import file_sha256
+from common.text import header_length
 from download.ids import (DAMAGED, EMPTY, GENERIC, NAME_ERROR, UNPARSEABLE, YOUTUBE, ParsedLink, check_safe_id,
                           parse_link, youtube_url)
 
@@ -71,6 +72,17 @@ class Video:
 
     def __post_init__(self):
         check_safe_id(self.id)
+
+    @property
+    def listing_channel(self) -> str | None:
+        """The channel name of the scraped header the description begins with (common.text's rule), else None."""
+        return listing_channel(self.description)
+
+
+def listing_channel(description: str | None) -> str | None:
+    """The first line of ``description`` when it begins with the scraped channel header, else ``None``."""
+    lines = [line.strip() for line in (description or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return lines[0] if header_length(lines) else None
 
 
 @dataclass

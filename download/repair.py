@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Callable
 
 from common.jsonl import append_jsonl, read_jsonl
-from download.errors import BotCheckError, is_bot_check
+from download.breaker import CircuitBreaker
+from download.errors import BotCheckError, is_bot_check, is_network_failure
 from download.ids import DAMAGED, NAME_ERROR, YOUTUBE_ID, kaggle_strip, parse_link, youtube_url
 from download.listing import ListingRow
 
 logger = logging.getLogger(__name__)
 
+SEARCH_HOST = "www.youtube.com"
 SearchFn = Callable[[str, int], list[dict]]   # (query, max_results) -> [{"id": ..., "title": ...}, ...]
 
 
@@ -63,10 +65,12 @@ def load_cache(path: Path) -> dict[str, list[dict]]:
     return {rec["query"]: rec.get("results", []) for rec in read_jsonl(path) if "query" in rec}
 
 
-def repair_rows(rows: list[ListingRow], cache_path, search: SearchFn | None = None, max_results: int = 5
-                ) -> list[ListingRow]:
+def repair_rows(rows: list[ListingRow], cache_path, search: SearchFn | None = None, max_results: int = 5,
+                breaker: CircuitBreaker | None = None) -> list[ListingRow]:
     """Return ``rows`` with every repairable damaged/``#NAME?`` row replaced by one holding the real id
-    (``repaired_from`` keeps the old link). Rows without a title are left as they are."""
+    (``repaired_from`` keeps the old link). Rows without a title are left as they are. A failed search leaves its
+    row unrepaired and uncached (tried again next run); network failures feed ``breaker``, which stops the run
+    (``NetworkDown``) when searches cannot reach YouTube."""
     cache_path = Path(cache_path)
     cache = load_cache(cache_path)
     search = search or youtube_search
@@ -83,8 +87,14 @@ def repair_rows(rows: list[ListingRow], cache_path, search: SearchFn | None = No
                 raise
             except Exception as exc:  # network trouble: leave the row damaged, try again next run (nothing cached)
                 logger.warning("row %d: search for %r failed (%s); left unrepaired", row.row, query, exc)
+                if breaker is not None and is_network_failure(str(exc)):
+                    breaker.failure(f"row {row.row}", SEARCH_HOST, str(exc))     # raises NetworkDown on the trip
+                elif breaker is not None:
+                    breaker.other_failure()
                 out.append(row)
                 continue
+            if breaker is not None:
+                breaker.success()
             searched += 1
             cache[query] = results
             new_id, reason = choose_repair(row, results)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import re
+import os
 import shutil
-import subprocess
-from dataclasses import dataclass
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.audio import AudioError, probe
@@ -29,6 +32,20 @@ MIN_AUDIO_KBPS = 40
 HE_AAC = ("mp4a.40.5", "mp4a.40.29")    # SBR: above ~5.5 kHz the sound is synthesized, not recorded
 # yt-dlp's own "-t sleep" preset (options.py): what its maintainers recommend against YouTube's rate limits.
 YOUTUBE_PACING = {"sleep_interval_requests": 0.75, "sleep_interval": 10.0, "max_sleep_interval": 20.0}
+# Why whole-stream fetches are the default for YouTube: a section download (``download_ranges``) always goes through
+# ffmpeg, which reads the media URL with one open-ended request, and YouTube throttles un-chunked requests to about
+# 32 KiB/s on videos longer than ~12 minutes (yt-dlp issues #17612, #13623, #15036, closed as external: not fixable
+# in yt-dlp). yt-dlp's native downloader fetches YouTube in 10 MiB chunks (``http_chunk_size``), which are not
+# throttled; ffmpeg then cuts the section locally.
+HTTP_CHUNK_SIZE = 10 * 1024 * 1024
+FETCH_CHOICES = ("auto", "whole", "sections")
+# --fetch auto on other URLs takes a section only when it saves at least this share of the source's length: a
+# section is one open-ended ffmpeg request, which a throttling server slows down (see above), so it must save a lot.
+SECTION_MIN_SAVING = 0.75
+# The section speed floor is measured over this many seconds, after a first such window (the fast burst).
+SECTION_WATCH_WINDOW_S = 8.0
+# yt-dlp info-dict fields copied into the manifest (None where the extractor has none, e.g. the generic one).
+CHANNEL_FIELDS = ("channel_id", "channel", "uploader_id", "upload_date", "duration")
 
 
 class MediaError(RuntimeError):
@@ -38,13 +55,18 @@ class MediaError(RuntimeError):
 @dataclass
 class FetchedMedia:
     path: Path                      # the downloaded media file (a section or the whole source)
-    method: str                     # "section" | "full"
+    method: str                     # "section" | "full" (kept for older readers; ``fetch`` says the same)
     section_start_s: float          # where the wanted audio starts in the source
     wanted_s: float | None          # how long the wanted audio is (None: all of it)
     offset_in_file_s: float         # where the wanted audio starts inside ``path``
     source_duration_s: float | None
     format_id: str | None
-    bytes_downloaded: int
+    bytes_downloaded: int           # size of ``path``
+    fetch: str = "whole"            # "whole" | "sections": the path that produced ``path``
+    bytes_fetched: int = 0          # every byte written by the fetch, an abandoned section included
+    fetch_s: float = 0.0            # seconds from the first request to the media file on disk
+    fallback: str | None = None     # why a section fetch was abandoned for the whole stream
+    info: dict = field(default_factory=dict)   # CHANNEL_FIELDS from yt-dlp's info dict (None where absent)
 
 
 def choose_audio_format(formats: list[dict]) -> dict | None:
@@ -75,28 +97,48 @@ def _format_selector(ctx):
     return [chosen] if chosen else []
 
 
-def detect_js_runtime() -> dict | None:
-    """yt-dlp's ``js_runtimes`` option for the JS runtime found on PATH (deno, or node 20+), else ``None``."""
+def js_runtime_option() -> dict | None:
+    """yt-dlp's ``js_runtimes`` option: the deno that ``make venv`` installs from PyPI (the ``deno`` wheel, passed by
+    path so PATH does not matter), else a deno on PATH, else node on PATH (yt-dlp checks its version); ``None``
+    when there is none. YouTube needs one since yt-dlp 2025.11.12 (yt-dlp issues #14404, #15012)."""
+    try:
+        import deno
+        path = deno.find_deno_bin()
+        if path and Path(path).is_file():
+            return {"deno": {"path": str(path)}}
+    except (ImportError, OSError, AttributeError):
+        pass
     if shutil.which("deno"):
         return {"deno": {}}
-    node = shutil.which("node")
-    if node:
-        try:
-            version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout
-            major = int(re.match(r"v?(\d+)", version.strip()).group(1))
-        except (OSError, subprocess.SubprocessError, AttributeError, ValueError):
-            return None
-        if major >= 20:
-            return {"node": {}}
+    if shutil.which("node"):
+        return {"node": {}}
+    return None
+
+
+def js_runtime_info(option: dict | None = None) -> dict | None:
+    """What yt-dlp itself reports for the runtime of ``option`` (default: ``js_runtime_option()``): name, version,
+    path, supported; ``None`` when there is none or yt-dlp cannot run it. Offline: it only runs ``--version``."""
+    import yt_dlp  # noqa: F401 (registers the runtimes)
+    from yt_dlp.globals import supported_js_runtimes
+
+    option = js_runtime_option() if option is None else option
+    for name, config in (option or {}).items():
+        runtime_class = supported_js_runtimes.value.get(name)
+        info = runtime_class(path=(config or {}).get("path")).info if runtime_class else None
+        if info is not None:
+            return {"name": info.name, "version": info.version, "path": info.path,
+                    "supported": info.supported is not False}
     return None
 
 
 def youtube_readiness() -> list[str]:
     """Warnings about what YouTube downloads need (a JS runtime, yt-dlp's solver scripts); empty when all is there."""
     warnings = []
-    if detect_js_runtime() is None:
-        warnings.append("no JavaScript runtime for yt-dlp (install deno, or node 20+): YouTube formats will go "
-                        "missing and downloads fail with 'Requested format is not available'")
+    runtime = js_runtime_info()
+    if runtime is None or not runtime["supported"]:
+        found = f"{runtime['name']} {runtime['version']} is too old" if runtime else "none found"
+        warnings.append(f"no usable JavaScript runtime for yt-dlp ({found}; `make venv` installs deno from PyPI, or "
+                        "install node 22+): YouTube downloads fail with 'Requested format is not available'")
     if importlib.util.find_spec("yt_dlp_ejs") is None:
         warnings.append("yt-dlp's challenge solver scripts are missing: pip install 'yt-dlp[default]'")
     return warnings
@@ -153,7 +195,7 @@ def ydl_options(work_dir: Path, video_id: str, *, youtube: bool, sleep_s: float 
     if cookies_from_browser:
         options["cookiesfrombrowser"] = tuple(cookies_from_browser.split(":", 1))
     if youtube:
-        options["js_runtimes"] = detect_js_runtime() or {"deno": {}}
+        options["js_runtimes"] = js_runtime_option() or {"deno": {}}
     return options
 
 
@@ -193,42 +235,154 @@ def _media_seconds(media: Path | None) -> float | None:
         return None
 
 
+def accepts_ranges(ydl, url: str) -> bool:
+    """Whether ``url`` answers a one-byte Range request with 206 (through yt-dlp's own networking and headers)."""
+    from yt_dlp.networking import Request
+    from yt_dlp.networking.exceptions import RequestError
+
+    try:
+        with ydl.urlopen(Request(url, headers={"Range": "bytes=0-0"})) as response:
+            return response.status == 206
+    except (RequestError, OSError) as exc:
+        logger.debug("%s: Range probe failed (%s)", url, exc)
+        return False
+
+
+def choose_fetch(fetch: str, youtube: bool, ydl, info: dict, length: float | None,
+                 source_duration: float | None) -> str:
+    """"whole" or "sections" for this video (see FETCH_CHOICES and the module notes on YouTube's throttle)."""
+    if length is None:
+        return "whole"              # nothing to cut: the whole stream is the wanted audio
+    if fetch != "auto":
+        return fetch
+    if youtube:
+        return "whole"
+    saves = 1 - length / source_duration if source_duration else 0.0
+    if saves < SECTION_MIN_SAVING:
+        return "whole"
+    return "sections" if accepts_ranges(ydl, info.get("url") or info.get("webpage_url") or "") else "whole"
+
+
+class SectionWatch(threading.Thread):
+    """Abandons a section fetch that progresses slower than ``min_rate`` bytes/s: kills the ffmpeg that yt-dlp
+    started for ``work_dir`` so the whole-stream path takes over, instead of waiting out a throttled request.
+
+    The rate is what ffmpeg reads (``rchar`` of ``/proc/PID/io``, sockets included) over ``window_s``, measured from
+    the end of a first window (the fast burst). Not the output file's growth: muxers write it in bursts of MiBs.
+    Linux only; elsewhere there is no floor (the stall timeout still applies)."""
+
+    def __init__(self, work_dir: Path, min_rate: float, window_s: float | None = None):
+        super().__init__(name=f"watch-{work_dir.name}", daemon=True)
+        self.work_dir, self.min_rate, self.window_s = work_dir, min_rate, window_s or SECTION_WATCH_WINDOW_S
+        self.slow: str | None = None
+        self._done = threading.Event()
+
+    def run(self):
+        samples: deque = deque()
+        first = None
+        while not self._done.wait(0.5):
+            pids = _children_for(self.work_dir)
+            if not pids:
+                samples.clear()
+                continue
+            now, read = time.monotonic(), sum(_bytes_read(pid) for pid in pids)
+            first = first or now
+            samples.append((now, read))
+            while len(samples) > 1 and now - samples[1][0] >= self.window_s:
+                samples.popleft()       # keep the oldest sample at least a window old: the rate's start
+            if now - first < 2 * self.window_s or now - samples[0][0] < 0.9 * self.window_s:
+                continue
+            rate = (read - samples[0][1]) / (now - samples[0][0])
+            if rate < self.min_rate:
+                self.slow = f"section fetch at {rate / 1024:.0f} KiB/s, below the floor of {self.min_rate / 1024:.0f} KiB/s"
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                return
+
+    def stop(self):
+        self._done.set()
+
+
+def _children_for(work_dir: Path) -> list[int]:
+    """This process's children whose command line names ``work_dir`` (yt-dlp's ffmpeg for that video)."""
+    needle, pids = str(work_dir).encode(), []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == os.getpid() and needle in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def _bytes_read(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None, section: str, youtube: bool,
-                options: dict, stall_timeout_s: float) -> FetchedMedia:
-    """Download the audio we need of ``url`` into ``work_dir``: the planned section through yt-dlp's
-    ``download_ranges`` (ffmpeg reads only that part); the whole file when the section is the whole video, or when
-    the section download stalls or fails (the cut is then made locally). Raises yt-dlp's ``DownloadError``."""
+                options: dict, stall_timeout_s: float, fetch: str = "auto",
+                section_min_rate: float = 0.0) -> FetchedMedia:
+    """Download the audio we need of ``url`` into ``work_dir``.
+
+    ``fetch`` (see ``choose_fetch``): ``whole`` fetches the whole audio stream with yt-dlp's native downloader in
+    ``HTTP_CHUNK_SIZE`` chunks (the cut is made locally); ``sections`` fetches only the planned section through
+    ``download_ranges`` (ffmpeg), falling back to the whole stream when the section stalls, fails, comes out short
+    or runs slower than ``section_min_rate`` bytes/s. Raises yt-dlp's ``DownloadError`` or ``MediaError``."""
     from yt_dlp import YoutubeDL
 
     work_dir = Path(work_dir)
-    with YoutubeDL(options) as ydl:
+    started = time.monotonic()
+    fetched_before, fallback = 0, None
+    with YoutubeDL({**options, "http_chunk_size": HTTP_CHUNK_SIZE}) as ydl:
         info = ydl.extract_info(url, download=False)
         source_duration = _source_duration(info, stall_timeout_s)
         start, length = plan_section(source_duration, max_seconds, section)
-        if length is not None:
+        meta = {key: info.get(key) for key in CHANNEL_FIELDS}
+        if choose_fetch(fetch, youtube, ydl, info, length, source_duration) == "sections":
             # one second past the end: the exact cut is made locally, so codec frame boundaries cannot shorten it
             end = min(source_duration, start + length + 1.0)
             ydl.params["download_ranges"] = lambda *_: [{"start_time": start, "end_time": end}]
+            watch = SectionWatch(work_dir, section_min_rate) if section_min_rate else None
             try:
+                if watch:
+                    watch.start()
                 ydl.process_ie_result(dict(info), download=True)
                 media = _downloaded_file(work_dir)
                 got = _media_seconds(media)
                 # A stalled read makes ffmpeg stop early and exit 0 (yt-dlp says "Download completed"): a section
                 # shorter than planned is a failed section, not a short video.
-                if got is not None and got >= length - 0.05:
-                    return FetchedMedia(media, "section", start, length, 0.0, source_duration,
-                                        info.get("format_id"), media.stat().st_size)
-                logger.info("[%s] section download gave %s of the %.1f s planned; falling back to a full download",
-                            video_id, "nothing" if got is None else f"{got:.1f} s", length)
-            except Exception as exc:  # any section failure (stall, ffmpeg error): the full download decides
-                logger.info("[%s] section download failed (%s); falling back to a full download + local cut",
-                            video_id, str(exc).splitlines()[0][:200])
-            for stale in work_dir.glob("source.*"):
+                if got is not None and got >= length - 0.05 and not (watch and watch.slow):
+                    size = media.stat().st_size
+                    return FetchedMedia(media, "section", start, length, 0.0, source_duration, info.get("format_id"),
+                                        size, "sections", size, round(time.monotonic() - started, 2), None, meta)
+                fallback = (watch and watch.slow) or ("section gave " + ("nothing" if got is None else f"{got:.1f} s")
+                                                      + f" of the {length:.1f} s planned")
+            except Exception as exc:  # any section failure (stall, ffmpeg error): the whole-stream fetch decides
+                fallback = (watch and watch.slow) or f"section failed: {str(exc).splitlines()[0][:200]}"
+            finally:
+                if watch:
+                    watch.stop()
+            logger.info("[%s] %s; fetching the whole stream for a local cut", video_id, fallback)
+            for stale in work_dir.glob("source*"):
+                fetched_before += stale.stat().st_size
                 stale.unlink()
             ydl.params.pop("download_ranges", None)
         ydl.process_ie_result(dict(info), download=True)
     media = _downloaded_file(work_dir)
     if media is None:
         raise MediaError("unable to download: yt-dlp finished without a media file")
-    return FetchedMedia(media, "full", start, length, start, source_duration, info.get("format_id"),
-                        media.stat().st_size)
+    size = media.stat().st_size
+    if size == 0:
+        raise MediaError("empty media: the server sent a 0-byte file")
+    return FetchedMedia(media, "full", start, length, start, source_duration, info.get("format_id"), size, "whole",
+                        fetched_before + size, round(time.monotonic() - started, 2), fallback, meta)

@@ -1,7 +1,7 @@
 """The prepare stage: downloaded audio (or an audio folder) -> a balanced, leakage-free 16 kHz ``DatasetDict``.
 
-Stages, top to bottom: read the sources; scan each video once in blocks (silence, clip plan); balance and split by
-video; write each split's Arrow shards straight to disk while hashing the content; write the stats and the card;
+Stages, top to bottom: read the sources; scan each video once in blocks (silence, clip plan); keep byte-identical
+sources once; group videos by channel (or video), cap videos per group, split by group and balance; write each split's Arrow shards straight to disk while hashing the content; write the stats and the card;
 rename the finished folder into place. Memory stays flat: one block of one file and a few encoded clips at a time.
 
 Example::
@@ -32,8 +32,9 @@ from common.jsonl import atomic_write_json, atomic_write_text
 from common.provenance import file_sha256, package_versions
 from prepare.clips import VideoScan, pick_evenly, read_clip, scan_video
 from prepare.config import PrepareConfig
+from prepare.groups import GROUP_SOURCES, drop_duplicate_sources, resolve_groups
 from prepare.sources import Dropped, VideoSource, read_audiofolder, read_download_dirs
-from prepare.split import balance_videos, equalize_clips, require_videos, split_videos
+from prepare.split import cap_groups, equalize_clips, split_groups
 
 logger = logging.getLogger(__name__)
 
@@ -94,24 +95,23 @@ def _existing_stats(out: Path, config: PrepareConfig) -> dict:
 # ---------------------------------------------------------------- build ----------------------------------------
 
 def _build(config: PrepareConfig, out: Path, started: float) -> dict:
+    if config.raw:  # bad input stops here, before anything is written
+        videos, dropped, manifests = read_download_dirs(config.raw, config.merge_label_case)
+    else:
+        videos, dropped = read_audiofolder(config.audiofolder, config.audiofolder_groups, config.merge_label_case)
+        manifests = []
     staging = out.parent / f".{out.name}.partial"
     if staging.exists():
         logger.warning("removing %s, left by an interrupted run", staging)
         shutil.rmtree(staging)
     work = staging / "_work"
     work.mkdir(parents=True)
-
-    if config.raw:
-        videos, dropped, manifests = read_download_dirs(config.raw)
-    else:
-        videos, dropped = read_audiofolder(config.audiofolder)
-        manifests = []
     class_names = sorted({video.category for video in videos})
     clip_samples = round(config.clip_seconds * SAMPLING_RATE)
     hop_samples = round(config.hop_seconds * SAMPLING_RATE)
 
     scans, dropped = _scan_all(videos, work, config, clip_samples, hop_samples, dropped)
-    assignment, clip_starts, dropped_clips, dropped = _assign(videos, scans, class_names, config, dropped)
+    assignment, clip_starts, dropped_clips, dropped, grouping = _assign(videos, scans, class_names, config, dropped)
 
     features = clip_features(class_names)
     label_of = {name: index for index, name in enumerate(class_names)}
@@ -126,8 +126,8 @@ def _build(config: PrepareConfig, out: Path, started: float) -> dict:
     shutil.rmtree(work)
 
     stats = _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests,
-                   split_hashes, by_id, started)
-    _write_videos_table(staging / VIDEOS_NAME, assignment, clip_starts, scans, by_id)
+                   split_hashes, grouping, started)
+    _write_videos_table(staging / VIDEOS_NAME, assignment, clip_starts, scans, by_id, grouping["group_of"])
     from prepare.hub import dataset_card
     atomic_write_text(staging / "README.md", dataset_card(stats))
     atomic_write_json(staging / STATS_NAME, stats)
@@ -176,17 +176,33 @@ def _scan_all(videos, work, config, clip_samples, hop_samples, dropped):
 
 
 def _assign(videos, scans, class_names, config, dropped):
-    """Balance and split the usable videos, and decide which clip starts each keeps."""
-    usable = {name: [] for name in class_names}
-    for video in videos:
-        if video.video_id in scans:
-            usable[video.category].append(video.video_id)
-    require_videos(usable, config.split_fractions)
-    if config.balance == "videos":
-        usable, undersampled = balance_videos(usable, config.seed)
-        dropped = dropped + [Dropped(vid, "balance_undersampled", "class undersampled to the smallest class")
-                             for vid in undersampled]
-    assignment = split_videos(usable, config.split_fractions, config.seed)
+    """Group, cap, split and balance the usable videos, and decide which clip starts each keeps."""
+    usable = [video for video in videos if video.video_id in scans]
+    category_of = {video.video_id: video.category for video in usable}
+    kept_ids, duplicates, duplicate_sources = drop_duplicate_sources(
+        list(category_of), {vid: scans[vid][2] for vid in category_of}, category_of)
+    kept_ids = set(kept_ids)
+    usable = [video for video in usable if video.video_id in kept_ids]
+    group_of, source_of = resolve_groups(usable, config.group_by)
+    capped_videos, capped = cap_groups({video.video_id: (video.category, group_of[video.video_id])
+                                        for video in usable}, config.max_videos_per_group, config.seed)
+    assignment, undersampled = split_groups(capped_videos, config.split_fractions, config.seed,
+                                            balance=config.balance == "videos", classes=class_names)
+    dropped = (dropped + duplicates
+               + [Dropped(vid, "group_capped", f"over --max-videos-per-group {config.max_videos_per_group} of group "
+                                               f"{group_of[vid]}") for vid in capped]
+               + [Dropped(vid, "balance_undersampled", "class undersampled to the smallest class")
+                  for vid in undersampled])
+    grouping = {"group_by": config.group_by,
+                "group_source_counts": {s: sum(1 for v in source_of.values() if v == s) for s in GROUP_SOURCES
+                                        if s != "audiofolder_group" or config.audiofolder},
+                "max_videos_per_group": config.max_videos_per_group or None,
+                "videos_dropped_by_cap": len(capped),
+                "duplicate_sources": duplicate_sources,
+                "groups_per_split": {split: len({group_of[vid] for ids in assignment[split].values() for vid in ids})
+                                     for split in SPLITS},
+                "test_videos_sharing_a_channel_with_train_or_validation": _shared_channels(assignment, usable),
+                "group_of": group_of}
 
     clip_starts = {vid: list(scans[vid][1].starts) for split in SPLITS
                    for ids in assignment[split].values() for vid in ids}
@@ -206,7 +222,14 @@ def _assign(videos, scans, class_names, config, dropped):
                     starts = clip_starts[vid]
                     dropped_clips["balance_clips"] += len(starts) - keep
                     clip_starts[vid] = [starts[i] for i in pick_evenly(len(starts), keep)] if keep else []
-    return assignment, clip_starts, dropped_clips, dropped
+    return assignment, clip_starts, dropped_clips, dropped, grouping
+
+
+def _shared_channels(assignment, videos) -> int:
+    """Test videos whose (known) channel also has a video in train or validation: 0 with --group-by channel."""
+    channel_of = {video.video_id: video.channel for video in videos}
+    seen = {channel_of[vid] for split in ("train", "validation") for ids in assignment[split].values() for vid in ids}
+    return sum(1 for ids in assignment["test"].values() for vid in ids if channel_of[vid] and channel_of[vid] in seen)
 
 
 def _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split):
@@ -222,6 +245,7 @@ def _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split):
                           "path": f"{vid}_{round(start_s * 1000)}.flac"},
                 "label": label_of[video.category],
                 "video_id": vid,
+                "channel": video.channel,
                 "start_s": start_s,
                 "duration_s": clip_seconds,
                 "title": video.title,
@@ -300,7 +324,7 @@ def _replace_atomically(staging: Path, out: Path) -> None:
 # ---------------------------------------------------------------- stats ----------------------------------------
 
 def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests, split_hashes,
-           by_id, started) -> dict:
+           grouping, started) -> dict:
     clip_seconds = round(config.clip_seconds * SAMPLING_RATE) / SAMPLING_RATE
     splits = {}
     for split in SPLITS:
@@ -322,6 +346,7 @@ def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped
         "dropped": {"videos": dict(sorted(Counter(d.reason for d in dropped).items())),
                     "clips": dict(sorted((k, v) for k, v in dropped_clips.items() if v))},
         "dropped_examples": [vars(d) for d in dropped[:200]],
+        "grouping": {k: v for k, v in grouping.items() if k != "group_of"},
         "content_sha256": hashlib.sha256("".join(split_hashes[s] for s in SPLITS).encode()).hexdigest(),
         "split_sha256": split_hashes,
         "inputs": {"manifests": manifests, "audiofolder": config.audiofolder, "videos_scanned": len(scans),
@@ -332,14 +357,16 @@ def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped
     }
 
 
-def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id) -> None:
-    """One record per video that made it in: its split, class, title and cleaned description (the text baselines
-    read them here, once per video rather than in every clip row), clips and source hash (provenance)."""
+def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id, group_of) -> None:
+    """One record per video that made it in: its split, class, channel and split group, title and cleaned
+    description (the text baselines read them here, once per video rather than in every clip row), clips and
+    source hash (provenance)."""
     lines = []
     for split in SPLITS:
         for category, ids in assignment[split].items():
             for vid in ids:
                 lines.append(json.dumps({"video_id": vid, "split": split, "category": category,
+                                         "channel": by_id[vid].channel, "group": group_of[vid],
                                          "title": by_id[vid].title, "description": by_id[vid].description,
                                          "clips": len(clip_starts[vid]),
                                          "source_seconds": scans[vid][1].total_samples / SAMPLING_RATE,
@@ -348,7 +375,7 @@ def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id) -> No
 
 
 def summary_text(stats: dict) -> str:
-    """The per split x class table (videos, clips, hours) and the dropped items by reason."""
+    """The per split x class table (videos, clips, hours), how the split was grouped, and the dropped items."""
     rows = []
     for split, per_class in stats["splits"].items():
         for category, counts in per_class.items():
@@ -357,6 +384,14 @@ def summary_text(stats: dict) -> str:
                      sum(c["clips"] for c in per_class.values()), float(sum(c["hours"] for c in per_class.values()))])
     dropped = [[f"video: {reason}", count] for reason, count in stats["dropped"]["videos"].items()]
     dropped += [[f"clip: {reason}", count] for reason, count in stats["dropped"]["clips"].items()]
+    grouping = stats.get("grouping") or {}  # absent in datasets prepared before channel grouping
+    grouped = [[f"groups by {grouping['group_by']}, train/validation/test",
+                "/".join(str(grouping["groups_per_split"][s]) for s in SPLITS)],
+               *[[f"videos grouped by {source}", n] for source, n in grouping["group_source_counts"].items()],
+               ["test videos sharing a channel with train/validation",
+                grouping["test_videos_sharing_a_channel_with_train_or_validation"]],
+               ["byte-identical sources", len(grouping["duplicate_sources"])]] if grouping else []
     return (format_table(["split/class", "videos", "clips", "hours"], rows) + "\n\n"
+            + (format_table(["grouping", "value"], grouped) + "\n\n" if grouped else "")
             + format_table(["dropped", "count"], dropped or [["nothing", 0]])
             + f"\n\ncontent sha256 {stats['content_sha256']}")

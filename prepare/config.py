@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 BALANCE_CHOICES = ("videos", "none")
+GROUP_BY_CHOICES = ("channel", "video")
+AUDIOFOLDER_GROUPS = ("auto", "subfolder", "file")
 
 
 @dataclass
@@ -23,6 +25,12 @@ class PrepareConfig:
     )
     audiofolder: str | None = field(
         default=None, metadata={"help": "Instead of --raw: a folder tree ROOT/<label>/<audio files> in any format."}
+    )
+    audiofolder_groups: str = field(
+        default="auto",
+        metadata={"help": "Groups of an --audiofolder (files of one group never sit in two splits). auto: "
+                          "ROOT/groups.csv (columns path,group) when it exists, else every file is its own group; "
+                          "subfolder: ROOT/<label>/<group>/<files>; file: every file its own group; or a CSV's path."},
     )
     out: str = field(default="", metadata={"help": "Where the DatasetDict (save_to_disk layout) and its stats go."})
     clip_seconds: float = field(default=10.0, metadata={"help": "Length of every clip in seconds."})
@@ -38,7 +46,22 @@ class PrepareConfig:
         default=-50.0, metadata={"help": "Drop clips quieter than this RMS level in dBFS (-inf keeps every clip)."}
     )
     split: str = field(default="0.8,0.1,0.1", metadata={"help": "Train,validation,test fractions of videos per class."})
-    seed: int = field(default=0, metadata={"help": "Seed of the video undersampling and of the split."})
+    group_by: Literal["channel", "video"] = field(
+        default="channel",
+        metadata={"help": "channel: no channel in two splits (group = the manifest's channel_id, else the listing's "
+                          "channel, else the video itself; audio folders: their groups); video: split by video only."},
+    )
+    max_videos_per_group: int = field(
+        default=10,
+        metadata={"help": "At most this many videos per channel (group), chosen at random (seeded) before the split "
+                          "(0 = no cap). The default 10 keeps one channel under ~4% of a class of ~300 videos."},
+    )
+    merge_label_case: bool = field(
+        default=False,
+        metadata={"help": "Merge labels that differ only in case or surrounding spaces (Food, food) into the most "
+                          "common spelling, with a warning, instead of stopping with an error."},
+    )
+    seed: int = field(default=0, metadata={"help": "Seed of the group cap, the video undersampling and the split."})
     balance: Literal["videos", "none"] = field(
         default="videos",
         metadata={"help": "'videos': equal videos per class (undersampled to the smallest class) and equal clips "
@@ -66,6 +89,13 @@ class PrepareConfig:
             raise ValueError("--min-rms-db must be a number in dBFS such as -50, got nan")
         if self.balance not in BALANCE_CHOICES:
             raise ValueError(f"--balance must be one of {BALANCE_CHOICES}, got {self.balance!r}")
+        if self.group_by not in GROUP_BY_CHOICES:
+            raise ValueError(f"--group-by must be one of {GROUP_BY_CHOICES}, got {self.group_by!r}")
+        if self.max_videos_per_group < 0:
+            raise ValueError(f"--max-videos-per-group must be >= 0 (0 = no cap), got {self.max_videos_per_group}")
+        if self.audiofolder_groups not in AUDIOFOLDER_GROUPS and not self.audiofolder_groups.endswith(".csv"):
+            raise ValueError(f"--audiofolder-groups must be one of {AUDIOFOLDER_GROUPS} or the path of a .csv file, "
+                             f"got {self.audiofolder_groups!r}")
         self.split_fractions  # validates --split early
 
     @property

@@ -73,7 +73,7 @@ Fixed-length {SAMPLING_RATE // 1000} kHz mono clips of videos, labelled with the
 - Clips of {config['clip_seconds']} s every {config['hop_seconds']} s; the remainder shorter than a clip is
   dropped; clips quieter than {config['min_rms_db']} dBFS RMS are dropped; at most
   {config['max_clips_per_video'] or 'all'} clips per video, spread evenly across it.
-- Split by video, stratified by class ({config['split']}, seed {config['seed']}): no video is in two splits.
+- Split by {config.get('group_by', 'video')}, stratified by class ({config['split']}, seed {config['seed']}): no {config.get('group_by', 'video')} is in two splits.
 - Balance `{config['balance']}`: {"equal videos per class (undersampled to the smallest class) and equal clips per class in validation and test, so chance is exactly 1/K; train keeps every clip of its videos" if config['balance'] == 'videos' else "no balancing"}.
 
 ## Counts

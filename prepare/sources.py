@@ -1,30 +1,37 @@
 """Where the videos come from: download manifests (``DIR/manifest.jsonl`` of ``python -m download``) or a plain
 ``ROOT/<label>/<files>`` audio folder tree. Both give a list of ``VideoSource`` plus the items left out, with reasons.
 
+A video's channel comes from its manifest record (``channel_id``/``channel`` from yt-dlp, ``listing_channel`` from
+the listing's description header); in an audio folder, groups come from ``ROOT/groups.csv`` (columns ``path,group``)
+or, with ``--audiofolder-groups subfolder``, from the first folder under ``ROOT/<label>/``. Labels that differ only
+in case or surrounding spaces (``Food`` / ``food``) are an error naming both, unless ``--merge-label-case``.
+
 Example::
 
     from prepare.sources import read_download_dirs, read_audiofolder
     videos, dropped, manifests = read_download_dirs(["data/raw_shard0", "data/raw_shard1"])
     videos, dropped = read_audiofolder("my_sounds")      # my_sounds/dog/a.wav, my_sounds/cat/b.mp3, ...
+    videos, dropped = read_audiofolder("my_sounds", groups="subfolder")   # my_sounds/dog/<recording>/a.wav
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common.provenance import file_sha256
-from common.jsonl import read_jsonl
+from common.ids import is_safe_id as is_valid_id  # noqa: F401 (the one id rule, also used by download/)
+from common.jsonl import latest_records
 from common.text import clean_description
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.jsonl"
-# Safe as a file name and in a Hub path; YouTube ids may start with "-".
-VALID_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")
 AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4", ".mka",
                     ".aiff", ".aif", ".wma", ".weba"}
 
@@ -37,6 +44,11 @@ class VideoSource:
     path: Path
     section_start_s: float = 0.0  # where the file starts in the original video (download sections)
     description: str = ""          # the listing's description, scraped boilerplate removed (common.text)
+    channel_id: str | None = None  # yt-dlp's channel id (manifest)
+    channel: str = ""              # the channel's name: yt-dlp's, else the listing's, else the audio folder's group
+    listing_channel: str | None = None  # the channel named by the listing's description header (manifest)
+    folder_group: str | None = None     # an audio folder's group (groups.csv or the subfolder)
+    origin: str = ""               # where the label was read (manifest path, or folder), for error messages
 
 
 @dataclass(frozen=True)
@@ -44,10 +56,6 @@ class Dropped:
     item: str  # a video id, or a file path when no id could be derived
     reason: str
     message: str = ""
-
-
-def is_valid_id(video_id) -> bool:
-    return isinstance(video_id, str) and bool(VALID_ID.match(video_id)) and ".." not in video_id
 
 
 def safe_id(relative_path: str) -> str:
@@ -61,10 +69,7 @@ def _latest_records(manifest: Path) -> dict[str, dict]:
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest}: no download manifest here (expected DIR/{MANIFEST_NAME} written by "
                                 f"`python -m download --out DIR`)")
-    latest: dict[str, dict] = {}
-    for number, record in enumerate(read_jsonl(manifest), start=1):
-        key = record.get("id") if isinstance(record, dict) else None
-        latest[str(key) if key is not None else f"<line {number} without id>"] = record
+    latest = latest_records(manifest, keep_keyless=True)
     if not latest:
         raise ValueError(f"{manifest}: the manifest is empty (no records); run the download stage first")
     return latest
@@ -79,6 +84,7 @@ def _source_from_record(directory: Path, video_id: str, record: dict) -> VideoSo
     category = record.get("category")
     if not isinstance(category, str) or not category.strip():
         return Dropped(video_id, "no_category", f"{directory / MANIFEST_NAME}: record {video_id} has no category")
+    listing_channel = _text_or_none(record.get("listing_channel"))
     relative = record.get("path")
     root = directory.resolve()
     path = (root / str(relative or "")).resolve()
@@ -86,13 +92,21 @@ def _source_from_record(directory: Path, video_id: str, record: dict) -> VideoSo
         return Dropped(video_id, "bad_path", f"path {relative!r} is not a file inside {directory}")
     if not path.is_file():
         return Dropped(video_id, "missing_file", f"{path} does not exist")
-    return VideoSource(video_id, category.strip(), str(record.get("title") or ""), path,
+    return VideoSource(video_id, category, str(record.get("title") or ""), path,
                        float(record.get("section_start_s") or 0.0),
-                       clean_description(str(record.get("description") or "")))
+                       clean_description(str(record.get("description") or "")),
+                       channel_id=_text_or_none(record.get("channel_id")),
+                       channel=_text_or_none(record.get("channel")) or listing_channel or "",
+                       listing_channel=listing_channel, origin=f"{directory / MANIFEST_NAME}, id {video_id}")
 
 
-def read_download_dirs(directories) -> tuple[list[VideoSource], list[Dropped], list[dict]]:
-    """The ok videos of one or more download directories (shards of one listing), each id once.
+def _text_or_none(value) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def read_download_dirs(directories, merge_label_case: bool = False
+                       ) -> tuple[list[VideoSource], list[Dropped], list[dict]]:
+    """The ok videos of one or more download directories (shards of one listing), each id once, labels unified.
 
     Returns ``(videos, dropped, manifests)``; ``manifests`` holds each manifest's path, sha256 and record count.
     """
@@ -117,26 +131,99 @@ def read_download_dirs(directories) -> tuple[list[VideoSource], list[Dropped], l
     if not videos:
         raise ValueError(f"no usable ok record in {[str(d) for d in directories]} "
                          f"({len(dropped)} records left out; first: {dropped[0] if dropped else None})")
-    return sorted(videos.values(), key=lambda v: v.video_id), dropped, manifests
+    return unify_labels(sorted(videos.values(), key=lambda v: v.video_id), merge_label_case), dropped, manifests
 
 
-def read_audiofolder(root) -> tuple[list[VideoSource], list[Dropped]]:
-    """Every audio file under ``ROOT/<label>/`` (nested folders allowed) as one video of class ``<label>``."""
+GROUPS_CSV = "groups.csv"
+
+
+def read_audiofolder(root, groups: str = "auto", merge_label_case: bool = False
+                     ) -> tuple[list[VideoSource], list[Dropped]]:
+    """Every audio file under ``ROOT/<label>/`` (nested folders allowed) as one video of class ``<label>``.
+
+    ``groups``: ``auto`` reads ``ROOT/groups.csv`` when it exists (else every file is its own group); ``subfolder``:
+    the first folder under ``ROOT/<label>/`` is the group (files directly in it are their own group); ``file``: every
+    file is its own group; anything else is the path of a CSV with columns ``path`` (relative to ROOT) and ``group``.
+    """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: audio folder not found (expected ROOT/<label>/<audio files>)")
+    groups_csv = _groups_csv_path(root, groups)
+    given = read_groups_csv(groups_csv, root) if groups_csv else {}
     videos, dropped = [], []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
+        if any(part.startswith(".") for part in relative.parts) or relative.as_posix() == GROUPS_CSV:
             continue
         if len(relative.parts) < 2:
             dropped.append(Dropped(str(relative), "no_label", f"{path}: files must sit in ROOT/<label>/"))
         elif path.suffix.lower() not in AUDIO_EXTENSIONS:
             dropped.append(Dropped(str(relative), "not_audio", f"{path}: extension {path.suffix!r} is not audio"))
         else:
-            videos.append(VideoSource(safe_id(relative.as_posix()), relative.parts[0], path.stem, path.resolve()))
+            group = given.pop(relative.as_posix(), None)
+            if groups == "subfolder" and len(relative.parts) > 2:
+                group = relative.parts[1]
+            videos.append(VideoSource(safe_id(relative.as_posix()), relative.parts[0], path.stem, path.resolve(),
+                                      channel=group or "", folder_group=group, origin=f"{root / relative.parts[0]}/"))
+    if given:
+        path, _ = next(iter(given.items()))
+        raise ValueError(f"{groups_csv}: {len(given)} row(s) name files that are not audio files under "
+                         f"{root}/<label>/ (first: {path!r}); expected paths relative to {root}")
     if not videos:
         raise ValueError(f"{root}: no audio files found in ROOT/<label>/ folders "
                          f"(extensions {sorted(AUDIO_EXTENSIONS)})")
-    return videos, dropped
+    return unify_labels(videos, merge_label_case), dropped
+
+
+def _groups_csv_path(root: Path, groups: str) -> Path | None:
+    if groups == "auto":
+        return root / GROUPS_CSV if (root / GROUPS_CSV).is_file() else None
+    if groups in ("subfolder", "file"):
+        return None
+    if not Path(groups).is_file():
+        raise FileNotFoundError(f"--audiofolder-groups {groups!r}: expected one of auto, subfolder, file or the path "
+                                f"of a CSV file with columns path,group")
+    return Path(groups)
+
+
+def read_groups_csv(path: Path, root: Path) -> dict[str, str]:
+    """``{relative path: group}`` from a CSV with columns ``path`` and ``group``; a bad row is an error naming it."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not {"path", "group"} <= set(reader.fieldnames or []):
+            raise ValueError(f"{path}: expected a header with columns path,group, got {reader.fieldnames}")
+        result = {}
+        for number, row in enumerate(reader, start=2):
+            relative, group = (row.get("path") or "").strip(), (row.get("group") or "").strip()
+            if not relative or not group:
+                raise ValueError(f"{path}, line {number}: expected a path and a group, got {relative!r}, {group!r}")
+            if relative in result and result[relative] != group:
+                raise ValueError(f"{path}, line {number}: {relative!r} is given groups {result[relative]!r} and "
+                                 f"{group!r}; expected one group per file")
+            result[relative] = group
+    return result
+
+
+def unify_labels(videos: list[VideoSource], merge: bool = False) -> list[VideoSource]:
+    """Strip the labels; labels that differ only in case or surrounding spaces are an error naming every spelling
+    and where it was read, or (``merge``) become the most common spelling, with a warning."""
+    spellings: dict[str, Counter] = defaultdict(Counter)
+    origin: dict[str, str] = {}
+    for video in videos:
+        spellings[video.category.strip().casefold()][video.category] += 1
+        origin.setdefault(video.category, video.origin)
+    canonical = {}
+    for key, counts in spellings.items():
+        stripped = Counter()
+        for spelling, n in counts.items():
+            stripped[spelling.strip()] += n
+        chosen = min(stripped, key=lambda name: (-stripped[name], name))
+        if len(counts) > 1:
+            listed = ", ".join(f"{spelling!r} ({n} videos, e.g. {origin[spelling]})"
+                               for spelling, n in sorted(counts.items()))
+            if not merge:
+                raise ValueError(f"labels that differ only in case or surrounding spaces: {listed}; fix the labels "
+                                 f"or pass --merge-label-case to merge them into {chosen!r}")
+            logger.warning("merging labels %s into %r (--merge-label-case)", listed, chosen)
+        canonical.update({spelling: chosen for spelling in counts})
+    return [replace(video, category=canonical[video.category]) for video in videos]

@@ -1,6 +1,7 @@
 """A loopback HTTP media server for tests, the demo and benchmarks: serves a folder with Range support, counts the
 bytes clients really read, and injects faults (404, an HTML page instead of media, a truncated file, a connection
-dropped mid-file N times or always) and per-request latency.
+dropped mid-file N times or always) and per-request latency. It can also behave like YouTube's throttle
+(``Throttle``) and answer HTTP 429 past a number of requests per minute (``rate_limit``).
 
 ``python -m http.server`` is not enough: it has no Range support, so section downloads of an m4a whose index sits
 at the end get nothing. Counting "bytes served" needs small socket buffers: the kernel's multi-MB buffers would
@@ -14,6 +15,10 @@ Example::
         url = server.url("food/food_00.webm")          # http://127.0.0.1:<port>/food/food_00.webm
         ...
         print(server.bytes_sent, server.requests)
+
+    # YouTube-like: un-chunked requests crawl at 32 KiB/s after their first 1 MiB; 429 past 30 requests a minute
+    with MediaServer("demo_out/media", throttle=Throttle(), rate_limit=30) as server:
+        ...
 """
 
 from __future__ import annotations
@@ -62,14 +67,35 @@ class Fault:
             raise ValueError(f"Fault kind {self.kind!r}: expected one of {FAULT_KINDS}")
 
 
-class MediaServer:
-    """Serve ``root`` on 127.0.0.1 (a free port unless ``port``); a context manager that starts and stops it."""
+@dataclass
+class Throttle:
+    """YouTube's throttle of un-chunked requests (yt-dlp issues #17612, #13623, #15036): a response to a request with
+    no Range, an open-ended Range, or a Range longer than ``max_fast_range`` bytes is sent at ``rate`` bytes/s after
+    its first ``burst`` bytes. Bounded ranges up to ``max_fast_range`` (yt-dlp's 10 MiB chunks) go at full speed."""
+    rate: float = 32 * 1024
+    burst: int = 1024 * 1024
+    max_fast_range: int = 10 * 1024 * 1024
 
-    def __init__(self, root, latency_s: float = 0.0, port: int = 0, faults: dict[str, Fault] | None = None):
+    def applies(self, range_header: str | None, start: int, end: int) -> bool:
+        bounded = bool(range_header) and re.search(r"-\s*\d+\s*$", range_header) is not None
+        return not bounded or end - start + 1 > self.max_fast_range
+
+
+class MediaServer:
+    """Serve ``root`` on 127.0.0.1 (a free port unless ``port``); a context manager that starts and stops it.
+
+    ``throttle``: a ``Throttle`` (YouTube-like slow un-chunked responses). ``rate_limit``: answer 429 (with
+    ``Retry-After``) to every request past this many in the last 60 s, until ``rate_limit`` is set to None."""
+
+    def __init__(self, root, latency_s: float = 0.0, port: int = 0, faults: dict[str, Fault] | None = None,
+                 throttle: Throttle | None = None, rate_limit: int | None = None):
         self.root = Path(root).resolve()
         self.latency_s = latency_s
         self.port = port
         self.faults = dict(faults or {})
+        self.throttle = throttle
+        self.rate_limit = rate_limit
+        self._recent: list[float] = []       # arrival times of the requests of the last 60 s (rate_limit)
         self.bytes_sent = 0
         self.requests = 0
         self.log: list[dict] = []        # one entry per request: path, range, status, bytes
@@ -140,6 +166,13 @@ class MediaServer:
         with self._lock:
             if fault.times is not None:
                 fault.times -= 1
+
+    def _over_rate_limit(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._recent = [t for t in self._recent if now - t < 60.0]
+            self._recent.append(now)
+            return self.rate_limit is not None and len(self._recent) > self.rate_limit
 
     def _record(self, entry: dict) -> None:
         with self._lock:
@@ -215,6 +248,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, key: str, entry: dict, send_body: bool):
         media = self.media
         path = (media.root / key).resolve()
+        if media._over_rate_limit():
+            entry["status"] = 429
+            body = b"Too Many Requests\n"
+            self.send_response(429)
+            self.send_header("Retry-After", "60")
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+            return
         fault = media._take_fault(key)
         if fault is not None and fault.kind == "404" or not path.is_file() or media.root not in path.parents:
             self._send_simple(404, b"not found\n", "text/plain", entry, send_body)
@@ -246,15 +290,26 @@ class _Handler(BaseHTTPRequestHandler):
         if not send_body:
             return
         drop_at = fault.at_byte if fault is not None and fault.kind in ("drop", "stall") else None
-        if self._send_file(path, start, end, drop_at, entry, stall_s=fault.stall_s if drop_at is not None and fault.kind == "stall" else 0):
+        throttle = media.throttle if media.throttle and media.throttle.applies(self.headers.get("Range"), start, end) else None
+        entry["throttled"] = throttle is not None
+        if self._send_file(path, start, end, drop_at, entry, stall_s=fault.stall_s if drop_at is not None and fault.kind == "stall" else 0,
+                           throttle=throttle):
             media._consume_drop(fault)
 
-    def _send_file(self, path: Path, start: int, end: int, drop_at: int | None, entry: dict, stall_s: float = 0) -> bool:
-        """Send bytes start..end; True when the connection was dropped at ``drop_at`` (after ``stall_s`` of silence)."""
+    def _send_file(self, path: Path, start: int, end: int, drop_at: int | None, entry: dict, stall_s: float = 0,
+                   throttle: Throttle | None = None) -> bool:
+        """Send bytes start..end; True when the connection was dropped at ``drop_at`` (after ``stall_s`` of silence).
+        With ``throttle``, bytes past its burst are paced at its rate."""
+        slow_since = None
         with open(path, "rb") as handle:
             handle.seek(start)
             position = start
             while position <= end:
+                sent = position - start
+                if throttle is not None and sent >= throttle.burst:
+                    slow_since = slow_since or time.monotonic()
+                    due = slow_since + (sent - throttle.burst) / throttle.rate
+                    time.sleep(max(0.0, due - time.monotonic()))
                 if drop_at is not None and position >= drop_at:
                     self.wfile.flush()
                     time.sleep(stall_s)

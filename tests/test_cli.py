@@ -24,6 +24,7 @@ ENTRY_POINTS = {
     "features": ("predict.features.__main__", ["m", "x.wav", "--layer", "seven"], "--layer"),
     "demo": ("demo.__main__", ["--videos-per-class", "1"], "--videos-per-class 1"),
     "bench": ("bench.__main__", ["--only", "nothing"], "--only"),
+    "bench-gpu": ("bench.gpu", ["--steps", "0"], "--steps 0"),
 }
 
 

@@ -13,10 +13,10 @@ import pytest
 import soundfile as sf
 
 from common.audio import probe
-from testing.server import Fault, MediaServer
+from testing.server import Fault, MediaServer, Throttle
 from testing.synth import synthesize_small, tone_source, write_kaggle_listing
 from download import DownloadConfig, download_videos, latest_records
-from download.errors import FatalError
+from download.errors import FatalError, RateLimited
 from download.ids import UnsafeIdError
 from download.listing import Video
 from download.ytdlp import YOUTUBE_PACING, choose_audio_format, plan_section, ydl_options
@@ -151,9 +151,11 @@ def test_permanent_failures_are_not_retried_unless_asked(media, server, tmp_path
     assert latest_records(tmp_path / "out")[summary.listing.videos[0].id]["status"] == "ok"
 
 
-def test_killed_run_resumes_without_redownloading_or_duplicating(media, tmp_path):
+@pytest.mark.parametrize("slow", [dict(latency_s=0.4), dict(throttle=Throttle(rate=32 * 1024, burst=16 * 1024))],
+                         ids=["latency", "throttled"])
+def test_killed_run_resumes_without_redownloading_or_duplicating(media, tmp_path, slow):
     root, videos = media
-    with MediaServer(root, latency_s=0.4) as server:
+    with MediaServer(root, **slow) as server:
         listing = write_kaggle_listing(videos, server.base_url, tmp_path / "listing.csv")
         out = tmp_path / "out"
         cmd = [sys.executable, "-m", "download", "--listing", str(listing), "--out", str(out), "--sleep", "0",
@@ -230,11 +232,13 @@ def test_transient_errors_are_retried_with_backoff_then_recorded(monkeypatch, tm
     monkeypatch.setattr(ytdlp_module, "fetch_media", fake_fetch_media)
     listing = _listing(tmp_path / "l.csv", [("https://youtu.be/dQw4w9WgXcQ", "food")])
     config = DownloadConfig(**{**FAST, "retries": 2, "backoff_s": 0.1})
-    download_videos(str(listing), tmp_path / "out", config)
+    with pytest.raises(RateLimited, match="nothing was lost.*--cookies.*resume with: python -m download"):
+        download_videos(str(listing), tmp_path / "out", config)     # 429 through every retry stops the run
     (rec,) = _manifest(tmp_path / "out")
     assert (rec["status"], rec["attempts"], rec["transient"]) == ("rate_limited", 3, True)
     assert calls[1] - calls[0] >= 0.1 and calls[2] - calls[1] >= 0.2       # exponential backoff
-    download_videos(str(listing), tmp_path / "out", config)
+    with pytest.raises(RateLimited):
+        download_videos(str(listing), tmp_path / "out", config)
     assert len(calls) == 6                                                  # transient: tried again next run
 
 

@@ -54,10 +54,17 @@ def test_generic_ids_are_safe_and_never_collide():
         assert check_safe_id(vid) == vid and len(vid) >= 12 and "/" not in vid and "." not in vid
 
 
-@pytest.mark.parametrize("bad", ["../etc", "a/b", "a\\b", "a\x00b", "", ".", "..", "x" * 65, "ab.flac", None])
+@pytest.mark.parametrize("bad", ["../etc", "a/b", "a\\b", "a\x00b", "", ".", "..", "x" * 129, ".hidden", "a..b",
+                                 "a b", None])
 def test_ids_that_could_escape_the_folder_are_rejected(bad):
     with pytest.raises(UnsafeIdError):
         check_safe_id(bad)
+
+
+@pytest.mark.parametrize("good", ["dQw4w9WgXcQ", "-abcdefghij", "x" * 128, "clip.v2", "food_00-a1b2c3"])
+def test_one_id_rule_for_download_and_prepare(good):
+    from prepare.sources import is_valid_id
+    assert check_safe_id(good) == good and is_valid_id(good)
 
 
 def test_kaggle_strip_reproduces_the_damage():

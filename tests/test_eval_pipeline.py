@@ -30,6 +30,7 @@ def tone_split(rng, n_videos, clips_per_video, clip_seconds, prefix):
                 rows["audio"].append({"bytes": encode_flac(tone_clip(label, clip_seconds, rng)), "path": f"{c}.flac"})
                 rows["label"].append(label)
                 rows["video_id"].append(f"{prefix}-{name}-{v}")
+                rows["channel"].append(f"{prefix}-{name}-{v}")
                 rows["start_s"].append(c * clip_seconds)
                 rows["duration_s"].append(clip_seconds)
                 rows["title"].append(f"{name} | video {v}")

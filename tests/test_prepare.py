@@ -5,9 +5,12 @@ per video) so the file runs in well under a minute."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from collections import Counter
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +23,11 @@ from hypothesis import strategies as st
 from common.audio import SAMPLING_RATE, encode_flac
 from common.data import SPLITS, clip_array, load_prepared
 from common.jsonl import append_jsonl, read_jsonl
-from prepare import PrepareConfig, prepare_dataset
+from prepare import PrepareConfig, prepare_dataset, summary_text
 from prepare.__main__ import main as cli_main
 from prepare.clips import grid_starts, pick_evenly, scan_video
 from prepare.sources import read_download_dirs, safe_id
-from prepare.split import TooFewVideos, balance_videos, equalize_clips, split_sizes, split_videos
+from prepare.split import TooFewVideos, cap_groups, equalize_clips, split_groups, split_sizes
 
 from testing import ROOT
 
@@ -37,19 +40,22 @@ def tone(seconds, freq=440.0, sampling_rate=SAMPLING_RATE, seed=0, channels=1):
 
 
 def add_video(raw: Path, video_id, category, seconds=None, status="ok", samples=None, data: bytes | None = None,
-              section_start_s=0.0):
-    """Write one download-stage record (and its 16 kHz mono FLAC) the way download/ does."""
+              section_start_s=0.0, **channel):
+    """Write one download-stage record (and its 16 kHz mono FLAC) the way download/ does; ``channel`` may give
+    ``channel_id``, ``channel`` and ``listing_channel`` (absent: the loopback extractor's null)."""
     record = {"id": video_id, "url": f"https://www.youtube.com/watch?v={video_id}", "category": category,
               "title": f"title of {video_id}", "status": status,
               "description": f"Some Channel\n1.2K subscribers\nSUBSCRIBE\nabout {video_id}\nSHOW MORE", "message": "" if status == "ok" else "gone",
               "sample_rate": SAMPLING_RATE, "duration_s": seconds, "section_start_s": section_start_s,
-              "source_duration_s": seconds, "bytes_downloaded": 0, "attempts": 1}
+              "source_duration_s": seconds, "bytes_downloaded": 0, "attempts": 1,
+              "channel_id": None, "channel": None, "listing_channel": None, **channel}
     if status == "ok":
         record["path"] = f"audio/{video_id}.flac"
         (raw / "audio").mkdir(parents=True, exist_ok=True)
         if data is None:
             if samples is None:
-                samples = tone(seconds, freq=200 + 100 * (sum(map(ord, category)) % 7), seed=len(video_id) + int(seconds * 10))
+                # a seed per id: videos of one class and length must not be byte-identical (they would count once)
+                samples = tone(seconds, freq=200 + 100 * (sum(map(ord, category)) % 7), seed=zlib.crc32(video_id.encode()))
             data = encode_flac(samples)
         (raw / record["path"]).write_bytes(data)
     append_jsonl(raw / "manifest.jsonl", record)
@@ -124,6 +130,16 @@ def test_dataset_clip_counts_match_durations(tmp_path):
 
 # ---------------------------------------------------------------- splits -------------------------------------
 
+def _sides(splits, videos):
+    """{group: set of splits it sits in} over the splits' videos."""
+    sides = {}
+    for split in SPLITS:
+        for ids in splits[split].values():
+            for vid in ids:
+                sides.setdefault(videos[vid][1], set()).add(split)
+    return sides
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     counts=st.dictionaries(st.sampled_from(["art", "food", "history", "music", "travel"]),
@@ -133,19 +149,20 @@ def test_dataset_clip_counts_match_durations(tmp_path):
     balance=st.booleans(),
 )
 def test_no_video_in_two_splits_property(counts, fractions, seed, balance):
-    listing = {c: [f"{c}-{i}" for i in range(n)] for c, n in counts.items()}
-    kept, dropped = balance_videos(listing, seed) if balance else (listing, [])
-    splits = split_videos(kept, fractions, seed)
+    # every video its own group (--group-by video): the split sizes are exact
+    videos = {f"{c}-{i}": (c, f"{c}-{i}") for c, n in counts.items() for i in range(n)}
+    splits, dropped = split_groups(videos, fractions, seed, balance)
     seen = [vid for split in SPLITS for ids in splits[split].values() for vid in ids]
     assert len(seen) == len(set(seen)), "a video landed in two splits"
-    assert sorted(seen + dropped) == sorted(v for ids in listing.values() for v in ids)
-    for split, fraction in zip(SPLITS, fractions):
-        sizes = {len(splits[split][c]) for c in kept}
-        assert (min(sizes) >= 1) == (fraction > 0)
-        if balance:
-            assert len(sizes) == 1, f"{split}: unequal videos per class {sizes}"
+    assert sorted(seen + dropped) == sorted(videos)
+    smallest = min(counts.values())
+    for index, (split, fraction) in enumerate(zip(SPLITS, fractions)):
+        sizes = {c: len(splits[split][c]) for c in counts}
+        assert (min(sizes.values()) >= 1) == (fraction > 0)
+        for c, n in counts.items():  # exact per-class sizes: n (or the smallest class) times the fraction
+            assert sizes[c] == split_sizes(smallest if balance else n, fractions)[index], (split, c)
     rng = np.random.default_rng(seed)
-    clips = {c: {vid: int(rng.integers(1, 6)) for vid in splits["test"][c]} for c in kept}
+    clips = {c: {vid: int(rng.integers(1, 6)) for vid in splits["test"][c]} for c in counts}
     if all(clips.values()):
         kept_clips = equalize_clips(clips)
         totals = {sum(v.values()) for v in kept_clips.values()}
@@ -153,11 +170,72 @@ def test_no_video_in_two_splits_property(counts, fractions, seed, balance):
         assert all(kept_clips[c][v] <= clips[c][v] for c in clips for v in clips[c])
 
 
+@st.composite
+def grouped_listings(draw):
+    """Classes of 6-60 videos in channels of skewed sizes (one may hold half a class), some spanning two classes."""
+    classes = draw(st.lists(st.sampled_from(["art", "food", "history", "travel"]), min_size=2, max_size=4,
+                            unique=True))
+    videos = {}
+    for c in classes:
+        sizes = draw(st.lists(st.integers(1, 12), min_size=3, max_size=12))
+        for g, size in enumerate(sizes):
+            for i in range(size):
+                videos[f"{c}-{g}-{i}"] = (c, f"{c}-ch{g}")
+    shared = draw(st.integers(0, 3))  # a few videos of a channel of another class: channels spanning classes
+    for i in range(shared):
+        videos[f"x-{i}"] = (classes[i % len(classes)], f"{classes[(i + 1) % len(classes)]}-ch0")
+    return videos
+
+
+@settings(max_examples=120, deadline=None)
+@given(videos=grouped_listings(), fractions=st.sampled_from([(0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.5, 0.5, 0.0)]),
+       seed=st.integers(0, 10_000), balance=st.booleans(), cap=st.sampled_from([0, 3, 10]))
+def test_no_channel_in_two_splits_property(videos, fractions, seed, balance, cap):
+    capped, over_cap = cap_groups(videos, cap, seed)
+    splits, dropped = split_groups(capped, fractions, seed, balance)  # >= 3 channels per class: always possible
+    sides = _sides(splits, videos)
+    assert all(len(s) == 1 for s in sides.values()), {g: s for g, s in sides.items() if len(s) > 1}
+    seen = [vid for split in SPLITS for ids in splits[split].values() for vid in ids]
+    assert sorted(seen + dropped + over_cap) == sorted(videos) and len(seen) == len(set(seen))
+    if cap:
+        assert max(Counter(g for _, g in capped.values()).values()) <= cap
+    for split, fraction in zip(SPLITS, fractions):
+        sizes = [len(ids) for ids in splits[split].values()]
+        assert (min(sizes) >= 1) == (fraction > 0), (split, sizes)
+        if balance:
+            assert len(set(sizes)) == 1, f"{split}: unequal videos per class {sizes}"
+    assert split_groups(capped, fractions, seed, balance) == (splits, dropped), "not deterministic for a seed"
+
+
+def test_big_channel_is_capped_and_never_lands_in_test():
+    # the listing's worst case: one channel holds 56 of a class's videos (CrashCourse in the real listing)
+    videos = {f"hist-big-{i}": ("history", "CrashCourse") for i in range(56)}
+    videos.update({f"hist-{i}": ("history", f"hist-ch{i // 2}") for i in range(120)})
+    videos.update({f"food-{i}": ("food", f"food-ch{i // 3}") for i in range(200)})
+    uncapped, _ = split_groups(videos, (0.8, 0.1, 0.1), 0, balance=True)
+    big_in = {s for s in SPLITS if any(v.startswith("hist-big") for v in uncapped[s]["history"])}
+    assert big_in <= {"train"}, "a 56-video channel must not swamp a 17-video test split"
+    capped, over_cap = cap_groups(videos, 10, 0)
+    assert len(over_cap) == 46 and all(v.startswith("hist-big") for v in over_cap)
+    splits, _ = split_groups(capped, (0.8, 0.1, 0.1), 0, balance=True)
+    train = splits["train"]["history"]
+    assert sum(v.startswith("hist-big") for v in train) <= 10
+    assert {len(splits[s]["history"]) for s in SPLITS} != {0} and len(train) == len(splits["train"]["food"])
+    assert cap_groups(videos, 10, 0) == (capped, over_cap) and cap_groups(videos, 10, 1)[1] != over_cap
+
+
 def test_split_sizes_and_too_few_videos_error():
     assert split_sizes(109, (0.8, 0.1, 0.1)) == (87, 11, 11)
     assert split_sizes(3, (0.8, 0.1, 0.1)) == (1, 1, 1)
+    one_each = {"a": ("food", "a"), "b": ("food", "b"), "c": ("music", "c"), "d": ("music", "d"), "e": ("music", "e")}
     with pytest.raises(TooFewVideos, match=r"class 'food' has 2 usable video\(s\).*at least 3"):
-        split_videos({"food": ["a", "b"], "music": ["c", "d", "e"]}, (0.8, 0.1, 0.1), 0)
+        split_groups(one_each, (0.8, 0.1, 0.1), 0, balance=False)
+    two_channels = {**{k: (c, "X") for k, (c, _) in one_each.items() if c == "music"},
+                    "f": ("music", "Y"), "a": ("food", "a"), "b": ("food", "b"), "g": ("food", "g")}
+    with pytest.raises(TooFewVideos, match=r"class 'music' has 4 usable video\(s\) in 2 group.*--group-by video"):
+        split_groups(two_channels, (0.8, 0.1, 0.1), 0, balance=False)
+    with pytest.raises(TooFewVideos, match=r"class 'travel' has 0 usable video"):  # every video of it unreadable
+        split_groups(one_each, (0.5, 0.5, 0.0), 0, balance=True, classes=["food", "music", "travel"])
 
 
 def test_too_few_videos_stops_the_build_naming_the_class(tmp_path):
@@ -358,7 +436,7 @@ def test_push_to_hub_with_faked_upload(built, monkeypatch):
     path_in_repo, repo, repo_type, card = calls["upload_file"]
     assert (path_in_repo, repo, repo_type) == ("README.md", "me/yt-audio", "dataset")
     assert yaml.safe_load(card.split("---")[1])["size_categories"] == ["n<1K"]
-    assert stats["content_sha256"] in card and "Split by video" in card
+    assert stats["content_sha256"] in card and "Split by channel" in card and "no channel is in two splits" in card
     clips = {s: sum(c["clips"] for c in stats["splits"][s].values()) for s in SPLITS}
     assert calls["push_to_hub"] == ("me/yt-audio", clips)
 
@@ -367,13 +445,182 @@ def test_cli_flags_reach_the_config(tmp_path, capsys):
     raw = make_raw(tmp_path / "raw", {"a": [2, 2, 2], "b": [3, 3, 3]})
     code = cli_main(["--raw", str(raw), "--out", str(tmp_path / "ds"), "--clip-seconds", "1", "--hop-seconds", "0.5",
                      "--max-clips-per-video", "2", "--min-rms-db", "-60", "--split", "0.34,0.33,0.33", "--seed", "5",
-                     "--balance", "none"])
+                     "--balance", "none", "--group-by", "video", "--max-videos-per-group", "3", "--merge-label-case",
+                     "--audiofolder-groups", "file"])
     assert code == 0
     assert "train/a" in capsys.readouterr().out
     config = json.loads((tmp_path / "ds" / "prepare_stats.json").read_text())["config"]
     assert config == {**PrepareConfig(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, hop_seconds=0.5,
                                       max_clips_per_video=2, min_rms_db=-60.0, split="0.34,0.33,0.33", seed=5,
-                                      balance="none").to_dict()}
+                                      balance="none", group_by="video", max_videos_per_group=3,
+                                      merge_label_case=True, audiofolder_groups="file").to_dict()}
+    for flags, message in ((["--group-by", "uploader"], "--group-by: invalid choice: 'uploader'"),
+                           (["--max-videos-per-group", "-1"], "--max-videos-per-group must be >= 0"),
+                           (["--audiofolder-groups", "folders"], "--audiofolder-groups must be one of")):
+        assert cli_main(["--raw", str(raw), "--out", str(tmp_path / "z"), *flags]) == 2
+        assert message in capsys.readouterr().err
     assert cli_main(["--raw", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
     assert cli_main(["--raw", str(raw), "--out", str(tmp_path / "y"), "--split", "0.5,0.6,0.1"]) == 2
     assert "python -m prepare: error: --split must be three fractions" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- channels and groups -------------------------
+
+def make_channel_raw(raw: Path) -> Path:
+    """Three classes; channels of 2-4 videos given three ways: yt-dlp's channel_id, only the listing's channel name,
+    or nothing (each such video is its own group)."""
+    for category in ("food", "music", "travel"):
+        for c in range(5):
+            for i in range(2 + c % 3):
+                vid = f"{category[:2]}{c}{i}ch"
+                if c < 2:
+                    add_video(raw, vid, category, 2, channel_id=f"UC{category}{c}", channel=f"{category} chan {c}",
+                              listing_channel=f"{category} chan {c}")
+                elif c < 4:
+                    add_video(raw, vid, category, 2, listing_channel=f"{category} listed {c}")
+                else:
+                    add_video(raw, vid, category, 2)
+    return raw
+
+
+def channel_sides(dataset) -> dict[str, set]:
+    sides = {}
+    for split in SPLITS:
+        for channel in dataset[split]["channel"]:
+            sides.setdefault(channel, set()).add(split)
+    return sides
+
+
+def test_channel_disjoint_split_end_to_end(tmp_path):
+    raw = make_channel_raw(tmp_path / "raw")
+    config = dict(raw=[str(raw)], clip_seconds=1.0, split="0.34,0.33,0.33", seed=3, max_videos_per_group=3)
+    stats = prepare_dataset(out=str(tmp_path / "by_channel"), **config)
+    dataset = load_prepared(str(tmp_path / "by_channel"))
+    sides = channel_sides(dataset)
+    shared = {channel: s for channel, s in sides.items() if channel and len(s) > 1}
+    assert not shared, f"channels in two splits: {shared}"
+    grouping = stats["grouping"]
+    # per class: channels of 2 and 3 videos with channel_id, of 4 and 2 with only the listing's name, 3 videos
+    # without a channel; the 4-video channel loses one to the cap of 3
+    assert grouping["group_source_counts"] == {"channel_id": 15, "listing_channel": 18, "video": 9}
+    assert (grouping["group_by"], grouping["max_videos_per_group"], grouping["videos_dropped_by_cap"]) == \
+        ("channel", 3, 3)
+    assert stats["dropped"]["videos"]["group_capped"] == 3
+    records = list(read_jsonl(tmp_path / "by_channel" / "prepare_videos.jsonl"))
+    for record in records:
+        expected_channel = {"0": "food chan 0", "1": "food chan 1", "2": "food listed 2", "3": "food listed 3",
+                            "4": ""}[record["video_id"][2]] if record["video_id"].startswith("fo") else None
+        if expected_channel is not None:
+            assert record["channel"] == expected_channel, record
+        assert record["group"].startswith({"0": "channel_id:", "1": "channel_id:", "2": "listing_channel:",
+                                           "3": "listing_channel:", "4": "video:"}[record["video_id"][2]])
+    groups = {}
+    for record in records:
+        groups.setdefault(record["group"], set()).add(record["split"])
+    assert all(len(s) == 1 for s in groups.values())
+
+    # the same videos split by video only: some channel ends up on two sides (what the channel split prevents)
+    by_video = prepare_dataset(out=str(tmp_path / "by_video"), **{**config, "group_by": "video"})
+    assert by_video["grouping"]["group_source_counts"] == {"channel_id": 0, "listing_channel": 0, "video": 42}
+    assert by_video["grouping"]["videos_dropped_by_cap"] == 0
+    assert any(c and len(s) > 1 for c, s in channel_sides(load_prepared(str(tmp_path / "by_video"))).items())
+    shared = "test_videos_sharing_a_channel_with_train_or_validation"
+    assert grouping[shared] == 0 and by_video["grouping"][shared] > 0
+    assert re.search(rf"^test videos sharing a channel with train/validation +{by_video['grouping'][shared]}$",
+                     summary_text(by_video), re.M)
+
+
+def test_listing_channel_joins_the_channel_id_of_the_same_name():
+    from prepare.groups import resolve_groups
+    from prepare.sources import VideoSource
+
+    videos = [VideoSource("a", "food", "", Path("a"), channel_id="UC1", channel="Mark", listing_channel="Mark"),
+              VideoSource("b", "food", "", Path("b"), channel="Mark", listing_channel="Mark"),
+              VideoSource("c", "food", "", Path("c"), channel="Anna", listing_channel="Anna"),
+              VideoSource("d", "food", "", Path("d"))]
+    groups, sources = resolve_groups(videos, "channel")
+    assert groups == {"a": "channel_id:UC1", "b": "channel_id:UC1", "c": "listing_channel:Anna", "d": "video:d"}
+    assert sources == {"a": "channel_id", "b": "listing_channel", "c": "listing_channel", "d": "video"}
+    assert set(resolve_groups(videos, "video")[1].values()) == {"video"}
+
+
+def test_byte_identical_sources_never_sit_on_two_sides(tmp_path):
+    raw = make_raw(tmp_path / "raw", {"food": [2, 2, 2], "music": [2, 2, 2]})
+    same = encode_flac(tone(3.0, freq=999, seed=7))
+    for vid in ("copyfood01", "copyfood02", "copyfood03"):   # one file under three ids, one label
+        add_video(raw, vid, "food", 3, data=same)
+    other = encode_flac(tone(3.0, freq=555, seed=8))
+    add_video(raw, "clashfood1", "food", 3, data=other)     # one file under two labels: neither can be right
+    add_video(raw, "clashmusic", "music", 3, data=other)
+    stats = prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, balance="none",
+                            split="0.34,0.33,0.33")
+    ids = {vid for split in SPLITS for vid in load_prepared(str(tmp_path / "ds"))[split]["video_id"]}
+    assert {"copyfood01"} == ids & {"copyfood01", "copyfood02", "copyfood03"}
+    assert not ids & {"clashfood1", "clashmusic"}
+    assert stats["dropped"]["videos"] == {"duplicate_source": 2, "duplicate_source_conflicting_labels": 2}
+    duplicates = stats["grouping"]["duplicate_sources"]
+    assert [(d["video_ids"], d["kept"], d["categories"]) for d in duplicates] == [
+        (["clashfood1", "clashmusic"], None, ["food", "music"]),
+        (["copyfood01", "copyfood02", "copyfood03"], "copyfood01", ["food"])]
+
+
+def test_labels_differing_in_case_or_spaces_are_an_error_or_merged(tmp_path, capsys, caplog):
+    raw = make_raw(tmp_path / "raw", {"food": [2, 2, 2], "music": [2, 2, 2]})
+    add_video(raw, "upperfood1", "Food", 2)
+    add_video(raw, "spacedfood", " food ", 2)
+    with pytest.raises(ValueError, match=r"' food ' \(1 videos, e.g. .*manifest.jsonl, id spacedfood\), 'Food' \(1 "
+                                         r"videos.*id upperfood1\), 'food' \(3 videos.*--merge-label-case"):
+        prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0)
+    assert cli_main(["--raw", str(raw), "--out", str(tmp_path / "ds"), "--clip-seconds", "1"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    stats = prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, merge_label_case=True,
+                            balance="none", split="0.34,0.33,0.33")
+    assert stats["class_names"] == ["food", "music"]
+    assert sum(stats["splits"][s]["food"]["videos"] for s in SPLITS) == 5
+    assert "merging labels" in caplog.text + capsys.readouterr().err  # (the CLI run above set up its own handler)
+    # one spelling with stray spaces is no conflict: it is stripped
+    lone = make_raw(tmp_path / "lone", {"music": [2, 2, 2]})
+    for i in range(3):
+        add_video(lone, f"spaced{i}", " food", 2)
+    assert prepare_dataset(raw=[str(lone)], out=str(tmp_path / "lone_ds"), clip_seconds=1.0)["class_names"] == \
+        ["food", "music"]
+
+
+def write_tones(root: Path, relative_paths) -> None:
+    for number, relative in enumerate(relative_paths):
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, tone(2.0, seed=number), SAMPLING_RATE, subtype="PCM_16")
+
+
+def test_audiofolder_groups_from_subfolders_csv_or_none(tmp_path):
+    root = tmp_path / "sounds"
+    files = [f"{label}/{rec}/{i}.wav" for label in ("cat", "dog") for rec in ("r1", "r2", "r3") for i in range(3)]
+    write_tones(root, files)
+
+    def channels_of(name, **kwargs):
+        stats = prepare_dataset(audiofolder=str(root), out=str(tmp_path / name), clip_seconds=1.0, balance="none",
+                                split="0.34,0.33,0.33", **kwargs)
+        return stats, channel_sides(load_prepared(str(tmp_path / name)))
+
+    # default, no groups.csv: nested folders are not groups, every file is its own (no channel recorded)
+    stats, sides = channels_of("plain")
+    assert set(sides) == {""} and stats["grouping"]["group_source_counts"]["video"] == 18
+    stats, sides = channels_of("sub", audiofolder_groups="subfolder")
+    assert set(sides) == {"r1", "r2", "r3"} and stats["grouping"]["group_source_counts"]["audiofolder_group"] == 18
+    # one name is one group under every label (the same speaker or room recorded for two classes)
+    assert stats["grouping"]["groups_per_split"] == {"train": 1, "validation": 1, "test": 1}
+    (root / "groups.csv").write_text("path,group\n" + "".join(f"{f},{f.split('/')[0]}-{f[-5]}\n" for f in files))
+    stats, sides = channels_of("csv")  # auto: ROOT/groups.csv wins, and is not taken for an audio file
+    assert set(sides) == {f"{label}-{i}" for label in ("cat", "dog") for i in "012"}
+    records = list(read_jsonl(tmp_path / "csv" / "prepare_videos.jsonl"))
+    splits_of = {}
+    for record in records:
+        splits_of.setdefault(record["group"], set()).add(record["split"])
+    assert len(splits_of) == 6 and all(len(s) == 1 for s in splits_of.values())
+    (root / "groups.csv").write_text("path,group\ncat/r1/0.wav,a\ncat/nothere.wav,b\n")
+    with pytest.raises(ValueError, match=r"groups.csv: 1 row\(s\) name files that are not audio.*'cat/nothere.wav'"):
+        channels_of("bad")
+    (root / "groups.csv").write_text("path,group\ncat/r1/0.wav,\n")
+    with pytest.raises(ValueError, match=r"groups.csv, line 2: expected a path and a group"):
+        channels_of("bad2")

@@ -72,7 +72,14 @@ class DataArguments:
         default=None,
         metadata={"help": "Prepared dataset: a `python -m prepare` output folder (save_to_disk) or a Hub dataset id."})
     train_split_name: str = field(default="train", metadata={"help": "Split to train on."})
-    eval_split_name: str = field(default="validation", metadata={"help": "Split to evaluate on after each epoch."})
+    eval_split_name: str = field(
+        default="validation",
+        metadata={"help": "Split to evaluate on after each epoch; it chooses the best checkpoint and stops early, so "
+                          "'test' is refused unless --allow_test_selection."})
+    allow_test_selection: bool = field(
+        default=False,
+        metadata={"help": "Allow --eval_split_name test (checkpoint selection on the test split makes its scores "
+                          "optimistic; recorded in run_config.json and flagged in the report)."})
     max_length_seconds: float = field(
         default=10.0,
         metadata={"help": "Training crop length in seconds: each epoch every clip gives a new random crop this long."})
@@ -100,6 +107,10 @@ class DataArguments:
             raise ValueError(f"--class_weighting {self.class_weighting!r}: expected one of ['none', 'balanced']")
         if self.eval_window_seconds is None:
             self.eval_window_seconds = self.max_length_seconds
+        if self.eval_split_name == "test" and not self.allow_test_selection:
+            raise ValueError("--eval_split_name test: the evaluated split picks the best checkpoint and stops training "
+                             "early, so scores on it would be optimistic; expected validation (or pass "
+                             "--allow_test_selection to do it anyway, flagged in the report)")
 
 
 # The project's own arguments (TrainingArguments are transformers' and documented there), for the docs' flag table.
