@@ -124,12 +124,12 @@ def run_demo(config: DemoConfig) -> dict:
     from evaluation.pipeline import EvalConfig, evaluate_run
     from predict import PredictConfig, predict_inputs
     from prepare import prepare_dataset
-    from testing.tiny_models import save_tiny_wav2vec2
+    from testing.tiny_models import save_demo_ast
     import train
 
     out = Path(config.out)
     suffix = "" if config.group_by == "channel" else f"-by-{config.group_by}"
-    paths = {name: out / name for name in ("media", "raw", "tiny-wav2vec2")}
+    paths = {name: out / name for name in ("media", "raw", "tiny-ast")}
     paths.update({name: out / f"{name}{suffix}" for name in ("dataset", "run", "report", "predict")})
     timings = {}
     started = time.perf_counter()
@@ -172,12 +172,12 @@ def run_demo(config: DemoConfig) -> dict:
         # ------------------------------------------------------------ 4. train the tiny recipe
         # rebuilt every time (deterministic from the seed, under a second), so a demo_out/ from an older version of
         # the tiny model never hands its layout to a new run
-        save_tiny_wav2vec2(paths["tiny-wav2vec2"], seed=config.seed)
+        save_demo_ast(paths["tiny-ast"], seed=config.seed)
         if (paths["run"] / "all_results.json").exists():
             _check_reusable_run(paths["run"], config)
             logger.info("%s already holds a finished run with these settings: reusing it", paths["run"])
         else:
-            train.run([str(TINY_RECIPE), "--model_name_or_path", str(paths["tiny-wav2vec2"]),
+            train.run([str(TINY_RECIPE), "--model_name_or_path", str(paths["tiny-ast"]),
                         "--dataset_name", str(paths["dataset"]), "--output_dir", str(paths["run"]),
                         "--num_train_epochs", str(config.epochs), "--seed", str(config.seed)])
         done("train")
@@ -186,7 +186,7 @@ def run_demo(config: DemoConfig) -> dict:
         metrics = evaluate_run(EvalConfig(model=str(paths["run"]), dataset=str(paths["dataset"]),
                                           out=str(paths["report"]), split="test", lang=config.lang,
                                           baselines=config.baselines, downloads=[str(paths["raw"])],
-                                          base_model=str(paths["tiny-wav2vec2"]), bootstrap=config.bootstrap,
+                                          base_model=str(paths["tiny-ast"]), bootstrap=config.bootstrap,
                                           seed=config.seed))
         done("eval")
 
