@@ -18,7 +18,11 @@ def run(argv=None) -> int:
     ci = result["video_accuracy_ci"]
     ci_text = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
     held = result["held_back"]
+    channels = result["split_channels"]
     print(f"\nReport: {result['report']}\n"
+          f"Split by {result['group_by']}: {channels['test_videos']} test videos from {channels['test_channels']} "
+          f"channels, {channels['test_channels_in_train_or_validation']} of these channels also in train or "
+          f"validation\n"
           f"Video-level accuracy on the test split: {result['video_accuracy']:.3f}{ci_text} "
           f"(clip-level {result['clip_accuracy']:.3f}; chance {result['chance']:.2f})\n"
           f"Held-back video {held['video']} ({held['true']}): predicted {held['predicted']} "

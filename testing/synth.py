@@ -9,6 +9,14 @@ The classes are told apart by their sound, not by a single tone, and they overla
 - ``travel``: ambient outdoor textures (wind/traffic noise with slow swells, birds-like chirps, distant voices);
 - ``food``: a vlogger talking over background music plus kitchen sizzle.
 
+Videos come from **channels**, as on YouTube: ``videos_per_channel`` consecutive videos of a class share a channel
+(its name heads their listing descriptions in the scraped form ``Name\n12K subscribers\nSUBSCRIBE\n...``, see
+``common.text``), and each channel has a **signature** mixed into all its videos: a room tone (a mains-like hum and
+a band of noise, at the channel's own frequencies) and an intro sting (a short three-note motif at the start). The
+signature is drawn from the channel's own generator, so the class sounds are the same as without channels; a
+model that learns a channel's signature scores well on a video-disjoint split and gains nothing on a
+channel-disjoint one, which is what the demo's ``--group-by`` shows.
+
 Everything is deterministic from ``seed``. Example::
 
     from testing.synth import synthesize_videos, write_kaggle_listing
@@ -56,9 +64,15 @@ TITLE_WORDS = {
 }
 # Descriptions look like the Kaggle listing's scraped ones (channel, subscribers, SUBSCRIBE, text, SHOW MORE) and
 # never name the class: one sentence leans towards it (sometimes towards another class), the rest is generic
-# channel talk, and some titles are generic too, so a text model has to learn and can be wrong.
+# channel talk, and some titles are generic too, so a text model has to learn and can be wrong. Channel names do
+# not name the class either.
 CHANNELS = ["Wander With Me", "Daily Dose", "The Curious Channel", "Sam & Alex", "Northbound", "Weekend Stories",
-            "Maya Explores", "Little Big Screen"]
+            "Maya Explores", "Little Big Screen", "Open Window", "Kettle & Co", "Blue Hour", "Field Notes",
+            "Tiny Atlas", "Half Past Ten", "Good Company", "The Long Table"]
+# The Kaggle listing has 3,432 videos from 1,882 channels (about 1.8 per channel): two per channel here.
+VIDEOS_PER_CHANNEL = 2
+# Bumped whenever the synthesized audio changes, so that a media folder from an older version is re-encoded.
+SYNTH_VERSION = "3"
 LEANING = {
     "art_music": ["Recorded live in one take, headphones recommended.", "Chords and tabs are on my Patreon.",
                   "Thanks to everyone who came to the show last night.", "Playlist of my originals linked below."],
@@ -82,7 +96,8 @@ class SynthVideo:
     category: str
     path: str              # relative to the media folder (what the server serves)
     title: str
-    description: str
+    description: str       # begins with the scraped channel header (``common.text``)
+    channel: str           # the channel name in that header; its videos share a signature sound
     duration_s: float
     sample_rate: int
     ext: str
@@ -195,6 +210,43 @@ def synthesize_clip(category: str, seconds: float, rng: np.random.Generator) -> 
     return np.stack([mono + room, right + room[::-1]], axis=1).astype(np.float32)
 
 
+@dataclass
+class ChannelSignature:
+    """What a channel adds to each of its videos (drawn by ``channel_signature``)."""
+    hum_hz: float              # mains-like hum with two harmonics
+    band_hz: float             # centre of the channel's band of room noise
+    sting_hz: tuple            # the intro sting's three notes
+    sting_every_s: float       # the sting comes back this often
+    level: float               # peak level of the room tone relative to the class sound's peak
+
+
+def channel_signature(rng: np.random.Generator) -> ChannelSignature:
+    return ChannelSignature(hum_hz=float(rng.uniform(45, 160)), band_hz=float(rng.uniform(400, 5000)),
+                            sting_hz=tuple(float(f) for f in 440 * 2 ** (rng.integers(-12, 13, size=3) / 12)),
+                            sting_every_s=float(rng.uniform(20, 40)), level=float(rng.uniform(0.04, 0.08)))
+
+
+def add_signature(clip: np.ndarray, signature: ChannelSignature, rng: np.random.Generator) -> np.ndarray:
+    """``clip`` (stereo, ``SYNTH_RATE``) with the channel's room tone throughout and its sting (see the comment)."""
+    n = len(clip)
+    t = _t(n / SYNTH_RATE)[:n]
+    hum = sum(np.sin(2 * np.pi * signature.hum_hz * k * t) / k for k in (1, 2, 3))
+    band = _resonator(rng.standard_normal(n), signature.band_hz, 0.15 * signature.band_hz)
+    tone = hum / np.abs(hum).max() + band / (np.abs(band).max() + 1e-9)
+    peak = np.abs(clip).max() + 1e-9
+    out = clip + (signature.level * peak * tone / 2)[:, None]
+    # the sting opens the video and comes back every ``sting_every_s`` (a segment bumper), so it survives the
+    # download stage keeping only the middle of a long video
+    note_n = int(0.25 * SYNTH_RATE)
+    tn = np.arange(note_n) / SYNTH_RATE
+    sting = np.concatenate([np.sin(2 * np.pi * f * tn) + 0.4 * np.sign(np.sin(2 * np.pi * 2 * f * tn))
+                            for f in signature.sting_hz]) * np.tile(np.exp(-tn * 6), 3)
+    every = int(signature.sting_every_s * SYNTH_RATE)
+    for start in range(int(rng.uniform(0.0, 0.5) * SYNTH_RATE), n - len(sting), every):
+        out[start:start + len(sting)] += (0.3 * peak * sting)[:, None]
+    return (out * min(1.0, 0.99 / np.abs(out).max())).astype(np.float32)   # no clipping in the 16-bit wav
+
+
 # ---------------------------------------------------------------- encoding and listings
 
 def encode(samples: np.ndarray, dst: Path, ext: str) -> None:
@@ -219,7 +271,8 @@ def _title(category: str, rng: np.random.Generator) -> str:
     return f"{first[rng.integers(len(first))]} {second[rng.integers(len(second))]} #{rng.integers(1, 99)}"
 
 
-def _text(category: str, classes, title: str, rng: np.random.Generator) -> tuple[str, str]:
+def _text(category: str, classes, title: str, channel: str, subscribers: str,
+          rng: np.random.Generator) -> tuple[str, str]:
     """A (title, description) pair in the listing's scraped form; see the comment on ``LEANING``."""
     if rng.random() < 0.2:
         title = f"{GENERIC_TITLES[rng.integers(len(GENERIC_TITLES))]} #{rng.integers(1, 99)}"
@@ -228,23 +281,44 @@ def _text(category: str, classes, title: str, rng: np.random.Generator) -> tuple
     sentences = [pool[rng.integers(len(pool))]]
     sentences += [GENERIC_SENTENCES[i] for i in rng.choice(len(GENERIC_SENTENCES), size=2, replace=False)]
     rng.shuffle(sentences)
-    channel = CHANNELS[rng.integers(len(CHANNELS))]
-    subscribers = (f"{rng.integers(1, 999)}K" if rng.random() < 0.7
-                   else f"{rng.integers(1, 9)}.{rng.integers(0, 9)}M")
     return title, f"{channel}\n{subscribers} subscribers\nSUBSCRIBE\n{' '.join(sentences)}\nSHOW MORE"
 
 
+def _channel(class_index: int, channel_index: int, seed: int) -> tuple[str, str, ChannelSignature]:
+    """(name, subscriber count, signature) of a class's ``channel_index``-th channel, from the channel's own
+    generator. Names are unique across classes (a numbered suffix once ``CHANNELS`` runs out)."""
+    rng = np.random.default_rng([seed, class_index, channel_index, 2])
+    number = class_index + len(CLASSES) * channel_index
+    name = CHANNELS[number % len(CHANNELS)] + (f" {number // len(CHANNELS) + 1}" if number >= len(CHANNELS) else "")
+    subscribers = (f"{rng.integers(1, 999)}K" if rng.random() < 0.7 else f"{rng.integers(1, 9)}.{rng.integers(0, 9)}M")
+    return name, subscribers, channel_signature(rng)
+
+
+def _media_is_current(out_dir: Path) -> bool:
+    """Whether files already in ``out_dir`` were made by this version of the synthesis (else they are re-encoded)."""
+    marker = out_dir / "SYNTH_VERSION"
+    current = marker.is_file() and marker.read_text(encoding="utf-8").strip() == SYNTH_VERSION
+    out_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(SYNTH_VERSION + "\n", encoding="utf-8")
+    return current
+
+
 def synthesize_videos(out_dir, videos_per_class: int = 10, min_seconds: float = 30, max_seconds: float = 180,
-                      seed: int = 0, classes=CLASSES, formats=("webm", "m4a")) -> list[SynthVideo]:
+                      seed: int = 0, classes=CLASSES, formats=("webm", "m4a"),
+                      videos_per_channel: int = VIDEOS_PER_CHANNEL) -> list[SynthVideo]:
     """Write ``videos_per_class`` videos per class under ``out_dir/<class>/`` and return their descriptions.
 
     Each video has its own generator seeded from (seed, class, index), so a subset is identical to the same
-    videos of a larger set; formats alternate between ``formats``. Existing files are kept (re-runs are cheap).
+    videos of a larger set; formats alternate between ``formats``. Videos ``videos_per_channel`` at a time share a
+    channel (name, subscriber count and signature sound; see the module doc). Existing files are kept (re-runs are
+    cheap) unless an older version of this module made them.
     """
     out_dir = Path(out_dir)
+    reuse = _media_is_current(out_dir)
     videos = []
     for class_index, category in enumerate(classes):
         for index in range(videos_per_class):
+            channel, subscribers, signature = _channel(class_index, index // videos_per_channel, seed)
             rng = np.random.default_rng([seed, class_index, index])
             seconds = float(np.round(rng.uniform(min_seconds, max_seconds), 2))
             ext = formats[(index + class_index) % len(formats)]
@@ -252,12 +326,16 @@ def synthesize_videos(out_dir, videos_per_class: int = 10, min_seconds: float = 
             title = _title(category, rng)
             video_id = hashlib.sha256(f"{seed}/{relative}".encode()).hexdigest()[:11]
             target = out_dir / relative
-            if not target.exists():
-                encode(synthesize_clip(category, seconds, rng), target, ext)
+            if not (reuse and target.exists()):
+                clip = synthesize_clip(category, seconds, rng)
+                # the signature's generator is the video's own too, but separate: the class sound stays as it was
+                encode(add_signature(clip, signature, np.random.default_rng([seed, class_index, index, 3])),
+                       target, ext)
             # a generator of its own, so the text never changes the audio drawn from ``rng``
-            title, description = _text(category, classes, title, np.random.default_rng([seed, class_index, index, 1]))
+            title, description = _text(category, classes, title, channel, subscribers,
+                                       np.random.default_rng([seed, class_index, index, 1]))
             videos.append(SynthVideo(id=video_id, category=category, path=relative, title=title,
-                                     description=description,
+                                     description=description, channel=channel,
                                      duration_s=seconds, sample_rate=FORMATS[ext][1], ext=ext))
     logger.info("%d synthetic videos in %s", len(videos), out_dir)
     return videos
