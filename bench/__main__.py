@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from common.cli import description_of, format_table, parse_config, run_cli, setup_logging
+from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from common.jsonl import atomic_write_json
 
 STAGES = ("download", "prepare", "train", "eval", "predict", "leakage", "chaos")
@@ -54,12 +54,12 @@ class BenchArguments:
                              f"{list(STAGES) + list(EXTRA_STAGES)}")
 
 
-ARGUMENTS = (BenchArguments,)  # its command line (docs: common.docgen)
+ARGUMENTS = (BenchArguments, LoggingArguments)  # its command line (docs: common.docgen)
 
 
 def run(argv=None) -> int:
-    (args,) = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
-    setup_logging()
+    args, logs = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
+    setup_logging(logs.verbose)
     stages = args.stages
     # Other stages' figures in the file are kept: each stage's result carries its own machine and date.
     out = Path(args.out)

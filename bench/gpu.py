@@ -122,7 +122,7 @@ def make_plan(args) -> Plan:
                     whisper_crop_seconds=5.0, batch_sizes=[8, 16, 32], compile_batch_sizes=[8, 32],
                     whisper_batch_sizes=[16, 32], warmup=10, steps=30, workers=4, loader_batches=48)
     for name in ("train_clips", "clip_seconds", "crop_seconds", "whisper_crop_seconds", "warmup", "steps",
-                 "workers", "loader_batches", "compile_backend", "peak_tflops", "budget_s", "seed"):
+                 "workers", "loader_batches", "compile_backend", "peak_tflops", "budget_s"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(plan, name, value)
@@ -712,6 +712,8 @@ class GpuBenchArguments:
     work_dir: str | None = field(default=None, metadata={
         "help": "Where data, models and runs go (default: a temporary folder)."})
     keep: bool = field(default=False, metadata={"help": "Keep --work-dir's contents."})
+    verbose: bool = field(default=False, metadata={"help": "Debug logging (with tracebacks of expected errors).",
+                                                   "aliases": ["-v"]})
 
     def __post_init__(self):
         for name in ("peak_tflops", "steps", "train_clips", "clip_seconds", "crop_seconds", "whisper_crop_seconds",
@@ -738,7 +740,7 @@ def cli_run(argv=None) -> int:
     from common.jsonl import atomic_write_json
 
     args = parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     _offline()
     plan = make_plan(args)
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="bench_gpu_"))

@@ -33,7 +33,6 @@ from typing import Callable, Iterable, Sequence
 from transformers import HfArgumentParser
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
-_CLI_METADATA = ("positional", "cli_type", "metavar")
 
 
 class UsageError(ValueError):

@@ -2,18 +2,18 @@
 
 import sys
 
-from common.cli import description_of, parse_config, run_cli, setup_logging
+from common.cli import LoggingArguments, description_of, parse_config, run_cli, setup_logging
 from demo.pipeline import DemoConfig, run_demo
 
 PROG = "python -m demo"
 
 
-ARGUMENTS = (DemoConfig,)  # its command line (docs: common.docgen)
+ARGUMENTS = (DemoConfig, LoggingArguments)  # its command line (docs: common.docgen)
 
 
 def run(argv=None) -> int:
-    (config,) = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
-    setup_logging()
+    config, logs = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
+    setup_logging(logs.verbose)
     result = run_demo(config)
     ci = result["video_accuracy_ci"]
     ci_text = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""

@@ -110,6 +110,11 @@ class DownloadConfig:
         if self.fetch not in FETCH_CHOICES:
             raise ValueError(f"--fetch {self.fetch!r}: expected one of {', '.join(FETCH_CHOICES)}")
         self.min_rate_bps = _parse_rate(self.section_min_rate)
+        _parse_rate(self.limit_rate, "--limit-rate")  # checked here: inside a download it would fail every video
+        for flag, value in (("--retries", self.retries), ("--http-retries", self.http_retries),
+                            ("--backoff-s", self.backoff_s)):
+            if value < 0:
+                raise ValueError(f"{flag} {value}: expected 0 or more")
         if self.breaker_start < 1 or self.breaker_consecutive < 1:
             raise ValueError(f"--breaker-start {self.breaker_start} / --breaker-consecutive "
                              f"{self.breaker_consecutive}: expected 1 or more")
@@ -118,14 +123,14 @@ class DownloadConfig:
                              "a logged-in browser)")
 
 
-def _parse_rate(value) -> float:
-    """Bytes/s from '48K', '1.5M', '0' or a number (``--section-min-rate``)."""
+def _parse_rate(value, flag: str = "--section-min-rate") -> float:
+    """Bytes/s from '48K', '1.5M', '0' or a number (``--section-min-rate``, ``--limit-rate``)."""
     if value in (None, "", 0, "0"):
         return 0.0
     from yt_dlp.utils import parse_bytes
     rate = parse_bytes(str(value)) if not isinstance(value, (int, float)) else value
     if rate is None or rate < 0:
-        raise ValueError(f"--section-min-rate {value!r}: expected bytes per second such as 48K or 1M (0: no floor)")
+        raise ValueError(f"{flag} {value!r}: expected bytes per second such as 48K or 1M (0: no limit)")
     return float(rate)
 
 
@@ -256,7 +261,7 @@ def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: thre
 
     from download.ytdlp import MediaError, fetch_media, ydl_options
 
-    youtube = YOUTUBE_ID.fullmatch(video.id) is not None and "youtube.com" in video.url
+    youtube = _is_youtube(video)
     host = urlsplit(video.url).hostname
     work = out_dir / "tmp" / check_safe_id(video.id)
     record = {"id": video.id, "url": video.url, "category": video.category, "title": video.title,
@@ -306,7 +311,8 @@ def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: thre
             break
         delay = min(MAX_BACKOFF_S, config.backoff_s * 2 ** (attempt - 1))
         logger.info("[%s] %s (attempt %d); retrying in %.1f s", video.id, reason, attempt, delay)
-        stop.wait(delay)
+        if stop.wait(delay):  # stopped (Ctrl-C, bot check, network down) while waiting: no further attempt
+            break
     record.update(attempts=attempt, elapsed_s=round(time.monotonic() - started, 2),
                   finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     return record

@@ -368,10 +368,12 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
                 fallback = (watch and watch.slow) or ("section gave " + ("nothing" if got is None else f"{got:.1f} s")
                                                       + f" of the {length:.1f} s planned")
             except Exception as exc:  # any section failure (stall, ffmpeg error): the whole-stream fetch decides
-                fallback = (watch and watch.slow) or f"section failed: {str(exc).splitlines()[0][:200]}"
+                first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+                fallback = (watch and watch.slow) or f"section failed: {first_line[:200]}"
             finally:
                 if watch:
                     watch.stop()
+                    watch.join()  # it must not signal the section's ffmpeg processes once the whole fetch starts
             logger.info("[%s] %s; fetching the whole stream for a local cut", video_id, fallback)
             for stale in work_dir.glob("source*"):
                 fetched_before += stale.stat().st_size

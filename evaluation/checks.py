@@ -83,8 +83,10 @@ def selection_check(run_config: dict | None, split: str) -> dict:
 
 
 def video_labels(split) -> list[int]:
-    """One label per distinct video of a split (from the clip rows, no decoding)."""
-    return list(dict(zip((str(v) for v in split["video_id"]), (int(label) for label in split["label"]))).values())
+    """One label per distinct video of a split (from the clip rows, no decoding; clips that disagree are an error)."""
+    from evaluation.text_baselines import split_video_labels
+
+    return list(split_video_labels({"split": split})["split"].values())
 
 
 def null_reference(video_labels, class_names) -> dict:

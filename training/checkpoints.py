@@ -40,7 +40,11 @@ TRAINING_STATE = ("optimizer.pt", "scheduler.pt")
 NOT_CONFIGURATION = {"output_dir", "logging_dir", "resume_from_checkpoint", "hub_token", "push_to_hub",
                      "local_rank", "dataloader_num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers",
                      "ddp_backend", "ddp_timeout", "disable_tqdm", "log_level", "log_level_replica",
-                     "logging_nan_inf_filter", "save_on_each_node", "report_to", "run_name"}
+                     "logging_nan_inf_filter", "save_on_each_node", "report_to", "run_name",
+                     # where the finished model is published: a rerun may push what an earlier run only trained
+                     "hub_model_id", "hub_private_repo", "hub_revision", "hub_strategy",
+                     # resolved from --precision auto and the machine; model_args.precision is what the user chose
+                     "bf16", "fp16", "use_cpu"}
 
 
 # ---------------------------------------------------------------- file checks
