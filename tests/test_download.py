@@ -14,7 +14,7 @@ import soundfile as sf
 
 from common.audio import probe
 from testing.server import Fault, MediaServer, Throttle
-from testing.synth import synthesize_small, tone_source, write_kaggle_listing
+from testing.synth import write_kaggle_listing
 from download import DownloadConfig, download_videos, latest_records
 from download.errors import FatalError, RateLimited
 from download.ids import UnsafeIdError
@@ -23,14 +23,6 @@ from download.ytdlp import YOUTUBE_PACING, choose_audio_format, plan_section, yd
 from testing import ROOT
 
 FAST = dict(sleep=0, retries=0, backoff_s=0.01, http_retries=2, socket_timeout_s=5, stall_timeout_s=5)
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory):
-    root = tmp_path_factory.mktemp("media")
-    videos = synthesize_small(root, videos_per_class=1, seconds=3.0, seed=1)
-    tone_source(root / "long" / "tone.webm", 600)
-    return root, videos
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import soundfile as sf
 
 from testing import ROOT
 from testing.server import MediaServer, Throttle, free_port
-from testing.synth import synthesize_small, tone_source
 from download import DownloadConfig, download_videos
 from download.breaker import CircuitBreaker
 from download.errors import NetworkDown, RateLimited, classify_error
@@ -25,14 +24,6 @@ from download.ytdlp import choose_fetch
 
 FAST = dict(sleep=0, retries=0, backoff_s=0.01, http_retries=2, socket_timeout_s=5, stall_timeout_s=5)
 HEADER = "Tanya Khanijow\n671K subscribers\nSUBSCRIBE\nThe journey to Arunachal begins\nSHOW MORE"
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory):
-    root = tmp_path_factory.mktemp("media")
-    videos = synthesize_small(root, videos_per_class=1, seconds=3.0, seed=2)
-    tone_source(root / "long" / "tone.webm", 600)
-    return root, videos
 
 
 def _listing(path, urls, description="desc"):
