@@ -5,7 +5,7 @@ Example::
     python -m download --listing ../shared/data/youtube-videos-dataset/youtube.csv --out data/raw --dry-run
     python -m download --listing demo_out/listing.csv --out demo_out/raw --max-seconds 60 --workers 4
     python -m download --check                       # yt-dlp, JS runtime, ffmpeg, cookies (offline)
-    python -m download --check --online --listing l.csv   # ... and reach the listing's hosts once
+    python -m download --check --online --cookies cookies.txt   # ... and what YouTube answers this machine
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from download.downloader import DownloadConfig, download_videos
 from download.errors import FatalError
-from download.check import environment_report, listing_endpoints, reach_hosts
+from download.check import CHECK_VIDEO, environment_report, listing_endpoints, reach_hosts, youtube_extraction
 from download.ids import SHORT_HOSTS, YOUTUBE_HOSTS
 from download.listing import ListingError, classify_listing, listing_table, read_listing
 
@@ -42,8 +42,11 @@ class DownloadInputs:
         "help": "Only report yt-dlp's version, the JS runtime, ffmpeg and cookies, offline (exit 1 if one is "
                 "missing); no downloads."})
     online: bool = field(default=False, metadata={
-        "help": "With --check: also resolve and connect once to each host of --listing/--urls (www.youtube.com "
-                "when none is given)."})
+        "help": "With --check: also extract one public YouTube video with this run's options (cookies, extractor "
+                "args, proxy) and say what YouTube answered, and connect once to each other host of "
+                "--listing/--urls."})
+    check_video: str = field(default=CHECK_VIDEO, metadata={
+        "help": "The YouTube video --check --online extracts."})
 
     def __post_init__(self):
         if self.online and not self.check:
@@ -92,8 +95,13 @@ def check(inputs: DownloadInputs, config: DownloadConfig) -> int:
     youtube = not urls or any(urlsplit(u).hostname in YOUTUBE_HOSTS | SHORT_HOSTS for u in urls)
     lines, warnings = environment_report(config, youtube=youtube)
     if inputs.online:
-        host_lines, host_warnings = reach_hosts(listing_endpoints(urls), timeout_s=config.socket_timeout_s)
-        lines, warnings = lines + host_lines, warnings + host_warnings
+        if youtube:
+            yt_lines, yt_warnings = youtube_extraction(config, inputs.check_video)
+            lines, warnings = lines + yt_lines, warnings + yt_warnings
+        others = [u for u in urls if urlsplit(u).hostname not in YOUTUBE_HOSTS | SHORT_HOSTS]
+        if others:
+            host_lines, host_warnings = reach_hosts(listing_endpoints(others), timeout_s=config.socket_timeout_s)
+            lines, warnings = lines + host_lines, warnings + host_warnings
     for line in lines:
         print(line)
     for warning in warnings:

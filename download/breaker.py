@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 
-from download.errors import NetworkDown
+from download.errors import EnvironmentBroken, NetworkDown
 
 
 class CircuitBreaker:
@@ -60,3 +60,43 @@ class CircuitBreaker:
                                 f"then resume with: {self.resume}")
         if self.tripped is not None:
             raise NetworkDown(self.tripped)
+
+
+class EnvironmentBreaker:
+    """The second breaker: ``limit`` videos in a row that failed for this machine's or a YouTube change's reasons
+    (formats hidden by SABR, a missing PO token or JS runtime, a failed n challenge, a 403 wave, a broken client; the
+    ENVIRONMENT kind of ``download.errors``) stop the run with what to do, instead of marking the whole listing
+    failed in an hour. A success, or a failure that is the video's own, resets the streak.
+
+    Example::
+
+        breaker = EnvironmentBreaker(5, resume="python -m download --listing l.csv --out raw")
+        breaker.failure("vid1", "format_unavailable", "Requested format is not available", ["n challenge ..."])
+    """
+
+    def __init__(self, limit: int, resume: str):
+        self.limit, self.resume = limit, resume
+        self._lock = threading.Lock()
+        self._streak: list[str] = []
+        self.tripped: str | None = None
+
+    def success(self) -> None:
+        with self._lock:
+            self._streak.clear()
+
+    def failure(self, item: str, reason: str, message: str, warnings=()) -> None:
+        """Count one environment failure; raise ``EnvironmentBroken`` when ``limit`` come in a row."""
+        from download.errors import ENVIRONMENT_HELP
+
+        with self._lock:
+            self._streak.append(reason)
+            if len(self._streak) >= self.limit and self.tripped is None:
+                reasons = ", ".join(f"{r} x{self._streak.count(r)}" for r in dict.fromkeys(self._streak))
+                warned = "; ".join(" ".join(w.split())[:200] for w in list(warnings)[-3:])
+                self.tripped = (f"{len(self._streak)} videos in a row failed for reasons that are not theirs ({reasons}; "
+                                f"last: {item}: {' '.join(message.split())[:300]}"
+                                + (f"; yt-dlp warned: {warned}" if warned else "") + "). "
+                                f"{ENVIRONMENT_HELP} Stopped; nothing was lost: these videos stay retryable. "
+                                f"Resume with: {self.resume}")
+        if self.tripped is not None:
+            raise EnvironmentBroken(self.tripped)

@@ -13,8 +13,10 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -33,14 +35,14 @@ from common.cli import format_table
 from common.ids import check_safe_id
 from common.jsonl import append_jsonl, atomic_write_json, latest_records as latest_jsonl_records
 from common.provenance import file_sha256, package_versions
-from download.breaker import CircuitBreaker
-from download.errors import (BOT_CHECK_HELP, COOKIES_ADVICE, BotCheckError, FatalError, RateLimited, classify_error,
-                             is_network_failure)
+from download.breaker import CircuitBreaker, EnvironmentBreaker
+from download.errors import (BOT_CHECK_HELP, COOKIES_ADVICE, ENVIRONMENT, PAUSE, STOP, VIDEO, BotCheckError, FatalError,
+                             RateLimited, RateLimitPause, classify_failure, is_network_failure)
 from download.ids import YOUTUBE_ID
 from download.listing import (ClassifiedListing, ListingError, Video, classify_listing, listing_sha256, listing_table,
                               parse_categories, parse_shard, read_listing, select_videos)
-from download.repair import repair_rows
-from download.ytdlp import CHANNEL_FIELDS, FETCH_CHOICES
+from download.repair import repair_rows, search_options, youtube_search
+from download.ytdlp import CACHE_DIR, CHANNEL_FIELDS, FETCH_CHOICES, passthrough_options, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ MANIFEST, REPORT, REPAIRS, SUMMARY = "manifest.jsonl", "listing_report.json", "r
 # Decoded audio may end up to this much shorter than planned (codec priming/padding) and still be whole.
 LENGTH_TOLERANCE_S = 0.25
 MAX_BACKOFF_S = 300.0
+# ytdlp_option keys whose values are secrets (redacted in download_summary_config.json).
+SECRET_KEYS = r"(?i)pass|token|secret|cookie|proxy|username"
 
 
 @dataclass
@@ -79,8 +83,16 @@ class DownloadConfig:
                                "all fail for network reasons (no network, firewall, DNS, blocked address)."})
     breaker_consecutive: int = field(default=8, metadata={"help": "Stop the run after this many network failures "
                                      "in a row at any point (the network went away mid-run)."})
+    environment_breaker: int = field(default=5, metadata={"help": "Stop the run after this many videos in a row "
+                                     "failed for this machine's or a YouTube change's reasons (formats hidden, "
+                                     "HTTP 403, a broken client), with what to do; they stay retryable."})
+    rate_limit_wait: float = field(default=3600.0, metadata={"help": "Seconds the whole pool waits when YouTube "
+                                   "rate-limits the session (or HTTP 429 outlasts the back-off), then goes on."})
+    rate_limit_pauses: int = field(default=3, metadata={"help": "At most this many rate-limit waits per run; the "
+                                   "next rate limit stops the run with the resume command."})
     retry_failed: bool = field(default=False, metadata={"help": "Try again videos that failed permanently before."})
-    cookies: str | None = field(default=None, metadata={"help": "Netscape cookies.txt (for YouTube's bot check)."})
+    cookies: str | None = field(default=None, metadata={"help": "Netscape cookies.txt (for YouTube's bot check); "
+                                "each worker uses its own copy."})
     cookies_from_browser: str | None = field(default=None, metadata={"help": "Read cookies from this browser "
                                              "(firefox, chrome, ...; BROWSER:PROFILE allowed)."})
     per_category: int | None = field(default=None, metadata={"help": "Stop fetching a category once this many "
@@ -91,6 +103,19 @@ class DownloadConfig:
         "help": "K/N: only the ids in shard K of N (1-based), for several machines on one listing.", "cli_type": str})
     repair_ids: bool = field(default=False, metadata={"help": "Search YouTube for the titles of damaged/#NAME? rows "
                              "to recover their ids (cached in DIR/repairs.jsonl)."})
+    extractor_args: list[str] = field(default_factory=list, metadata={
+        "help": "yt-dlp's --extractor-args, repeatable, e.g. 'youtube:player_client=tv,web_safari' or a PO-token "
+                "provider's 'youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416'."})
+    proxy: str | None = field(default=None, metadata={"help": "yt-dlp's --proxy URL (http://, socks5://; user:pass@ "
+                              "is redacted in the run's records)."})
+    force_ipv4: bool = field(default=False, metadata={"help": "yt-dlp's --force-ipv4 (YouTube blocks some IPv6 "
+                             "ranges first)."})
+    source_address: str | None = field(default=None, metadata={"help": "yt-dlp's --source-address: the client IP "
+                                       "to bind to."})
+    remote_components: list[str] = field(default_factory=list, metadata={
+        "help": "yt-dlp's --remote-components, e.g. ejs:github (lets yt-dlp fetch the challenge solver scripts)."})
+    ytdlp_option: list[str] = field(default_factory=list, metadata={
+        "help": "Any other YoutubeDL option as KEY=JSON, repeatable, e.g. 'geo_bypass_country=\"DE\"'."})
     dry_run: bool = field(default=False, metadata={"help": "Only read and classify the listing; no downloads."})
     limit: int | None = field(default=None, metadata={"help": "At most this many videos in this run (for trials)."})
 
@@ -118,9 +143,26 @@ class DownloadConfig:
         if self.breaker_start < 1 or self.breaker_consecutive < 1:
             raise ValueError(f"--breaker-start {self.breaker_start} / --breaker-consecutive "
                              f"{self.breaker_consecutive}: expected 1 or more")
+        if self.environment_breaker < 1 or self.rate_limit_pauses < 0 or self.rate_limit_wait < 0:
+            raise ValueError(f"--environment-breaker {self.environment_breaker} / --rate-limit-pauses "
+                             f"{self.rate_limit_pauses} / --rate-limit-wait {self.rate_limit_wait}: expected 1 or "
+                             "more / 0 or more / 0 or more")
+        self.ytdlp_extra = passthrough_options(self.extractor_args, self.proxy, self.force_ipv4, self.source_address,
+                                               self.remote_components, self.ytdlp_option)
         if self.cookies and not Path(self.cookies).is_file():
             raise ValueError(f"--cookies {self.cookies}: no such file (expected a Netscape cookies.txt exported from "
                              "a logged-in browser)")
+
+
+def recorded_config(config: DownloadConfig) -> dict:
+    """The config as the run's records keep it: credentials in a proxy URL and secrets in passthrough options
+    redacted."""
+    record = asdict(config)
+    record["proxy"] = redact_url(config.proxy)
+    record["ytdlp_option"] = [item.split("=", 1)[0] + "=***" if re.search(SECRET_KEYS, item.split("=", 1)[0])
+                              else redact_url(item) for item in config.ytdlp_option]
+    record["extractor_args"] = [re.sub(r"(po_token=)[^;]*", r"\1***", item) for item in config.extractor_args]
+    return record
 
 
 def _parse_rate(value, flag: str = "--section-min-rate") -> float:
@@ -241,26 +283,45 @@ def _finish_audio(media, out_dir: Path, video: Video) -> tuple[str, float]:
     return relative, len(samples) / rate
 
 
-def _attempt_failed(exc: BaseException, video: Video) -> tuple[str, str, bool]:
-    """(message, reason, transient) of a failed attempt; raises ``BotCheckError`` for YouTube's bot check."""
+def _attempt_failed(exc: BaseException, video: Video, youtube: bool) -> tuple[str, str, str]:
+    """(message, reason, kind) of a failed attempt; raises ``BotCheckError`` when YouTube refuses this machine
+    (bot check, blocked IP, captcha) and ``RateLimitPause`` for YouTube's session rate limit."""
     message = " | ".join(str(exc).splitlines())[:500]
-    reason, transient = classify_error(message)
-    if reason == "bot_check":
-        raise BotCheckError(message) from exc
-    return message, reason, transient
+    reason, kind = classify_failure(message, youtube)
+    if kind == STOP:
+        raise BotCheckError(f"{reason} on {video.id}: {message}") from exc
+    if kind == PAUSE:
+        raise RateLimitPause(reason, message) from exc
+    return message, reason, kind
+
+
+@dataclass
+class Breakers:
+    """The run's two breakers: ``network`` (the host cannot be reached) and ``environment`` (videos in a row fail
+    for this machine's or YouTube's reasons, not theirs)."""
+    network: CircuitBreaker | None = None
+    environment: EnvironmentBreaker | None = None
+
+    def success(self) -> None:
+        for breaker in (self.network, self.environment):
+            if breaker:
+                breaker.success()
 
 
 def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: threading.Event,
-                 breaker: CircuitBreaker | None = None, damage: str | None = None) -> dict:
+                 breaker: CircuitBreaker | Breakers | None = None, damage: str | None = None) -> dict:
     """Fetch, convert and verify one video; return its manifest record (the file is already in place for ok).
 
     Transient errors are retried here with exponential backoff, except network failures before anything worked in
-    this run (the ``breaker`` decides quickly then). ``BotCheckError``, ``NetworkDown`` (breaker tripped) and
-    ``RateLimited`` (429 through every retry) propagate: they stop the run."""
+    this run (the network breaker decides quickly then) and environment failures (one attempt: the environment
+    breaker counts them; a later run retries them). ``BotCheckError`` (YouTube refuses this machine), ``NetworkDown``
+    and ``EnvironmentBroken`` (a breaker tripped) and ``RateLimitPause`` (YouTube's session rate limit, or a 429
+    through every retry) propagate: the pool stops or pauses, and the video stays unrecorded."""
     from yt_dlp.utils import DownloadError
 
-    from download.ytdlp import MediaError, fetch_media, ydl_options
+    from download.ytdlp import MediaError, fetch_media, worker_cookies, ydl_options
 
+    breakers = breaker if isinstance(breaker, Breakers) else Breakers(network=breaker)
     youtube = _is_youtube(video)
     host = urlsplit(video.url).hostname
     work = out_dir / "tmp" / check_safe_id(video.id)
@@ -274,12 +335,14 @@ def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: thre
     for attempt in range(1, config.retries + 2):
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        network = False
+        network, options = False, {}
         try:
             options = ydl_options(work, video.id, youtube=youtube, sleep_s=config.sleep, limit_rate=config.limit_rate,
-                                  cookies=config.cookies, cookies_from_browser=config.cookies_from_browser,
+                                  cookies=worker_cookies(config.cookies, work),
+                                  cookies_from_browser=config.cookies_from_browser,
                                   stall_timeout_s=config.stall_timeout_s, socket_timeout_s=config.socket_timeout_s,
-                                  http_retries=config.http_retries)
+                                  http_retries=config.http_retries, cache_dir=out_dir / CACHE_DIR,
+                                  extra=config.ytdlp_extra)
             media = fetch_media(video.url, work, video.id, max_seconds=config.max_seconds or None,
                                 section=config.section, youtube=youtube, options=options,
                                 stall_timeout_s=config.stall_timeout_s, fetch=config.fetch,
@@ -290,24 +353,36 @@ def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: thre
                           bytes_downloaded=media.bytes_downloaded, format_id=media.format_id, method=media.method,
                           fetch=media.fetch, bytes_fetched=media.bytes_fetched, fetch_s=media.fetch_s,
                           fetch_fallback=media.fallback, size=(out_dir / path).stat().st_size,
-                          sha256=file_sha256(out_dir / path), transient=False, **media.info)
-            if breaker:
-                breaker.success()
+                          sha256=file_sha256(out_dir / path), transient=False, audio_language=media.language,
+                          audio_language_preference=media.language_preference, **media.info)
+            breakers.success()
             break
         except (DownloadError, MediaError, AudioError, OSError) as exc:
-            message, reason, transient = _attempt_failed(exc, video)
+            message, reason, kind = _attempt_failed(exc, video, youtube)
             network = is_network_failure(message)
         except Exception as exc:  # anything else (a yt-dlp quirk, odd metadata) costs this video only, never the run
             logger.exception("[%s] unexpected error", video.id)
-            message, reason, transient = f"{type(exc).__name__}: {exc}"[:500], "error", False
+            message, reason, kind = f"{type(exc).__name__}: {exc}"[:500], "error", VIDEO
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        record.update(status=reason, message=message, path=None, duration_s=None, transient=transient)
-        if breaker and network:
-            breaker.failure(video.id, host, message)       # raises NetworkDown when it trips
-        elif breaker:
-            breaker.other_failure()
-        if not transient or attempt > config.retries or stop.is_set() or (network and breaker and not breaker.proven):
+        warnings = list(getattr(options.get("logger"), "warnings", ()))
+        transient = kind != VIDEO
+        record.update(status=reason, message=message, path=None, duration_s=None, transient=transient,
+                      warnings=warnings)
+        if breakers.network and network:
+            breakers.network.failure(video.id, host, message)       # raises NetworkDown when it trips
+        elif breakers.network:
+            breakers.network.other_failure()
+        if kind == ENVIRONMENT:
+            if breakers.environment:
+                breakers.environment.failure(video.id, reason, message, warnings)  # raises EnvironmentBroken
+            break                       # not the video's: recorded as retryable, tried again by a later run
+        if breakers.environment and not network:
+            breakers.environment.success()     # a failure of the video's own: this machine gets answers
+        if reason == "rate_limited" and attempt > config.retries:
+            raise RateLimitPause(reason, message)
+        if not transient or attempt > config.retries or stop.is_set() or (
+                network and breakers.network and not breakers.network.proven):
             break
         delay = min(MAX_BACKOFF_S, config.backoff_s * 2 ** (attempt - 1))
         logger.info("[%s] %s (attempt %d); retrying in %.1f s", video.id, reason, attempt, delay)
@@ -325,7 +400,10 @@ def load_listing(listing_source: str, out_dir: Path, config: DownloadConfig,
     """Read, optionally repair, and classify the listing; write ``DIR/listing_report.json``."""
     rows = read_listing(listing_source)
     if config.repair_ids:
-        rows = repair_rows(rows, out_dir / REPAIRS, breaker=breaker)
+        options = search_options(config.cookies, config.cookies_from_browser, config.sleep, config.ytdlp_extra,
+                                 out_dir / "tmp" / "search")
+        rows = repair_rows(rows, out_dir / REPAIRS, search=functools.partial(youtube_search, options=options),
+                           breaker=breaker)
     listing = classify_listing(rows, source=str(listing_source), sha256=listing_sha256(listing_source))
     atomic_write_json(out_dir / REPORT, listing.report())
     return listing
@@ -367,7 +445,8 @@ def download_videos(listing_source: str, out_dir, config: DownloadConfig | None 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     resume = resume_command or f"python -m download --listing {listing_source} --out {out_dir}"
-    breaker = CircuitBreaker(config.breaker_start, config.breaker_consecutive, resume)
+    breakers = Breakers(CircuitBreaker(config.breaker_start, config.breaker_consecutive, resume),
+                        EnvironmentBreaker(config.environment_breaker, resume))
     _remove_leftovers(out_dir)
     listing = load_listing(listing_source, out_dir, config, CircuitBreaker(
         config.breaker_start, config.breaker_consecutive, resume, what="id searches"))
@@ -390,12 +469,12 @@ def download_videos(listing_source: str, out_dir, config: DownloadConfig | None 
     if config.limit:
         todo = todo[: config.limit]
     atomic_write_json(out_dir / SUMMARY.replace(".json", "_config.json"), {
-        "config": asdict(config), "listing": str(listing_source), "listing_sha256": listing.sha256,
+        "config": recorded_config(config), "listing": str(listing_source), "listing_sha256": listing.sha256,
         "versions": package_versions(["yt-dlp", "yt-dlp-ejs", "deno"], ffmpeg=True),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     logger.info("%d videos selected, %d already done, %d to fetch", len(videos), summary.skipped, len(todo))
     try:
-        _run_pool(todo, out_dir, config, summary, breaker, damaged, resume)
+        _run_pool(todo, out_dir, config, summary, breakers, damaged, resume)
     finally:
         atomic_write_json(out_dir / SUMMARY, {"per_category": summary.per_category(), "ok": summary.ok,
                                               "failed": summary.failed, "attempted": summary.attempted,
@@ -408,13 +487,18 @@ def _is_youtube(video: Video) -> bool:
 
 
 def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary: DownloadSummary,
-              breaker: CircuitBreaker, damaged: dict[str, str], resume: str) -> None:
+              breakers: Breakers, damaged: dict[str, str], resume: str) -> None:
+    """Fetch ``todo`` with ``config.workers`` threads; record each finished video as it lands. Stops on a fatal
+    condition (bot wall, a breaker, rate limits past ``rate_limit_pauses``); pauses the whole pool for
+    ``rate_limit_wait`` seconds when YouTube rate-limits the session. Ctrl-C records what finished, then stops."""
     ok_in = Counter(r["category"] for r in summary.records.values() if r["status"] == "ok")
     in_flight: dict = {}
     queue = list(todo)
     stop = threading.Event()
     bar = tqdm(total=len(todo), desc="download", unit="video", dynamic_ncols=True)
     failures = 0
+    pauses = 0
+    limited: RateLimitPause | None = None        # the rate limit the pool is waiting out (no new submissions)
     fatal: FatalError | None = None
 
     def next_video():
@@ -431,41 +515,73 @@ def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary:
         fatal = fatal or error
         summary.stopped = summary.stopped or str(error)
 
+    def land(video: Video, record: dict) -> None:
+        nonlocal failures
+        append_jsonl(out_dir / MANIFEST, record)
+        summary.records[video.id] = record
+        summary.attempted += 1
+        ok_in[video.category] += record["status"] == "ok"
+        failures += record["status"] != "ok"
+        bar.update(1)
+        bar.set_postfix(ok=bar.n - failures, failed=failures)
+
+    def collect(done) -> None:
+        nonlocal limited
+        for future in done:
+            video = in_flight.pop(future)
+            try:
+                record = future.result()
+            except BotCheckError as exc:
+                halt(BotCheckError(f"{exc} {BOT_CHECK_HELP} Nothing was lost; resume with: {resume}"))
+                continue
+            except FatalError as exc:        # a breaker tripped: the video stays unrecorded, so it stays pending
+                halt(exc)
+                continue
+            except RateLimitPause as exc:    # back to the queue, unrecorded; the pool waits
+                queue.insert(0, video)
+                limited = limited or exc
+                continue
+            land(video, record)
+
+    def wait_out(limit: RateLimitPause) -> None:
+        """Wait ``rate_limit_wait`` seconds with the bar showing the countdown (Ctrl-C stops as usual)."""
+        until = time.monotonic() + config.rate_limit_wait
+        logger.warning("YouTube rate-limits this session (%s: %s); pausing every download for %.0f s (pause %d of "
+                       "%d)", limit.reason, limit.message[:200], config.rate_limit_wait, pauses, config.rate_limit_pauses)
+        while (left := until - time.monotonic()) > 0:
+            bar.set_postfix_str(f"rate-limited: waiting {left:.0f} s (pause {pauses}/{config.rate_limit_pauses})")
+            time.sleep(min(1.0, left))
+        bar.set_postfix(ok=bar.n - failures, failed=failures)
+
     with ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="dl") as pool:
         try:
             while True:
-                while not stop.is_set() and len(in_flight) < config.workers and (video := next_video()):
-                    in_flight[pool.submit(download_one, video, out_dir, config, stop, breaker,
+                if limited is not None and not in_flight and not stop.is_set():
+                    if pauses >= config.rate_limit_pauses:
+                        halt(RateLimited(
+                            f"{limited.reason}: {limited.message[:300]}. YouTube's rate limit outlasted "
+                            f"{pauses} pause(s) of {config.rate_limit_wait:.0f} s (--rate-limit-pauses, "
+                            f"--rate-limit-wait). Stopped; nothing was lost (the rate-limited videos stay pending). "
+                            f"Wait an hour, keep the default pacing (--sleep), {COOKIES_ADVICE}, then resume with: "
+                            f"{resume}"))
+                        break
+                    pauses += 1
+                    wait_out(limited)
+                    limited = None
+                while (limited is None and not stop.is_set() and len(in_flight) < config.workers
+                       and (video := next_video())):
+                    in_flight[pool.submit(download_one, video, out_dir, config, stop, breakers,
                                           damaged.get(video.id))] = video
                 if not in_flight:
+                    if limited is not None and not stop.is_set():
+                        continue
                     break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    video = in_flight.pop(future)
-                    try:
-                        record = future.result()
-                    except BotCheckError as exc:
-                        halt(FatalError(f"bot check on {video.id}: {exc} {BOT_CHECK_HELP} Nothing was lost; "
-                                        f"resume with: {resume}"))
-                        continue
-                    except FatalError as exc:        # NetworkDown: the video stays unrecorded, so it stays pending
-                        halt(exc)
-                        continue
-                    append_jsonl(out_dir / MANIFEST, record)
-                    summary.records[video.id] = record
-                    summary.attempted += 1
-                    ok_in[video.category] += record["status"] == "ok"
-                    failures += record["status"] != "ok"
-                    bar.update(1)
-                    bar.set_postfix(ok=bar.n - failures, failed=failures)
-                    if record["status"] == "rate_limited" and record["attempts"] > config.retries:
-                        halt(RateLimited(
-                            f"HTTP 429 (too many requests) from {urlsplit(video.url).hostname} persisted through "
-                            f"{record['attempts']} attempts with back-off on {video.id}. Stopped; nothing was lost "
-                            f"(rate-limited videos stay retryable). Wait a while, {COOKIES_ADVICE}, then resume with: "
-                            f"{resume}"))
+                collect(done)
         except KeyboardInterrupt:
-            stop.set()
+            stop.set()              # no new attempt starts; what is in flight finishes and is recorded
+            logger.warning("interrupted: recording the %d download(s) in flight, then stopping", len(in_flight))
+            collect(wait(in_flight)[0])
             raise
         finally:
             bar.close()

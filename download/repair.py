@@ -83,8 +83,11 @@ def repair_rows(rows: list[ListingRow], cache_path, search: SearchFn | None = No
         if query not in cache:
             try:
                 results = [{"id": r.get("id"), "title": r.get("title", "")} for r in search(query, max_results)]
-            except BotCheckError:
-                raise
+            except BotCheckError as exc:
+                from download.errors import BOT_CHECK_HELP
+                raise BotCheckError(f"during --repair-ids, searching for row {row.row} ({query!r}): {exc} "
+                                    f"{BOT_CHECK_HELP} Nothing was lost: searches so far are cached in "
+                                    f"{cache_path}.") from exc
             except Exception as exc:  # network trouble: leave the row damaged, try again next run (nothing cached)
                 logger.warning("row %d: search for %r failed (%s); left unrepaired", row.row, query, exc)
                 if breaker is not None and is_network_failure(str(exc)):
@@ -112,18 +115,35 @@ def repair_rows(rows: list[ListingRow], cache_path, search: SearchFn | None = No
     return out
 
 
-def youtube_search(query: str, max_results: int) -> list[dict]:
-    """Real search through yt-dlp (``ytsearchN:``): id and title of the first ``max_results`` results."""
+def search_options(cookies: str | None = None, cookies_from_browser: str | None = None, sleep_s: float | None = None,
+                   extra: dict | None = None, work_dir=None) -> dict:
+    """``YoutubeDL`` options of the id searches: the run's cookies (a private copy in ``work_dir``), its pacing
+    (yt-dlp's ``-t sleep`` request interval unless ``--sleep`` says otherwise) and its passthrough options."""
+    from download.ytdlp import YOUTUBE_PACING, worker_cookies
+
+    options = {"sleep_interval_requests": YOUTUBE_PACING["sleep_interval_requests"] if sleep_s is None else sleep_s / 10}
+    if cookies:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+        options["cookiefile"] = worker_cookies(cookies, Path(work_dir))
+    if cookies_from_browser:
+        options["cookiesfrombrowser"] = tuple(cookies_from_browser.split(":", 1))
+    return {**options, **(extra or {})}
+
+
+def youtube_search(query: str, max_results: int, options: dict | None = None) -> list[dict]:
+    """Real search through yt-dlp (``ytsearchN:``): id and title of the first ``max_results`` results.
+    ``options``: cookies, pacing and passthrough (``search_options``). Raises ``BotCheckError`` when YouTube
+    refuses this machine."""
     from yt_dlp import YoutubeDL
     from yt_dlp.utils import DownloadError
 
     options = {"quiet": True, "no_warnings": True, "skip_download": True, "extract_flat": True,
-               "sleep_interval_requests": 1}
+               "sleep_interval_requests": 1, **(options or {})}
     try:
         with YoutubeDL(options) as ydl:
             info = ydl.extract_info(f"ytsearch{max_results}:{query}", download=False)
     except DownloadError as exc:
         if is_bot_check(str(exc)):
-            raise BotCheckError(str(exc)) from exc
+            raise BotCheckError(" ".join(str(exc).split())[:400]) from exc
         raise
     return [{"id": e.get("id"), "title": e.get("title", "")} for e in (info or {}).get("entries") or []]

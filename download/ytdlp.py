@@ -11,8 +11,10 @@ Example::
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import threading
@@ -20,6 +22,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from common.audio import AudioError, probe
 
@@ -46,6 +49,10 @@ SECTION_MIN_SAVING = 0.75
 SECTION_WATCH_WINDOW_S = 8.0
 # yt-dlp info-dict fields copied into the manifest (None where the extractor has none, e.g. the generic one).
 CHANNEL_FIELDS = ("channel_id", "channel", "uploader_id", "upload_date", "duration")
+# yt-dlp warnings kept per video (its failure record, the breakers' stop messages).
+WARNINGS_KEPT = 5
+# The run-wide yt-dlp cache under --out (the solved player JavaScript, among others), shared by the workers.
+CACHE_DIR = "ytdlp_cache"
 
 
 class MediaError(RuntimeError):
@@ -67,27 +74,49 @@ class FetchedMedia:
     fetch_s: float = 0.0            # seconds from the first request to the media file on disk
     fallback: str | None = None     # why a section fetch was abandoned for the whole stream
     info: dict = field(default_factory=dict)   # CHANNEL_FIELDS from yt-dlp's info dict (None where absent)
+    language: str | None = None     # the chosen audio track's language (yt-dlp's ``language``), where known
+    language_preference: int | None = None     # yt-dlp's: 10 the original track, 5 the default, -1 a dub
+
+
+def _kbps(f: dict) -> float | None:
+    return f.get("abr") or f.get("tbr") or (f.get("filesize") or f.get("filesize_approx") or 0) / 1e4 or None
+
+
+def _is_drc(f: dict) -> bool:
+    """YouTube's dynamic-range-compressed variant of a track (yt-dlp: format id ``NNN-drc``, note "DRC")."""
+    return str(f.get("format_id", "")).endswith("-drc") or "drc" in str(f.get("format_note", "")).lower().split(", ")
 
 
 def choose_audio_format(formats: list[dict]) -> dict | None:
-    """The smallest audio-only stream that is enough for 16 kHz; else the smallest format that has audio.
+    """The audio stream to fetch: the original track, undamaged and uncompressed, then the smallest that is enough.
 
-    Enough = sample rate unknown or >= 16 kHz, bitrate unknown or >= ``MIN_AUDIO_KBPS``, not HE-AAC. Among those, the
-    lowest bitrate wins (opus before aac on a tie: fullband at low rates).
+    1. audio-only formats without DRM; among them those yt-dlp does not mark damaged (``preference`` < 0) and that
+       are not ``drc`` variants (when any are left);
+    2. the highest ``language_preference`` (yt-dlp: 10 the original track, 5 the default, -1 other dubs, -10
+       descriptive audio), so a cheaper auto-dubbed track never wins over the original;
+    3. enough for 16 kHz: sample rate unknown or >= 16 kHz, bitrate unknown or >= ``MIN_AUDIO_KBPS``, not HE-AAC;
+       the lowest bitrate wins (opus before aac on a tie: fullband at low rates).
+    Without audio-only formats: the smallest format that has audio; ``None`` when none has.
     """
-    def kbps(f):
-        return f.get("abr") or f.get("tbr") or (f.get("filesize") or f.get("filesize_approx") or 0) / 1e4 or None
-
     def has_audio(f):
         return f.get("acodec") != "none" and not f.get("has_drm")
 
+    def language(f):
+        value = f.get("language_preference")
+        return -1 if value is None else value
+
     audio_only = [f for f in formats if has_audio(f) and f.get("vcodec") == "none" and f.get("acodec")]
-    enough = [f for f in audio_only if (f.get("asr") or 16_000) >= 16_000 and (kbps(f) or MIN_AUDIO_KBPS) >= MIN_AUDIO_KBPS
-              and not str(f.get("acodec")).startswith(HE_AAC)]
+    clean = [f for f in audio_only if not _is_drc(f) and (f.get("preference") is None or f["preference"] >= 0)]
+    audio_only = clean or audio_only
+    if audio_only:
+        best = max(language(f) for f in audio_only)
+        audio_only = [f for f in audio_only if language(f) == best]
+    enough = [f for f in audio_only if (f.get("asr") or 16_000) >= 16_000
+              and (_kbps(f) or MIN_AUDIO_KBPS) >= MIN_AUDIO_KBPS and not str(f.get("acodec")).startswith(HE_AAC)]
     pool = enough or audio_only or [f for f in formats if has_audio(f)]
     if not pool:
         return None
-    return min(pool, key=lambda f: (kbps(f) if kbps(f) is not None else float("inf"),
+    return min(pool, key=lambda f: (_kbps(f) if _kbps(f) is not None else float("inf"),
                                     0 if str(f.get("acodec", "")).startswith("opus") else 1,
                                     -formats.index(f)))    # equal: yt-dlp lists better formats last
 
@@ -144,11 +173,13 @@ def youtube_readiness() -> list[str]:
     return warnings
 
 
-class _YdlLogger:
-    """Routes yt-dlp's output to logging (debug), keeping its errors for the failure message."""
+class YdlLogger:
+    """Routes yt-dlp's output to logging (debug), keeping its errors and its last ``WARNINGS_KEPT`` warnings: the
+    cause of most YouTube failures (n challenge, PO token, SABR, "only images") is only in yt-dlp's warnings."""
 
     def __init__(self, video_id: str):
         self.video_id, self.errors = video_id, []
+        self.warnings: deque[str] = deque(maxlen=WARNINGS_KEPT)
 
     def debug(self, msg):
         logger.debug("[%s] %s", self.video_id, msg)
@@ -156,6 +187,9 @@ class _YdlLogger:
     info = debug
 
     def warning(self, msg):
+        text = " ".join(str(msg).split())
+        if text not in self.warnings:
+            self.warnings.append(text[:400])
         logger.debug("[%s] warning: %s", self.video_id, msg)
 
     def error(self, msg):
@@ -163,17 +197,69 @@ class _YdlLogger:
         logger.debug("[%s] %s", self.video_id, msg)
 
 
+def passthrough_options(extractor_args=(), proxy: str | None = None, force_ipv4: bool = False,
+                        source_address: str | None = None, remote_components=(), ytdlp_option=()) -> dict:
+    """yt-dlp options from its own command-line spellings, parsed by yt-dlp's own parser (``yt_dlp.parse_options``,
+    which reads no config file when given arguments): ``--extractor-args`` (repeatable), ``--proxy``,
+    ``--force-ipv4``, ``--source-address``, ``--remote-components``; then ``KEY=JSON`` pairs for any other
+    ``YoutubeDL`` option. Only what differs from yt-dlp's defaults is returned. Raises ``ValueError`` naming the flag."""
+    import yt_dlp
+
+    argv = [item for value in extractor_args for item in ("--extractor-args", value)]
+    argv += ["--proxy", proxy] if proxy is not None else []
+    argv += ["--force-ipv4"] if force_ipv4 else []
+    argv += ["--source-address", source_address] if source_address else []
+    argv += [item for value in remote_components for item in ("--remote-components", value)]
+
+    def parse(args):
+        try:
+            return yt_dlp.parse_options(args).ydl_opts
+        except (Exception, SystemExit) as exc:       # optparse reports a bad value as OptParseError (or exits)
+            last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+            raise ValueError(f"yt-dlp rejected {shlex.join(args)}: {last.split('error: ', 1)[-1]}") from None
+
+    options = {}
+    if argv:
+        defaults, parsed = parse([]), parse(argv)
+        options = {key: value for key, value in parsed.items() if value != defaults.get(key)}
+    for item in ytdlp_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--ytdlp-option {item!r}: expected KEY=JSON, e.g. geo_bypass_country=\"DE\"")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--ytdlp-option {item!r}: the value is not JSON ({exc.msg}); strings need quotes: "
+                             f"{key.strip()}=\"{value}\"") from None
+    return options
+
+
+def redact_url(value):
+    """A proxy URL with its user and password replaced by ``***`` (for run records and logs)."""
+    if not isinstance(value, str) or "@" not in value:
+        return value
+    parts = urlsplit(value)
+    if not parts.username and not parts.password:
+        return value
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
 def ydl_options(work_dir: Path, video_id: str, *, youtube: bool, sleep_s: float | None, limit_rate: str | None,
                 cookies: str | None, cookies_from_browser: str | None, stall_timeout_s: float,
-                socket_timeout_s: float, http_retries: int) -> dict:
+                socket_timeout_s: float, http_retries: int, cache_dir: Path | None = None,
+                extra: dict | None = None) -> dict:
+    """The ``YoutubeDL`` options of one video's fetch. ``cookies`` is the worker's own copy (``worker_cookies``);
+    ``cache_dir`` the run's shared cache (``False`` when ``None``); ``extra`` the user's passthrough options
+    (``passthrough_options``), applied last."""
     from yt_dlp.utils import parse_bytes
 
     options = {
-        "quiet": True, "no_warnings": True, "noprogress": True, "color": "no_color",
-        "logger": _YdlLogger(video_id),
+        "quiet": True, "no_warnings": False, "noprogress": True, "color": "no_color",
+        "logger": YdlLogger(video_id),
         "format": _format_selector,
         "outtmpl": {"default": str(work_dir / "source.%(ext)s")},
-        "noplaylist": True, "overwrites": True, "continuedl": True, "cachedir": False,
+        "noplaylist": True, "overwrites": True, "continuedl": True,
+        "cachedir": str(cache_dir) if cache_dir else False,
         "retries": http_retries, "fragment_retries": http_retries, "file_access_retries": 1,
         "socket_timeout": socket_timeout_s,
         # A section download is ffmpeg reading over HTTP; -rw_timeout makes a stalled read fail instead of hang.
@@ -196,7 +282,18 @@ def ydl_options(work_dir: Path, video_id: str, *, youtube: bool, sleep_s: float 
         options["cookiesfrombrowser"] = tuple(cookies_from_browser.split(":", 1))
     if youtube:
         options["js_runtimes"] = js_runtime_option() or {"deno": {}}
+    options.update(extra or {})
     return options
+
+
+def worker_cookies(cookies: str | None, work_dir: Path) -> str | None:
+    """A private copy of the cookie file for one fetch: ``YoutubeDL.close`` rewrites its cookie file, and several
+    workers rewriting one file in place corrupt it (yt-dlp's wiki: never share a cookie file between processes)."""
+    if not cookies:
+        return None
+    copy = Path(work_dir) / "cookies.txt"
+    shutil.copyfile(cookies, copy)
+    return str(copy)
 
 
 def plan_section(source_duration_s: float | None, max_seconds: float | None, section: str) -> tuple[float, float | None]:
@@ -364,7 +461,8 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
                 if got is not None and got >= length - 0.05 and not (watch and watch.slow):
                     size = media.stat().st_size
                     return FetchedMedia(media, "section", start, length, 0.0, source_duration, info.get("format_id"),
-                                        size, "sections", size, round(time.monotonic() - started, 2), None, meta)
+                                        size, "sections", size, round(time.monotonic() - started, 2), None, meta,
+                                        info.get("language"), info.get("language_preference"))
                 fallback = (watch and watch.slow) or ("section gave " + ("nothing" if got is None else f"{got:.1f} s")
                                                       + f" of the {length:.1f} s planned")
             except Exception as exc:  # any section failure (stall, ffmpeg error): the whole-stream fetch decides
@@ -387,4 +485,5 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
     if size == 0:
         raise MediaError("empty media: the server sent a 0-byte file")
     return FetchedMedia(media, "full", start, length, start, source_duration, info.get("format_id"), size, "whole",
-                        fetched_before + size, round(time.monotonic() - started, 2), fallback, meta)
+                        fetched_before + size, round(time.monotonic() - started, 2), fallback, meta,
+                        info.get("language"), info.get("language_preference"))

@@ -152,10 +152,11 @@ def test_persistent_429_stops_the_run_and_a_rerun_resumes_without_losing_anythin
     with MediaServer(root, rate_limit=12) as server:      # a few videos get through, then 429 for the rest
         listing = _listing(tmp_path / "l.csv", [server.url(v.path) for v in videos])
         with pytest.raises(RateLimited, match="429.*nothing was lost.*--cookies.*resume with"):
-            download_videos(str(listing), tmp_path / "out", DownloadConfig(**{**FAST, "retries": 1}))
+            download_videos(str(listing), tmp_path / "out", DownloadConfig(**{**FAST, "retries": 1,
+                                                                              "rate_limit_pauses": 0}))
         first = _manifest(tmp_path / "out")
         done = {r["id"] for r in first if r["status"] == "ok"}
-        assert 1 <= len(done) < len(videos) and first[-1]["status"] == "rate_limited" and first[-1]["transient"]
+        assert 1 <= len(done) < len(videos) and all(r["status"] != "rate_limited" for r in first)   # unrecorded
         server.rate_limit = None
         summary = download_videos(str(listing), tmp_path / "out", DownloadConfig(**FAST))
     ok = [r["id"] for r in _manifest(tmp_path / "out") if r["status"] == "ok"]

@@ -150,9 +150,9 @@ def test_select_videos_by_category_and_unknown_category_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize("message,expected", [
-    ("ERROR: [youtube] x: Sign in to confirm you’re not a bot. Use --cookies-from-browser", ("bot_check", False)),
+    ("ERROR: [youtube] x: Sign in to confirm you’re not a bot. Use --cookies-from-browser", ("bot_check", True)),
     ("HTTP Error 429: Too Many Requests", ("rate_limited", True)),
-    ("This content isn't available, try again later.", ("rate_limited", True)),
+    ("This content isn't available, try again later.", ("session_rate_limited", True)),
     ("ERROR: [youtube] x: Private video. Sign in if you've been granted access", ("private", False)),
     ("ERROR: [youtube] x: Video unavailable. This video has been removed by the uploader", ("removed", False)),
     ("Sign in to confirm your age. This video may be inappropriate for some users.", ("age_restricted", False)),

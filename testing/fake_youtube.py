@@ -1,0 +1,174 @@
+"""A FAKE of YouTube for offline tests: a yt-dlp extractor that stands in for ``YoutubeIE`` at yt-dlp's own extension
+point (a plugin class with ``plugin_name``, which replaces the built-in extractor) and answers
+``https://www.youtube.com/watch?v=ID`` from a scenario file instead of YouTube.
+
+What a user sees comes from yt-dlp's own code wherever yt-dlp has it: playability reasons go through the same steps
+as ``YoutubeIE._real_extract``'s ``if not formats:`` block (yt-dlp 2026.10.26) with ``self._youtube_login_hint``,
+``self.raise_geo_restricted`` and ``self.raise_no_formats``; a missing PO token through
+``self._report_pot_format_skipped``; "No video formats found!", "Only images are available" and "Requested format is
+not available" through ``YoutubeDL`` itself. The few sentences yt-dlp writes inline (the rate-limit and captcha
+tails, the n-challenge and SABR warnings, the blocked-IP error) are copied here and checked against the installed
+yt-dlp's source by tests/test_download_youtube.py, so a change of wording in a future yt-dlp fails a test.
+
+Scenarios: a JSON file named by ``$YTAC_FAKE_YOUTUBE`` (so a ``python -m download`` subprocess sees them too),
+``{video_id: scenario}``; a scenario is a dict with any of:
+
+- ``formats``: yt-dlp format dicts (``url`` on a loopback ``testing.server.MediaServer``, ``acodec``, ``abr``,
+  ``language``, ``language_preference``, ``preference``, ...); ``vcodec`` defaults to ``none``;
+- ``duration`` (YouTube's integer seconds), ``channel``, ``channel_id``, ``title``;
+- ``reason``/``subreason``/``countries``: the playability status when there are no formats (``geo``: a shortcut for
+  the uploader's country block); ``captcha``: the status carries a captcha view model;
+- ``rate_limited_until``: a Unix time before which YouTube answers with its session rate limit;
+- ``invalid_responses``: every player response is for another video (a blocked IP);
+- ``warnings``: names from ``WARNINGS`` (or literal text) reported before the formats.
+
+Use it in-process by importing this module (the class definition is the registration), or in a subprocess with
+``PYTHONPATH=testing/ytdlp_plugins`` (yt-dlp's plugin loader finds ``yt_dlp_plugins/extractor/fake_youtube.py``).
+
+Example::
+
+    from testing.fake_youtube import write_scenarios, healthy
+    write_scenarios(tmp / "yt.json", {"aaaaaaaaaaa": healthy(server.url("food/food_00.webm"), 3)})
+    monkeypatch.setenv("YTAC_FAKE_YOUTUBE", str(tmp / "yt.json"))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from yt_dlp.extractor.youtube import YoutubeIE
+from yt_dlp.extractor.youtube.jsc._builtin.ejs import _EJS_WIKI_URL
+from yt_dlp.utils import ExtractorError, remove_end
+
+ENV = "YTAC_FAKE_YOUTUBE"
+PLUGIN_DIR = Path(__file__).resolve().parent / "ytdlp_plugins"
+
+# Playability reasons as YouTube sends them (yt-dlp adds the rest).
+REASONS = {
+    "age_restricted": {"reason": "Sign in to confirm your age",
+                       "subreason": "This video may be inappropriate for some users."},
+    "private": {"reason": "Private video. Sign in if you've been granted access to this video"},
+    "members_only": {"reason": "Join this channel to get access to members-only content like this video, and other "
+                               "exclusive perks."},
+    "removed": {"reason": "This video has been removed by the uploader"},
+    "account_terminated": {"reason": "This video is no longer available because the YouTube account associated with "
+                                     "this video has been terminated."},
+    "geo_restricted": {"reason": "Video unavailable",
+                       "subreason": "The uploader has not made this video available in your country",
+                       "countries": ["US"]},
+    "pay_to_watch": {"reason": "This video requires payment to watch."},
+    "live_or_premiere": {"reason": "This live event will begin in 3 days."},
+    "bot_check": {"reason": "Sign in to confirm you’re not a bot",
+                  "subreason": "This helps protect our community. Learn more"},
+    "captcha": {"reason": "Please complete the challenge", "captcha": True},
+    "session_rate_limited": {"reason": "This content isn't available, try again later."},
+    "client_broken": {"reason": "The following content is not available on this app.",
+                      "subreason": "Watch this content on the latest version of YouTube."},
+}
+
+# Sentences yt-dlp writes inline in ``yt_dlp/extractor/youtube/_video.py`` (checked against its source by the tests).
+RATE_LIMIT_TAIL = ("has been rate-limited by YouTube for up to an hour. It is recommended to use `-t sleep` to add a "
+                   "delay between video requests to avoid exceeding the rate limit. For more information, refer to  "
+                   "https://github.com/yt-dlp/yt-dlp/wiki/Extractors#this-content-isnt-available-try-again-later")
+CAPTCHA_TAIL = ". YouTube is requiring a captcha challenge before playback"
+IP_BLOCKED = "All player responses are invalid. Your IP is likely being blocked by Youtube"
+EJS_HELP = ("Ensure you have a supported JavaScript runtime and challenge solver script distribution installed. "
+            "Review any warnings presented before this message. "
+            f"For more details, refer to  {_EJS_WIKI_URL}")
+SABR_TEMPLATE = ("{}Some {} client https formats have been skipped as they are missing a URL. "
+                 "{}. See  https://github.com/yt-dlp/yt-dlp/issues/12482  for more details")
+WARNINGS = {
+    "n_challenge": f"n challenge solving failed: Some formats may be missing. {EJS_HELP}",
+    "signature": f"Signature solving failed: Some formats may be missing. {EJS_HELP}",
+    "sabr": SABR_TEMPLATE.format("", "web_safari", "YouTube may have enabled the SABR-only streaming experiment for "
+                                 "the current session"),
+}
+# Checked against yt-dlp's source: each must appear there verbatim.
+INLINE_PHRASES = (RATE_LIMIT_TAIL.split("https://")[0].strip(), CAPTCHA_TAIL.lstrip(". "), IP_BLOCKED,
+                  "n challenge solving failed: Some formats may be missing.", "Signature solving failed: Some formats "
+                  "may be missing.", "YouTube may have enabled the SABR-only streaming experiment for",
+                  "client https formats have been skipped as they are missing a URL.",
+                  "This content isn't available, try again later", "The uploader has not made this video available "
+                  "in your country", "This helps protect our community. Learn more")
+
+STORYBOARD = {"format_id": "sb0", "ext": "mhtml", "acodec": "none", "vcodec": "none", "protocol": "mhtml",
+              "format_note": "storyboard"}
+
+
+def audio_format(url: str, format_id: str = "251", *, acodec: str = "opus", abr: float = 130, asr: int = 48_000,
+                 ext: str = "webm", language: str | None = "en", language_preference: int = 10,
+                 note: str = "English original (default), medium", **extra) -> dict:
+    """One audio-only YouTube format (defaults: the original-language opus track, itag 251)."""
+    return {"url": url, "format_id": format_id, "ext": ext, "acodec": acodec, "vcodec": "none", "abr": abr,
+            "asr": asr, "language": language, "language_preference": language_preference, "format_note": note,
+            "protocol": "https" if url.startswith("https") else "http", **extra}
+
+
+def healthy(url: str, duration: int, **extra) -> dict:
+    """A playable video with one original-language audio track at ``url``."""
+    return {"formats": [audio_format(url)], "duration": duration, **extra}
+
+
+def write_scenarios(path, scenarios: dict[str, dict]) -> Path:
+    """Write the scenario file atomically (a running download may be reading it)."""
+    path = Path(path)
+    staged = path.with_suffix(".tmp")
+    staged.write_text(json.dumps(scenarios, indent=1))
+    os.replace(staged, path)
+    return path
+
+
+def load_scenarios() -> dict[str, dict]:
+    path = os.environ.get(ENV)
+    return json.loads(Path(path).read_text()) if path and Path(path).is_file() else {}
+
+
+class FakeYoutubeIE(YoutubeIE, plugin_name="ytac_fake"):
+    """FAKE: YouTube's watch pages answered from ``$YTAC_FAKE_YOUTUBE`` (see the module docstring); never online."""
+
+    def _real_extract(self, url):
+        video_id = self._match_id(url)
+        scenario = load_scenarios().get(video_id)
+        if scenario is None:
+            scenario = {"reason": "Video unavailable", "subreason": "This video is unavailable"}
+        scenario = {**REASONS.get(scenario.get("playability", ""), {}), **scenario}
+        for warning in scenario.get("warnings", ()):
+            if warning == "po_token":
+                self._report_pot_format_skipped(video_id, "mweb", "https")    # yt-dlp's own message
+            else:
+                self.report_warning(WARNINGS.get(warning, warning), video_id)
+        if scenario.get("invalid_responses"):
+            raise ExtractorError(IP_BLOCKED, expected=True)
+        limited = time.time() < scenario.get("rate_limited_until", 0)
+        formats = [] if limited else [{"vcodec": "none", **f} for f in scenario.get("formats", ())]
+        if limited:
+            scenario = {**scenario, **REASONS["session_rate_limited"]}
+        if not formats:
+            self._no_formats(scenario)
+        return {"id": video_id, "title": scenario.get("title", f"fake video {video_id}"), "formats": formats,
+                "duration": scenario.get("duration"), "channel": scenario.get("channel", "Fake Channel"),
+                "channel_id": scenario.get("channel_id", "UCfakefakefakefakefakefa"),
+                "uploader_id": scenario.get("uploader_id", "@fake"), "upload_date": "20210101",
+                "webpage_url": url}
+
+    def _no_formats(self, scenario: dict) -> None:
+        """What ``YoutubeIE._real_extract`` does when a player response has no formats (yt-dlp 2026.10.26)."""
+        reason, subreason = scenario.get("reason", ""), scenario.get("subreason")
+        if subreason:
+            if subreason.startswith("The uploader has not made this video available in your country"):
+                self.raise_geo_restricted(subreason, scenario.get("countries"), metadata_available=True)
+            if subreason != reason:
+                reason += f". {subreason}"
+        if reason:
+            if "sign in" in reason.lower():
+                reason = remove_end(reason, "This helps protect our community. Learn more")
+                reason = f'{remove_end(reason.strip(), ".")}. {self._youtube_login_hint}'
+            elif scenario.get("captcha"):
+                reason += CAPTCHA_TAIL
+            elif "This content isn't available, try again later" in reason:
+                who = "Your account" if self.is_authenticated else "The current session"
+                reason = f'{remove_end(reason.strip(), ".")}. {who} {RATE_LIMIT_TAIL}'
+            self.raise_no_formats(reason, expected=True)
