@@ -161,8 +161,8 @@ def youtube_extraction(config, url: str = CHECK_VIDEO) -> tuple[list[str], list[
             info, error = None, " ".join(str(exc).split())
     elapsed = f"{(time.monotonic() - started) * 1000:.0f} ms"
     warned = list(log.warnings)
-    challenge = ("failed: " + next(w for w in warned if w.lower().startswith(CHALLENGE_FAILED))[:160]
-                 if any(w.lower().startswith(CHALLENGE_FAILED) for w in warned) else "solved (no solver warning)")
+    failed = [w for w in warned if any(c in w.lower() for c in CHALLENGE_FAILED)]
+    challenge = "failed: " + failed[0][:160] if failed else "solved (no solver warning)"
     audio = [f for f in offered if f.get("vcodec") == "none" and f.get("acodec") not in (None, "none")]
     lines.append(f"youtube: extracted {url} in {elapsed}" if error is None else f"youtube: {url}: {error[:300]}")
     if error is not None:

@@ -87,7 +87,9 @@ WARNINGS = {
                                  "the current session"),
 }
 # Checked against yt-dlp's source: each must appear there verbatim.
-INLINE_PHRASES = (RATE_LIMIT_TAIL.split("https://")[0].strip(), CAPTCHA_TAIL.lstrip(". "), IP_BLOCKED,
+INLINE_PHRASES = ("has been rate-limited by YouTube for up to an hour. It is recommended to use `-t sleep` to add a "
+                  "delay", "between video requests to avoid exceeding the rate limit. For more information, refer to",
+                  CAPTCHA_TAIL.lstrip(". "), IP_BLOCKED,
                   "n challenge solving failed: Some formats may be missing.", "Signature solving failed: Some formats "
                   "may be missing.", "YouTube may have enabled the SABR-only streaming experiment for",
                   "client https formats have been skipped as they are missing a URL.",
