@@ -57,7 +57,7 @@ SECRET_KEYS = r"(?i)pass|token|secret|cookie|proxy|username"
 @dataclass
 class DownloadConfig:
     max_seconds: float | None = field(default=600, metadata={"help": "Keep at most this many seconds of each video "
-                                      "(0 or None: all of it); only that section is downloaded."})
+                                      "(0 or None: all of it). On YouTube the whole audio stream is fetched and cut locally (see --fetch)."})
     section: str = field(default="middle", metadata={"help": "Which part to keep when a video is longer than "
                          "max_seconds: 'middle' (skips intros/outros) or 'start'."})
     workers: int = field(default=1, metadata={"help": "Parallel downloads. Keep 1 for YouTube (rate limits)."})
