@@ -155,10 +155,10 @@ def youtube_extraction(config, url: str = CHECK_VIDEO) -> tuple[list[str], list[
         started = time.monotonic()
         try:
             with YoutubeDL(options) as ydl:
-                info = ydl.extract_info(url, download=False)
+                ydl.extract_info(url, download=False)
             error = None
         except DownloadError as exc:
-            info, error = None, " ".join(str(exc).split())
+            error = " ".join(str(exc).split())
     elapsed = f"{(time.monotonic() - started) * 1000:.0f} ms"
     warned = list(log.warnings)
     failed = [w for w in warned if any(c in w.lower() for c in CHALLENGE_FAILED)]

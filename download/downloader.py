@@ -309,7 +309,7 @@ class Breakers:
 
 
 def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: threading.Event,
-                 breaker: CircuitBreaker | Breakers | None = None, damage: str | None = None) -> dict:
+                 breakers: Breakers | None = None, damage: str | None = None) -> dict:
     """Fetch, convert and verify one video; return its manifest record (the file is already in place for ok).
 
     Transient errors are retried here with exponential backoff, except network failures before anything worked in
@@ -321,7 +321,7 @@ def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: thre
 
     from download.ytdlp import MediaError, fetch_media, worker_cookies, ydl_options
 
-    breakers = breaker if isinstance(breaker, Breakers) else Breakers(network=breaker)
+    breakers = breakers or Breakers()
     youtube = _is_youtube(video)
     host = urlsplit(video.url).hostname
     work = out_dir / "tmp" / check_safe_id(video.id)

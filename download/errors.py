@@ -80,7 +80,6 @@ RULES: list[tuple[str, str, tuple[str, ...]]] = [
 NETWORK = "network"
 # On a URL that is not YouTube these say something about the file, not about this machine or a YouTube change.
 GENERIC_KINDS = {"forbidden": VIDEO, "no_formats": VIDEO, "format_unavailable": VIDEO}
-KINDS = {reason: kind for reason, kind, _ in RULES} | {"error": VIDEO}
 
 # yt-dlp's login hint (``InfoExtractor._login_hint`` + ``YoutubeBaseInfoExtractor._youtube_login_hint``), which it
 # appends to every playability reason containing "sign in": age, private, members and the bot check alike. It says
