@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import sys
 
-from common.audio import AudioError
 from common.cli import LoggingArguments, description_of, parse_config, run_cli, setup_logging
 from evaluation.pipeline import EvalConfig, evaluate_run
 
@@ -56,7 +55,7 @@ def run(argv: list[str] | None = None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: 0 on success, 2 with a one-line error on bad input."""
-    return run_cli(PROG, run, argv, expected=(AudioError,))
+    return run_cli(PROG, run, argv)
 
 
 if __name__ == "__main__":

@@ -23,17 +23,19 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from common.errors import ExpectedError
+
 SAMPLING_RATE = 16_000
 # soundfile reads these itself; everything else (m4a, webm, opus-in-webm, mp4, ...) goes through ffmpeg.
 SOUNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 
 
-class AudioError(RuntimeError):
+class AudioError(ExpectedError, RuntimeError):
     """A file that ffmpeg/soundfile cannot read; the message names the file and what went wrong."""
 
 
-class FfmpegMissing(RuntimeError):
-    pass
+class FfmpegMissing(ExpectedError, RuntimeError):
+    """ffmpeg or ffprobe is not on PATH; the message says how to install it."""
 
 
 def require_ffmpeg() -> tuple[str, str]:
@@ -122,7 +124,20 @@ def encode_flac(samples: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> byte
     return buffer.getvalue()
 
 
-def decode_audio_bytes(data: bytes) -> tuple[np.ndarray, int]:
-    """Decode the bytes of a ``datasets.Audio`` cell (FLAC/WAV/OGG) to (mono float32 samples, sampling rate)."""
-    samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+def decode_audio_bytes(data: bytes, name: str = "audio bytes") -> tuple[np.ndarray, int]:
+    """Decode the bytes of a ``datasets.Audio`` cell (FLAC/WAV/OGG) to (mono float32 samples, sampling rate).
+
+    Undecodable bytes raise ``AudioError`` naming ``name`` (soundfile's own error is a bare ``RuntimeError``)."""
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"{name}: cannot decode it ({exc}); expected 16 kHz FLAC/WAV bytes as prepare writes them")
     return (samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]), rate
+
+
+def audio_bytes_frames(data: bytes, name: str = "audio bytes") -> int:
+    """The number of samples in encoded audio bytes, from the header (no decoding); ``AudioError`` names ``name``."""
+    try:
+        return sf.info(io.BytesIO(data)).frames
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"{name}: cannot read it ({exc}); expected 16 kHz FLAC/WAV bytes as prepare writes them")

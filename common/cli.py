@@ -30,12 +30,15 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from tqdm import tqdm
 from transformers import HfArgumentParser
+
+from common.errors import ExpectedError
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class UsageError(ValueError):
+class UsageError(ExpectedError, ValueError):
     """A bad command line or config file: reported in one line with exit status 2."""
 
 
@@ -214,15 +217,17 @@ def run_cli(prog: str, run: Callable, argv: Sequence[str] | None = None,
             expected: Iterable[type[BaseException]] = ()) -> int:
     """Call ``run(argv)`` under the one error rule; returns the exit status (0, or 2 on an expected error).
 
-    Expected errors: ``OSError`` (missing or unreadable files), ``ValueError`` (bad values, ``UsageError``) and the
+    Expected errors: ``common.errors.ExpectedError`` (the project's family: bad audio, a stopped download, a bad
+    listing, ...), ``OSError`` (missing or unreadable files), ``ValueError`` (bad values, ``UsageError``) and the
     stage's own ``expected`` classes. They print ``PROG: error: <message>`` on stderr (the traceback only with
     ``--verbose``/debug logging). Ctrl-C prints how to resume and exits 130. A bug keeps its traceback."""
     try:
         status = run(argv)
-    except (OSError, ValueError, *expected) as exc:
+    except (ExpectedError, OSError, ValueError, *expected) as exc:
         logging.getLogger(prog).debug("traceback of the error below", exc_info=True)
         message = " ".join(str(exc).split()) or type(exc).__name__
-        sys.stderr.write(f"{prog}: error: {message}\n")
+        # tqdm.write: on a line of its own even when a progress bar (the Trainer's) was left open by the error
+        tqdm.write(f"{prog}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted; what was finished is kept: run the same command again to resume\n")

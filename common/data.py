@@ -64,7 +64,7 @@ def clip_array(audio_cell: dict, sampling_rate: int = SAMPLING_RATE) -> np.ndarr
     """Decode one ``audio`` cell (``{"bytes", "path"}``) to float32 samples, checking its sampling rate."""
     if audio_cell.get("bytes") is None:
         raise ValueError(f"audio cell {audio_cell.get('path')!r} holds no bytes (expected FLAC bytes from prepare)")
-    samples, rate = decode_audio_bytes(audio_cell["bytes"])
+    samples, rate = decode_audio_bytes(audio_cell["bytes"], name=f"audio cell {audio_cell.get('path')!r}")
     if rate != sampling_rate:
         raise ValueError(f"audio cell {audio_cell.get('path')!r}: sampling rate {rate} Hz, expected {sampling_rate} Hz")
     return samples

@@ -20,10 +20,9 @@ from urllib.parse import urlsplit
 
 from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from download.downloader import DownloadConfig, download_videos
-from download.errors import FatalError
 from download.check import CHECK_VIDEO, environment_report, listing_endpoints, reach_hosts, youtube_extraction
 from download.ids import SHORT_HOSTS, YOUTUBE_HOSTS
-from download.listing import ListingError, classify_listing, listing_table, read_listing
+from download.listing import classify_listing, listing_table, read_listing
 
 PROG = "python -m download"
 logger = logging.getLogger("download")
@@ -111,7 +110,7 @@ def check(inputs: DownloadInputs, config: DownloadConfig) -> int:
 
 
 def main(argv=None) -> int:
-    return run_cli(PROG, run, argv, expected=(FatalError, ListingError))
+    return run_cli(PROG, run, argv)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ SECRET_KEYS = r"(?i)pass|token|secret|cookie|proxy|username"
 @dataclass
 class DownloadConfig:
     max_seconds: float | None = field(default=600, metadata={"help": "Keep at most this many seconds of each video "
-                                      "(0 or None: all of it). On YouTube the whole audio stream is fetched and cut locally (see --fetch)."})
+                                      "(0 or None: all of it). On YouTube the whole audio stream is fetched and cut locally (see --fetch); "
+                                      "a source of unknown duration (live, streamed) is read up to this cap and keeps its start."})
     section: str = field(default="middle", metadata={"help": "Which part to keep when a video is longer than "
                          "max_seconds: 'middle' (skips intros/outros) or 'start'."})
     workers: int = field(default=1, metadata={"help": "Parallel downloads. Keep 1 for YouTube (rate limits)."})
@@ -270,8 +271,9 @@ def _finish_audio(media, out_dir: Path, video: Video) -> tuple[str, float]:
         convert_to_flac(media.path, staged, start_s=media.offset_in_file_s or None,
                         duration_s=media.wanted_s + 0.5 if media.wanted_s is not None else None)
         samples, rate = sf.read(str(staged), dtype="int16")
-        expected = media.wanted_s if media.wanted_s is not None else (
-            media.source_duration_s - media.section_start_s if media.source_duration_s else None)
+        # A source of unknown duration has no expected length (--max-seconds is only a cap on it).
+        expected = None if not media.source_duration_s else (
+            media.wanted_s if media.wanted_s is not None else media.source_duration_s - media.section_start_s)
         if expected is not None and len(samples) / rate < expected - LENGTH_TOLERANCE_S:
             raise AudioError(f"truncated: decoded {len(samples) / rate:.2f} s of audio, expected {expected:.2f} s")
         if media.wanted_s is not None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from common.errors import ExpectedError
+
 # Connection-level failures: the network (or the host) is down, not the video. Always transient, and what the
 # network circuit breaker (download.breaker) counts.
 NETWORK_PATTERNS = (
@@ -94,7 +96,7 @@ _PATH = re.compile(r"(?<![\w.])(?:file:)?(?:[A-Za-z]:)?(?:\.{0,2}[/\\])?(?:[\w.@
 _PTR = re.compile(r"\[[\w,]+ @ 0x[0-9a-f]+\]\s*", re.IGNORECASE)     # ffmpeg's "[mp3 @ 0x55d5...]" context
 
 
-class FatalError(RuntimeError):
+class FatalError(ExpectedError, RuntimeError):
     """A condition that stops the run (no ffmpeg, bot check, unreadable listing); the message says what to do."""
 
 

@@ -297,9 +297,14 @@ def worker_cookies(cookies: str | None, work_dir: Path) -> str | None:
 
 
 def plan_section(source_duration_s: float | None, max_seconds: float | None, section: str) -> tuple[float, float | None]:
-    """(start, length) of the audio we keep; length ``None`` = everything from start (short or unknown source)."""
-    if not max_seconds or source_duration_s is None or source_duration_s <= max_seconds:
+    """(start, length) of the audio we keep; length ``None`` = everything (a source no longer than ``max_seconds``).
+
+    A source of unknown duration (a live or streamed file whose container states none) keeps its first
+    ``max_seconds``: without a duration there is no middle, and ``length`` is then an upper bound, not a promise."""
+    if not max_seconds or (source_duration_s is not None and source_duration_s <= max_seconds):
         return 0.0, None
+    if source_duration_s is None:
+        return 0.0, float(max_seconds)
     start = (source_duration_s - max_seconds) / 2 if section == "middle" else 0.0
     return round(start, 3), float(max_seconds)
 
@@ -352,6 +357,8 @@ def choose_fetch(fetch: str, youtube: bool, ydl, info: dict, length: float | Non
         return "whole"              # nothing to cut: the whole stream is the wanted audio
     if fetch != "auto":
         return fetch
+    if source_duration is None:
+        return "sections"           # ffmpeg stops reading at the cap; a whole fetch of a stream would never end
     if youtube:
         return "whole"
     saves = 1 - length / source_duration if source_duration else 0.0
@@ -447,7 +454,7 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
         meta = {key: info.get(key) for key in CHANNEL_FIELDS}
         if choose_fetch(fetch, youtube, ydl, info, length, source_duration) == "sections":
             # one second past the end: the exact cut is made locally, so codec frame boundaries cannot shorten it
-            end = min(source_duration, start + length + 1.0)
+            end = start + length + 1.0 if source_duration is None else min(source_duration, start + length + 1.0)
             ydl.params["download_ranges"] = lambda *_: [{"start_time": start, "end_time": end}]
             watch = SectionWatch(work_dir, section_min_rate) if section_min_rate else None
             try:
@@ -458,7 +465,9 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
                 got = _media_seconds(media)
                 # A stalled read makes ffmpeg stop early and exit 0 (yt-dlp says "Download completed"): a section
                 # shorter than planned is a failed section, not a short video.
-                if got is not None and got >= length - 0.05 and not (watch and watch.slow):
+                # A source of unknown duration may be shorter than the cap: what ffmpeg read is all there is.
+                complete = got is not None and (got >= length - 0.05 or source_duration is None)
+                if complete and not (watch and watch.slow):
                     size = media.stat().st_size
                     return FetchedMedia(media, "section", start, length, 0.0, source_duration, info.get("format_id"),
                                         size, "sections", size, round(time.monotonic() - started, 2), None, meta,

@@ -13,7 +13,6 @@ from dataclasses import asdict
 
 from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from predict.classify import PredictConfig, predict_inputs, timeline_csv
-from predict.urls import EXPECTED_ERRORS
 
 PROG = "python -m predict"
 
@@ -42,7 +41,7 @@ def run(argv=None) -> int:
 
 
 def main(argv=None) -> int:
-    return run_cli(PROG, run, argv, expected=EXPECTED_ERRORS)
+    return run_cli(PROG, run, argv)
 
 
 if __name__ == "__main__":

@@ -15,20 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from common.audio import AudioError
+from common.errors import ExpectedError
 from common.jsonl import atomic_write_text
 
 
-class UrlInputError(RuntimeError):
+class UrlInputError(ExpectedError, RuntimeError):
     """A URL the download stage could not turn into audio; the message names it and the stage's reason."""
 
 
-# Bad input of the predict commands besides OSError/ValueError (common.cli.run_cli): one line, exit status 2.
-EXPECTED_ERRORS = (AudioError, UrlInputError)
-
-
 def download_urls(urls: Sequence[str], download_dir, config=None) -> dict:
-    """URL -> ``predict.sources.Source`` of its downloaded FLAC; raises ``UrlInputError`` for a failed URL."""
+    """URL -> ``predict.sources.Source`` of its downloaded FLAC; raises ``UrlInputError`` for a failed URL and the
+    download stage's ``FatalError`` when it stops (network down, bot check, rate limit): both are expected errors."""
     from download import DownloadConfig, download_videos, parse_link
     from predict.sources import Source
 
@@ -47,7 +44,7 @@ def download_urls(urls: Sequence[str], download_dir, config=None) -> dict:
         record = summary.records.get(video_id)
         if record is None or record.get("status") != "ok":
             status = record.get("status") if record else "not attempted"
-            message = record.get("message", "") if record else (summary.stopped or "")
+            message = record.get("message", "") if record else ""
             raise UrlInputError(f"input {url!r}: download failed ({status}: {message}); see {download_dir / 'manifest.jsonl'}")
         sources[url] = Source(input=url, id=video_id, path=str(download_dir / record["path"]), url=url,
                               offset_s=float(record.get("section_start_s") or 0.0))

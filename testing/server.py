@@ -44,7 +44,7 @@ CONTENT_TYPES = {".webm": "audio/webm", ".weba": "audio/webm", ".m4a": "audio/mp
 HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Before you continue to YouTube</title></head>"
              b"<body><h1>Before you continue</h1><p>We use cookies and data to deliver our services.</p>"
              b"<form action='/consent'><button>Accept all</button></form></body></html>")
-FAULT_KINDS = ("404", "html", "truncate", "drop", "stall")
+FAULT_KINDS = ("404", "html", "truncate", "drop", "stall", "live")
 
 
 @dataclass
@@ -54,7 +54,10 @@ class Fault:
     kind: ``404``; ``html`` (200 with an HTML page); ``truncate`` (the file is served as if it ended at
     ``at_byte``); ``drop`` (the connection is closed once the response reaches file offset ``at_byte``, so a
     client can never get past it by resuming while the fault lasts); ``stall`` (like ``drop``, but the server
-    first goes silent for ``stall_s`` seconds, as a throttled or hung CDN does). ``times``: how many requests the
+    first goes silent for ``stall_s`` seconds, as a throttled or hung CDN does); ``live`` (served as a live stream
+    is: 200 with no Content-Length and no Range support, the connection closed at the end, so a client cannot know
+    the length; write the file with ``testing.synth.tone_source(..., streamed=True)`` so the container states none
+    either). ``times``: how many requests the
     fault hits before the path is served normally (``None``: always).
     """
     kind: str
@@ -267,6 +270,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_simple(200, HTML_PAGE, "text/html; charset=utf-8", entry, send_body)
             return
         size = path.stat().st_size
+        if fault is not None and fault.kind == "live":
+            entry["status"] = 200
+            self.send_response(200)
+            self.send_header("Content-Type", CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            if send_body:
+                self._send_file(path, 0, size - 1, None, entry)
+            return
         if fault is not None and fault.kind == "truncate":
             size = min(size, fault.at_byte)
         try:

@@ -360,9 +360,12 @@ def write_kaggle_listing(videos: list[SynthVideo], base_url: str, path) -> Path:
     return path
 
 
-def tone_source(dst, seconds: float, rate: int = 48_000, ext: str = "webm") -> Path:
+def tone_source(dst, seconds: float, rate: int = 48_000, ext: str = "webm", streamed: bool = False) -> Path:
     """A cheap long source (a sine, low bitrate) for section tests and benchmarks: ffmpeg encodes a piece of at
-    most 30 s once and repeats it by stream copy, so a 60-minute source takes about a second."""
+    most 30 s once and repeats it by stream copy, so a 60-minute source takes about a second.
+
+    ``streamed``: the webm is written to a pipe, as a live or streamed source is, so its container states no
+    duration (ffprobe reports none, yt-dlp's generic extractor gives ``duration`` None)."""
     ffmpeg, _ = require_ffmpeg()
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -374,9 +377,13 @@ def tone_source(dst, seconds: float, rate: int = 48_000, ext: str = "webm") -> P
                   "-i", f"sine=frequency=440:sample_rate={rate}:duration={seconds / pieces:.6f}", "-ac", "2",
                   *codec, str(piece)],
                  [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", str(pieces - 1),
-                  "-i", str(piece), "-c", "copy", str(dst)]]
+                  "-i", str(piece), "-c", "copy", *(["-f", ext, "-live", "1", "pipe:1"] if streamed else [str(dst)])]]
         for cmd in steps:
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if streamed and cmd is steps[-1]:
+                with open(dst, "wb") as out:
+                    proc = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
+            else:
+                proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"{dst}: ffmpeg failed: {proc.stderr.strip()[-300:]}")
     return dst

@@ -56,3 +56,20 @@ def make_prepared_dataset(path, videos_per_class=(2, 1, 1), clips_per_video=2, c
         splits[split] = Dataset.from_dict(rows).cast(features)
     DatasetDict(splits).save_to_disk(str(path))
     return str(path)
+
+
+def corrupt_audio(src, dst, split: str, row: int = 0) -> str:
+    """Copy the prepared dataset ``src`` to ``dst`` with the audio bytes of ``split``'s row ``row`` replaced by
+    bytes no decoder reads (a truncated download, a disk error): for the bad-input paths of train and eval."""
+    from datasets import load_from_disk
+
+    dataset = load_from_disk(str(src))
+
+    def spoil(example, index):
+        if index == row:
+            example["audio"] = {"bytes": b"this is not FLAC" * 8, "path": example["audio"]["path"]}
+        return example
+
+    dataset[split] = dataset[split].map(spoil, with_indices=True)
+    dataset.save_to_disk(str(dst))
+    return str(dst)

@@ -34,6 +34,16 @@ def one_error_line(capsys, prog: str) -> str:
     return err[0]
 
 
+def the_error_line(capsys, prog: str) -> str:
+    """The one ``PROG: error:`` line of a stage that logged progress (and progress bars, hence ``\\r``) first."""
+    import re
+
+    err = capsys.readouterr().err
+    lines = [line for line in re.split(r"[\r\n]", err) if line.startswith(f"{prog}: error: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err[-3000:]
+    return lines[0]
+
+
 def test_every_stage_is_registered_for_docs():
     assert set(ENTRY_POINTS) == set(STAGE_MODULES)
 
@@ -140,3 +150,78 @@ def test_committed_flag_and_bench_tables_match_the_code():
     for stage in STAGE_MODULES:
         assert f"<!-- BEGIN FLAGS {stage} -->" in blocks, stage
         assert flags_table(stage) in blocks
+
+
+# ---------------------------------------------------------------- the one family of expected errors, per stage
+
+@pytest.fixture(scope="module")
+def spoiled(tmp_path_factory):
+    """A prepared dataset whose train and test splits each hold one undecodable clip, and a tiny model for it."""
+    from common.modeling import load_feature_extractor, load_model
+    from testing.synthetic import CLASS_NAMES, corrupt_audio, make_prepared_dataset
+    from testing.tiny_models import save_tiny_model
+
+    root = tmp_path_factory.mktemp("spoiled")
+    good = make_prepared_dataset(root / "good")
+    corrupt_audio(good, root / "bad_test", "test", row=1)
+    corrupt_audio(good, root / "bad_train", "train", row=0)
+    base = save_tiny_model("wav2vec2", root / "base")
+    load_model(base, class_names=CLASS_NAMES).save_pretrained(root / "model")
+    load_feature_extractor(base).save_pretrained(root / "model")
+    return root, str(root / "model")
+
+
+def test_undecodable_audio_in_a_dataset_is_one_line_exit_2_in_eval_and_train(spoiled, capsys):
+    """Bug caught: soundfile's LibsndfileError (a RuntimeError) escaped eval.py and train.py as a traceback; it is
+    now an AudioError that names the clip, and the entry points give one line and exit status 2."""
+    import eval as eval_cli
+    import train
+    from testing.train_runs import run_argv
+
+    root, model = spoiled
+    assert eval_cli.main(["--model", model, "--dataset", str(root / "bad_test"), "--out", str(root / "report"),
+                          "--baselines", "false", "--bootstrap", "20"]) == 2
+    line = the_error_line(capsys, eval_cli.PROG)
+    assert "test-" in line and "cannot decode" in line, line
+    assert train.main(run_argv(root / "bad_train", model, root / "run", "--num_train_epochs", "1")) == 2
+    line = the_error_line(capsys, train.PROG)
+    assert "train-art_music-0_0.flac" in line and "cannot decode" in line, line
+
+
+def test_predict_url_input_when_the_download_stage_stops_is_one_line_exit_2(spoiled, tmp_path, monkeypatch, capsys):
+    """Bug caught: a URL input of predict whose download stopped (bot check, network down, rate limit: FatalError)
+    escaped as a traceback; predict and predict.features now end in the download stage's one line, exit 2."""
+    from predict import __main__ as predict_cli
+    from predict.features import __main__ as features_cli
+    from testing import fake_youtube
+
+    _, model = spoiled
+    monkeypatch.setenv(fake_youtube.ENV, str(fake_youtube.write_scenarios(tmp_path / "yt.json", {
+        "fakeVid0001": {"playability": "bot_check"}})))
+    url = "https://www.youtube.com/watch?v=fakeVid0001"
+    for cli in (predict_cli, features_cli):
+        assert cli.main([model, url, "--out", str(tmp_path / cli.__name__)]) == 2
+        line = the_error_line(capsys, cli.PROG)
+        assert "bot_check on fakeVid0001" in line, line
+
+
+def test_verbose_prints_the_traceback_of_an_expected_error(tmp_path, capsys):
+    """Bug caught: --verbose is documented to show the traceback of an expected error; without it only the line."""
+    import eval as eval_cli
+
+    argv = ["--model", str(tmp_path / "nowhere"), "--dataset", str(tmp_path / "none"), "--out", str(tmp_path / "r")]
+    assert eval_cli.main(argv) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert eval_cli.main(argv + ["--verbose"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith(f"{eval_cli.PROG}: error: ")
+
+
+def test_ctrl_c_is_exit_130_with_how_to_resume(capsys):
+    """Bug caught: Ctrl-C must not print a traceback or look like a failure of the input (exit 130, resume hint);
+    the download stage's own Ctrl-C path is tested in tests/test_download.py."""
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    assert run_cli("toy", interrupted, []) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err

@@ -91,7 +91,30 @@ def test_stalled_section_download_falls_back_to_full_download_and_local_cut(medi
 def test_plan_section():
     assert plan_section(600, 60, "middle") == (270.0, 60.0)
     assert plan_section(600, 60, "start") == (0.0, 60.0)
-    assert plan_section(30, 60, "middle") == (0.0, None) and plan_section(None, 60, "middle") == (0.0, None)
+    assert plan_section(30, 60, "middle") == (0.0, None) and plan_section(None, 0, "middle") == (0.0, None)
+    # bug: an unknown duration (a live or streamed source) used to mean "keep everything"; now it is capped
+    assert plan_section(None, 60, "middle") == (0.0, 60.0)
+
+
+def test_max_seconds_caps_a_source_of_unknown_duration(tmp_path):
+    """Bug: with no duration in the container (a live or streamed source), --max-seconds was not enforced: the whole
+    file downloaded and was kept. Now ffmpeg reads up to the cap, the first --max-seconds are kept, and a streamed
+    source shorter than the cap is kept whole without failing as ``truncated``."""
+    from testing.synth import tone_source
+
+    tone_source(tmp_path / "media" / "live.webm", 600, streamed=True)
+    tone_source(tmp_path / "media" / "short.webm", 4, streamed=True)
+    live_fault = Fault("live", times=None)
+    with MediaServer(tmp_path / "media", faults={"live.webm": live_fault, "short.webm": live_fault}) as server:
+        assert probe(server.url("live.webm")).get("duration_s") is None     # the premise: no length known
+        listing = _listing(tmp_path / "l.csv", [(server.url("live.webm"), "music"), (server.url("short.webm"), "food")])
+        summary = download_videos(str(listing), tmp_path / "out", DownloadConfig(max_seconds=10, **FAST))
+        served = server.bytes_for("live.webm")
+    assert summary.ok == 2, _manifest(tmp_path / "out")
+    live, short = sorted(_manifest(tmp_path / "out"), key=lambda r: r["category"] != "music")
+    assert sf.info(str(tmp_path / "out" / live["path"])).frames == 10 * 16000 and live["section_start_s"] == 0
+    assert live["fetch"] == "sections" and served < (tmp_path / "media" / "live.webm").stat().st_size / 4
+    assert abs(sf.info(str(tmp_path / "out" / short["path"])).duration - 4) < 0.1
 
 
 def test_faults_are_recorded_failures_while_the_rest_succeed(media, server, tmp_path):
@@ -173,6 +196,30 @@ def test_killed_run_resumes_without_redownloading_or_duplicating(media, tmp_path
         # nothing half-written survives the resumed run: only the ok files, no staged audio, no work folders
         assert sorted(p.name for p in (out / "audio").iterdir()) == sorted(f"{i}.flac" for i in ids)
         assert not (out / "tmp").exists() or not any((out / "tmp").iterdir())
+
+
+def test_ctrl_c_records_the_downloads_in_flight_and_exits_130(media, tmp_path):
+    """Bug caught: Ctrl-C waited for the downloads in flight and then discarded their records, so finished audio was
+    orphaned and fetched again by the next run. Now each finished one is recorded before the run stops (exit 130)."""
+    root, videos = media
+    with MediaServer(root, throttle=Throttle(rate=24 * 1024, burst=8 * 1024)) as server:
+        listing = write_kaggle_listing(videos, server.base_url, tmp_path / "listing.csv")
+        out = tmp_path / "out"
+        cmd = [sys.executable, "-m", "download", "--listing", str(listing), "--out", str(out), "--sleep", "0",
+               "--retries", "0", "--workers", "2"]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline and len([e for e in server.log if e["bytes"]]) < 2:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGINT)                 # the main process only, as a terminal's Ctrl-C reaches Python
+        _, stderr = proc.communicate(timeout=120)
+        fetched = {e["path"] for e in server.log}
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "interrupted" in stderr.strip().splitlines()[-1]
+    records = _manifest(out)
+    assert 2 <= len(records) < len(videos) and all(r["status"] == "ok" for r in records), records
+    assert {r["url"].split("/", 3)[-1] for r in records} == fetched        # nothing fetched is left unrecorded
+    assert all((out / r["path"]).is_file() for r in records)
 
 
 def test_broken_ok_file_is_fetched_again_and_superseded(media, server, tmp_path):

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from common.provenance import files_sha256
-from common.audio import SAMPLING_RATE
+from common.audio import SAMPLING_RATE, audio_bytes_frames
 from common.data import clip_array
 from common.modeling import featurize, window_bounds
 
@@ -67,9 +67,6 @@ class WindowReader:
 
 def eval_windows(split, window_seconds: float):
     """One row per fixed window of every clip of ``split`` (columns row, start, end, label), decoding on access."""
-    import io
-
-    import soundfile as sf
     from datasets import Dataset
 
     window = int(round(window_seconds * SAMPLING_RATE))
@@ -78,7 +75,7 @@ def eval_windows(split, window_seconds: float):
     for batch in split.select_columns(["audio", "label"]).iter(batch_size=64):
         for cell, label in zip(batch["audio"], batch["label"]):
             # The FLAC header gives the length without decoding the clip.
-            n_samples = sf.info(io.BytesIO(cell["bytes"])).frames
+            n_samples = audio_bytes_frames(cell["bytes"], name=f"{split.split or 'split'} row {row} (audio cell {cell.get('path')!r})")
             for start, end in window_bounds(n_samples, window):
                 rows.append(row), starts.append(start), ends.append(end), labels.append(label)
             row += 1

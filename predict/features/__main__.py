@@ -11,7 +11,6 @@ import sys
 
 from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from predict.features import FeaturesConfig, extract_features
-from predict.urls import EXPECTED_ERRORS
 
 PROG = "python -m predict.features"
 
@@ -32,7 +31,7 @@ def run(argv=None) -> int:
 
 
 def main(argv=None) -> int:
-    return run_cli(PROG, run, argv, expected=EXPECTED_ERRORS)
+    return run_cli(PROG, run, argv)
 
 
 if __name__ == "__main__":
