@@ -33,7 +33,8 @@ from tqdm import tqdm
 from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_flac, require_ffmpeg
 from common.cli import format_table
 from common.ids import check_safe_id
-from common.jsonl import append_jsonl, atomic_write_json, latest_records as latest_jsonl_records
+from common.downloads import latest_download_records
+from common.jsonl import append_jsonl, atomic_write_json
 from common.provenance import file_sha256, package_versions
 from download.breaker import CircuitBreaker, EnvironmentBreaker
 from download.errors import (BOT_CHECK_HELP, COOKIES_ADVICE, ENVIRONMENT, PAUSE, STOP, VIDEO, BotCheckError, FatalError,
@@ -215,8 +216,9 @@ class DownloadSummary:
 # ---------------------------------------------------------------- manifest
 
 def latest_records(out_dir) -> dict[str, dict]:
-    """id -> its latest record in ``DIR/manifest.jsonl`` (a later record supersedes earlier ones)."""
-    return latest_jsonl_records(Path(out_dir) / MANIFEST)
+    """id -> its latest record in ``DIR/manifest.jsonl`` (a later record supersedes earlier ones): the rule of
+    ``common.downloads``, which prepare and eval apply across several folders."""
+    return {video_id: found.record for video_id, found in latest_download_records([out_dir]).items()}
 
 
 def audio_damage(out_dir, record: dict) -> str | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from common.data import load_prepared
-from common.jsonl import read_jsonl
+from common.downloads import MANIFEST, latest_download_records
 from common.modeling import (DEFAULT_WINDOW_SECONDS, default_window_seconds, pick_device, read_json_object,
                              read_run_files)
 
@@ -120,19 +120,17 @@ def read_downloads(directories: list[str]) -> tuple[dict | None, str | None]:
 
     The directories may be shards of one download (each shard writes the report of the whole listing), so listing
     counts are taken once per distinct listing ``sha256``; a report without one counts on its own. Manifest records
-    are keyed by video id across all directories: the last record of an id wins (a resumed run may retry a failure
-    and succeed, and a video downloaded into two directories is one video)."""
+    are keyed by video id across all directories by ``common.downloads``' rule (the one prepare applies): within a
+    folder the last record wins, across folders an ok record beats a failure, then the latest ``finished_at``."""
     if not directories:
         return None, "no download directory given (--downloads DIR)"
-    latest, reports, problems = {}, {}, []
+    reports, problems = {}, []
+    latest = {video_id: found.record for video_id, found in latest_download_records(directories).items()
+              if "status" in found.record}
     for directory in directories:
-        manifest = Path(directory) / "manifest.jsonl"
+        manifest = Path(directory) / MANIFEST
         if not manifest.is_file():
             problems.append(f"{manifest} not found")
-        else:
-            for record in read_jsonl(manifest):
-                if "id" in record and "status" in record:
-                    latest[str(record["id"])] = record
         report, reason = read_json_object(Path(directory) / "listing_report.json")
         if report is None:
             problems.append(reason)

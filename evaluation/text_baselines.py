@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.downloads import latest_download_records
 from common.jsonl import read_jsonl
 from common.text import video_document
 from evaluation.fusion import FLOOR, choose_weight, fuse, log_probs
@@ -79,15 +80,11 @@ def read_video_texts(dataset, dataset_path: str | None, downloads: list[str]) ->
             if vid in wanted and "description" in record:  # an older table without descriptions: try manifests
                 texts[vid] = {"title": str(record.get("title") or ""), "description": str(record["description"] or "")}
                 sources[VIDEOS_TABLE] += 1
-    for directory in downloads or []:
-        manifest = Path(directory) / "manifest.jsonl"
-        if not manifest.is_file():
-            continue
-        for record in read_jsonl(manifest):
-            vid = str(record.get("id"))
-            if vid in wanted and vid not in texts and (record.get("title") or record.get("description")):
-                texts[vid] = {"title": str(record.get("title") or ""), "description": str(record.get("description") or "")}
-                sources["download manifests"] += 1
+    for vid, found in latest_download_records(downloads or []).items():
+        record = found.record
+        if vid in wanted and vid not in texts and (record.get("title") or record.get("description")):
+            texts[vid] = {"title": str(record.get("title") or ""), "description": str(record.get("description") or "")}
+            sources["download manifests"] += 1
     for data in dataset.values():
         if "title" not in data.column_names:
             continue

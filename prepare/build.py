@@ -33,7 +33,7 @@ from common.provenance import file_sha256, package_versions
 from prepare.clips import VideoScan, pick_evenly, read_clip, scan_video
 from prepare.config import PrepareConfig
 from prepare.groups import GROUP_SOURCES, drop_duplicate_sources, resolve_groups
-from prepare.sources import Dropped, VideoSource, read_audiofolder, read_download_dirs
+from prepare.sources import Dropped, VideoSource, audiofolder_fingerprint, read_audiofolder, read_download_dirs
 from prepare.split import cap_groups, equalize_clips, split_groups
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def prepare_dataset(config: PrepareConfig | None = None, **overrides) -> dict:
     config = config or PrepareConfig(**overrides)
     out = Path(config.out)
     started = time.time()
+    recover_interrupted_replace(out)
     if _is_finished(out) and not config.overwrite:
         stats = _existing_stats(out, config)
     else:
@@ -80,6 +81,13 @@ def _existing_stats(out: Path, config: PrepareConfig) -> dict:
         differing = {k: (stored.get(k), wanted.get(k)) for k in wanted if stored.get(k) != wanted.get(k)}
         raise FileExistsError(f"{out} already holds a dataset built with other settings {differing} "
                               f"(stored, requested); pass --overwrite to rebuild it or choose another --out")
+    if config.audiofolder:
+        then = stats["inputs"].get("audiofolder_fingerprint") or {}
+        now = audiofolder_fingerprint(config.audiofolder, config.audiofolder_groups)
+        if then.get("sha256") != now["sha256"]:
+            raise FileExistsError(f"{out} was built from --audiofolder {config.audiofolder}, whose files have changed "
+                                  f"since ({then.get('files', 'unknown')} files then, {now['files']} now; paths, sizes "
+                                  "or modification times differ): pass --overwrite to rebuild it, or choose another --out")
     for entry in stats["inputs"].get("manifests") or []:
         manifest = Path(entry["path"])
         now = file_sha256(manifest) if manifest.is_file() else None
@@ -95,12 +103,14 @@ def _existing_stats(out: Path, config: PrepareConfig) -> dict:
 # ---------------------------------------------------------------- build ----------------------------------------
 
 def _build(config: PrepareConfig, out: Path, started: float) -> dict:
+    fingerprint = None
     if config.raw:  # bad input stops here, before anything is written
         videos, dropped, manifests = read_download_dirs(config.raw, config.merge_label_case)
     else:
+        fingerprint = audiofolder_fingerprint(config.audiofolder, config.audiofolder_groups)   # before reading it
         videos, dropped = read_audiofolder(config.audiofolder, config.audiofolder_groups, config.merge_label_case)
         manifests = []
-    staging = out.parent / f".{out.name}.partial"
+    staging = _staging_path(out)
     if staging.exists():
         logger.warning("removing %s, left by an interrupted run", staging)
         shutil.rmtree(staging)
@@ -127,6 +137,7 @@ def _build(config: PrepareConfig, out: Path, started: float) -> dict:
 
     stats = _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests,
                    split_hashes, grouping, started)
+    stats["inputs"]["audiofolder_fingerprint"] = fingerprint
     _write_videos_table(staging / VIDEOS_NAME, assignment, clip_starts, scans, by_id, grouping["group_of"])
     from prepare.hub import dataset_card
     atomic_write_text(staging / "README.md", dataset_card(stats))
@@ -309,16 +320,38 @@ def _write_split(split_dir: Path, split: str, rows, features, total: int) -> str
     return content
 
 
+def _old_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.old"
+
+
+def _staging_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.partial"
+
+
 def _replace_atomically(staging: Path, out: Path) -> None:
-    """Move the finished folder into place; an older output is renamed away first and removed after."""
-    old = out.parent / f".{out.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
+    """Move the finished ``staging`` folder into place. An older output is renamed to ``.OUT.old`` first and removed
+    only once the new one is at ``out``: at every instant ``out``, ``.OUT.old`` or a finished ``staging`` holds a
+    finished dataset, and ``recover_interrupted_replace`` (run first by every prepare) puts it back."""
+    old = _old_path(out)
     if out.exists():
         os.replace(out, old)
     os.replace(staging, out)
-    if old.exists():
-        shutil.rmtree(old)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_interrupted_replace(out: Path) -> None:
+    """Finish or undo a replace that a kill interrupted between its two renames (``out`` missing): a finished
+    staging folder (the new dataset, complete: its stats are written last) takes the place, else the previous
+    dataset (``.OUT.old``) comes back. A ``.OUT.old`` beside a present ``out`` is a leftover and goes."""
+    old, staging = _old_path(out), _staging_path(out)
+    if not out.exists() and _is_finished(staging):
+        logger.warning("%s: a previous run was killed while replacing it; its finished new dataset takes its place", out)
+        os.replace(staging, out)
+    elif not out.exists() and _is_finished(old):
+        logger.warning("%s: a previous run was killed while replacing it; the previous dataset is restored", out)
+        os.replace(old, out)
+    if out.exists() and old.exists():
+        shutil.rmtree(old, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- stats ----------------------------------------

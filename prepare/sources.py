@@ -26,12 +26,12 @@ from pathlib import Path
 
 from common.provenance import file_sha256
 from common.ids import is_safe_id as is_valid_id  # noqa: F401 (the one id rule, also used by download/)
+from common.downloads import MANIFEST as MANIFEST_NAME, latest_download_records
 from common.jsonl import latest_records
 from common.text import clean_description
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.jsonl"
 AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4", ".mka",
                     ".aiff", ".aif", ".wma", ".weba"}
 
@@ -64,15 +64,15 @@ def safe_id(relative_path: str) -> str:
     return f"{slug}-{hashlib.sha1(relative_path.encode()).hexdigest()[:8]}"
 
 
-def _latest_records(manifest: Path) -> dict[str, dict]:
-    """The last record per id (a later record supersedes an earlier one, e.g. a retry that succeeded)."""
+def _check_manifest(manifest: Path) -> int:
+    """The number of records of one folder's manifest; a missing or empty manifest is an error naming it."""
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest}: no download manifest here (expected DIR/{MANIFEST_NAME} written by "
                                 f"`python -m download --out DIR`)")
-    latest = latest_records(manifest, keep_keyless=True)
-    if not latest:
+    records = len(latest_records(manifest, keep_keyless=True))
+    if not records:
         raise ValueError(f"{manifest}: the manifest is empty (no records); run the download stage first")
-    return latest
+    return records
 
 
 def _source_from_record(directory: Path, video_id: str, record: dict) -> VideoSource | Dropped:
@@ -106,28 +106,29 @@ def _text_or_none(value) -> str | None:
 
 def read_download_dirs(directories, merge_label_case: bool = False
                        ) -> tuple[list[VideoSource], list[Dropped], list[dict]]:
-    """The ok videos of one or more download directories (shards of one listing), each id once, labels unified.
+    """The ok videos of one or more download directories (shards of one listing), labels unified; an id in several
+    folders is one video, its record chosen by ``common.downloads``' rule (and not counted as dropped).
 
     Returns ``(videos, dropped, manifests)``; ``manifests`` holds each manifest's path, sha256 and record count.
     """
+    directories = [Path(d) for d in directories]
+    manifests = []
+    for directory in directories:
+        manifest = directory / MANIFEST_NAME
+        records = _check_manifest(manifest)
+        manifests.append({"path": str(manifest), "sha256": file_sha256(manifest), "records": records})
     videos: dict[str, VideoSource] = {}
     dropped: list[Dropped] = []
-    manifests = []
-    for directory in map(Path, directories):
-        manifest = directory / MANIFEST_NAME
-        records = _latest_records(manifest)
-        manifests.append({"path": str(manifest), "sha256": file_sha256(manifest), "records": len(records)})
-        for video_id, record in records.items():
-            source = _source_from_record(directory, video_id, record)
-            if isinstance(source, Dropped):
-                dropped.append(source)
-            elif video_id in videos:
-                first = videos[video_id]
-                dropped.append(Dropped(video_id, "duplicate_id", f"also in {first.path}; kept that one"
-                                       + (f" (categories differ: {first.category!r} vs {source.category!r})"
-                                          if first.category != source.category else "")))
-            else:
-                videos[video_id] = source
+    # one rule for an id found in several folders (common.downloads): ok beats a failure, then the latest finished
+    for video_id, found in latest_download_records(directories, keep_keyless=True).items():
+        source = _source_from_record(found.directory, video_id, found.record)
+        if isinstance(source, Dropped):
+            dropped.append(source)
+            continue
+        if found.also_in:
+            logger.info("%s: recorded in %d download folders; using %s", video_id, 1 + len(found.also_in),
+                        found.directory / MANIFEST_NAME)
+        videos[video_id] = source
     if not videos:
         raise ValueError(f"no usable ok record in {[str(d) for d in directories]} "
                          f"({len(dropped)} records left out; first: {dropped[0] if dropped else None})")
@@ -173,6 +174,23 @@ def read_audiofolder(root, groups: str = "auto", merge_label_case: bool = False
         raise ValueError(f"{root}: no audio files found in ROOT/<label>/ folders "
                          f"(extensions {sorted(AUDIO_EXTENSIONS)})")
     return unify_labels(videos, merge_label_case), dropped
+
+
+def audiofolder_fingerprint(root, groups: str = "auto") -> dict:
+    """What a finished dataset built from an audio folder was built from: a sha256 over every file's relative path,
+    size and modification time under ``root`` (hidden files aside) and the groups CSV's, and the file count. A file
+    added, removed, replaced or rewritten changes it; reading no audio keeps the check cheap."""
+    root = Path(root)
+    digest, files = hashlib.sha256(), 0
+    paths = sorted(p for p in root.rglob("*") if p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    groups_csv = _groups_csv_path(root, groups) if groups not in ("auto", "subfolder", "file") else None
+    for path in paths + ([groups_csv] if groups_csv else []):
+        stat = path.stat()
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else f"groups:{path.resolve()}"
+        digest.update(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+        files += 1
+    return {"sha256": digest.hexdigest(), "files": files}
 
 
 def _groups_csv_path(root: Path, groups: str) -> Path | None:

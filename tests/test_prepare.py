@@ -321,8 +321,39 @@ def test_shards_merge_later_record_wins_and_duplicates_count_once(tmp_path):
     add_video(shard2, "late0000001", "music", 2)       # a retry that succeeded supersedes the failure
     videos, dropped, manifests = read_download_dirs([shard1, shard2])
     assert [v.video_id for v in videos] == ["food000vid", "food001vid", "late0000001"]
-    assert [(d.item, d.reason) for d in dropped] == [("food000vid", "duplicate_id")]
+    assert dropped == []                                 # a video in two shards is one video, not a dropped one
     assert [m["records"] for m in manifests] == [2, 2]
+
+
+def test_one_precedence_rule_across_folders_for_prepare_and_eval(tmp_path):
+    """Bug caught: an id that failed in one download folder and succeeded in another was used by prepare *and*
+    counted as dropped; prepare kept the first folder's record and eval's download table the last. One rule now
+    (common.downloads): within a folder the last record wins, across folders ok beats a failure, then the latest
+    finished_at; prepare and eval read the same record."""
+    from common.downloads import latest_download_records
+    from evaluation.inputs import read_downloads
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    add_video(a, "okThenFail1", "food", 2, finished_at="2026-01-01T10:00:00+00:00")
+    add_video(b, "okThenFail1", "food", 2, status="network", finished_at="2026-01-02T10:00:00+00:00")
+    add_video(a, "failThenOk1", "music", 2, status="private", finished_at="2026-01-02T10:00:00+00:00")
+    add_video(b, "failThenOk1", "music", 2, finished_at="2026-01-01T10:00:00+00:00")
+    add_video(a, "twoOks00001", "music", 2, finished_at="2026-01-03T10:00:00+00:00")
+    add_video(b, "twoOks00001", "travel", 2, finished_at="2026-01-01T10:00:00+00:00")   # older: a's record counts
+    add_video(a, "twoFails001", "food", 2, status="network", finished_at="2026-01-01T10:00:00+00:00")
+    add_video(b, "twoFails001", "food", 2, status="private", finished_at="2026-01-05T10:00:00+00:00")
+    for order in ([a, b], [b, a]):                       # the folder order does not change which record counts
+        found = latest_download_records(order)
+        assert {k: (f.directory.name, f.record["status"]) for k, f in found.items()} == {
+            "okThenFail1": ("a", "ok"), "failThenOk1": ("b", "ok"), "twoOks00001": ("a", "ok"),
+            "twoFails001": ("b", "private")}
+        videos, dropped, _ = read_download_dirs(order)
+        assert {v.video_id: v.category for v in videos} == {"okThenFail1": "food", "failThenOk1": "music",
+                                                             "twoOks00001": "music"}
+        assert [(d.item, d.reason) for d in dropped] == [("twoFails001", "download_private")]
+        report, _ = read_downloads([str(d) for d in order])
+        assert {c: (e["ok"], e["failed"]) for c, e in report["per_category"].items()} == {
+            "food": (1, 1), "music": (2, 0)}
 
 
 def test_audiofolder_any_format_rate_channels(tmp_path):
@@ -410,6 +441,69 @@ def test_stats_card_and_resume(built, tmp_path, monkeypatch):
         handle.write(json.dumps({"id": "new-video", "status": "not_found", "category": "food"}) + "\n")
     with pytest.raises(FileExistsError, match=r"raw2/manifest.jsonl, which has changed since .*--overwrite"):
         prepare_dataset(out=str(tmp_path / "ds2"), **moved)
+
+
+def test_a_kill_between_the_two_renames_of_overwrite_loses_no_dataset(built, tmp_path, monkeypatch):
+    """Bug caught: --overwrite renamed the finished dataset to .OUT.old, then moved the new one in; a kill between
+    the two left no OUT, and the next run deleted .OUT.old: the previous dataset was lost. Now the next run puts a
+    finished dataset back (the new one when it was complete), and a kill in the window never loses both."""
+    import os as os_module
+
+    import prepare.build as build
+
+    base, raw, config, stats = built
+    out = tmp_path / "ds"
+    prepare_dataset(out=str(out), **config)
+    real_replace, calls = os_module.replace, []
+
+    def killed_before_the_second_rename(src, dst):
+        if Path(dst).parent != tmp_path:     # the writer's own renames inside the staging folder
+            return real_replace(src, dst)
+        calls.append((Path(src).name, Path(dst).name))
+        if len(calls) == 2:
+            raise KeyboardInterrupt          # after OUT -> .OUT.old, before .OUT.partial -> OUT
+        real_replace(src, dst)
+
+    monkeypatch.setattr(build.os, "replace", killed_before_the_second_rename)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_dataset(out=str(out), **{**config, "seed": 5, "overwrite": True})
+    monkeypatch.undo()
+    assert calls == [("ds", ".ds.old"), (".ds.partial", "ds")]
+    assert not out.exists() and (tmp_path / ".ds.old").is_dir()          # the window the bug lived in
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("a finished dataset was on disk: it must be put back, not rebuilt (or lost)")
+
+    monkeypatch.setattr(build, "_build", no_rebuild)
+    # the new dataset was complete: the next run finishes the swap and reuses it
+    again = prepare_dataset(out=str(out), **{**config, "seed": 5})
+    assert again["config"]["seed"] == 5 and not (tmp_path / ".ds.old").exists()
+    assert load_prepared(str(out))["train"].num_rows > 0
+    # without a finished new one (killed before it was complete), the previous dataset comes back
+    os_module.replace(out, tmp_path / ".ds.old")
+    kept = prepare_dataset(out=str(out), **{**config, "seed": 5})
+    assert kept["content_sha256"] == again["content_sha256"] and not (tmp_path / ".ds.old").exists()
+
+
+def test_a_finished_audiofolder_dataset_is_not_reused_after_its_files_change(tmp_path):
+    """Bug caught: only download manifests were fingerprinted, so a finished --audiofolder dataset was silently
+    reused after files were added, replaced or removed. Paths, sizes and modification times are now recorded."""
+    root = tmp_path / "sounds"
+    for label in ("cat", "dog"):
+        for i in range(3):
+            (root / label).mkdir(parents=True, exist_ok=True)
+            sf.write(root / label / f"{i}.wav", tone(2.0, freq=300 + 200 * i + (label == "dog") * 90), SAMPLING_RATE)
+    config = dict(audiofolder=str(root), out=str(tmp_path / "ds"), clip_seconds=1.0, split="0.34,0.33,0.33")
+    first = prepare_dataset(**config)
+    assert prepare_dataset(**config)["content_sha256"] == first["content_sha256"]     # unchanged: reused
+    sf.write(root / "cat" / "0.wav", tone(2.0, freq=1234), SAMPLING_RATE)           # a file replaced
+    with pytest.raises(FileExistsError, match=r"--audiofolder .*sounds, whose files have changed.*--overwrite"):
+        prepare_dataset(**config)
+    rebuilt = prepare_dataset(**config, overwrite=True)
+    assert rebuilt["content_sha256"] != first["content_sha256"]
+    (root / "dog" / "2.wav").unlink()                                                 # a file removed
+    with pytest.raises(FileExistsError, match="6 files then, 5 now"):
+        prepare_dataset(**config)
 
 
 def test_push_to_hub_with_faked_upload(built, monkeypatch):
@@ -624,3 +718,29 @@ def test_audiofolder_groups_from_subfolders_csv_or_none(tmp_path):
     (root / "groups.csv").write_text("path,group\ncat/r1/0.wav,\n")
     with pytest.raises(ValueError, match=r"groups.csv, line 2: expected a path and a group"):
         channels_of("bad2")
+
+
+def test_contract_lists_every_dropped_reason_the_code_writes():
+    """Bug caught: docs/contract.md's list of dropped reasons lacked duplicate_source,
+    duplicate_source_conflicting_labels and group_capped. Every constant reason given to ``Dropped`` in prepare/ is
+    listed there, and the list names none the code no longer writes."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    written = set()
+    for path in (root / "prepare").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Dropped" and len(node.args) > 1:
+                reason = node.args[1]
+                if isinstance(reason, ast.Constant):
+                    written.add(reason.value)
+                elif isinstance(reason, ast.JoinedStr):        # f"download_{status}"
+                    written.add(reason.values[0].value + "<status>")
+    clips = set(re.findall(r'dropped_clips\["([a-z_]+)"\]', (root / "prepare" / "build.py").read_text()))
+    assert clips >= {"over_cap", "short_remainder", "balance_clips"}
+    text = (root / "docs" / "contract.md").read_text()
+    listed = text[text.index("dropped items by reason"):text.index("the first 200 dropped items")]
+    documented = set(re.findall(r"`([a-z_<>]+)`", listed))
+    assert (written | clips) - documented == set(), "reasons the code writes that docs/contract.md does not list"
+    assert documented - written - clips == set(), "reasons docs/contract.md lists that the code no longer writes"
