@@ -20,7 +20,7 @@ import io
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -219,17 +219,27 @@ def write_outputs(out: Path, result: InputResult, key: dict) -> None:
     append_jsonl(out / MANIFEST, result_record(result, key))
 
 
-def load_done(out: Path | None) -> dict[str, InputResult]:
-    """Results already in ``OUT/predictions.jsonl``, by their key, so a re-run skips them."""
-    done = {}
+def load_done(out: Path | None) -> dict[str, dict[str, InputResult]]:
+    """Results already in ``OUT/predictions.jsonl``: key -> {input id -> result}, so a re-run skips them."""
+    done: dict[str, dict[str, InputResult]] = {}
     if out is None or not (out / MANIFEST).is_file():
         return done
     for record in read_jsonl(out / MANIFEST):
         path = out / record.get("timeline_json", "")
         if path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            done[_key_text(record["key"])] = InputResult(**data)
+            result = InputResult(**json.loads(path.read_text(encoding="utf-8")))
+            done.setdefault(_key_text(record["key"]), {})[result.id] = result
     return done
+
+
+def as_source(result: InputResult, source: Source) -> InputResult:
+    """``result`` (computed for the same audio content under another name) under ``source``'s identity: its
+    input, id, URL and section offset, the timeline moved to that offset, the warnings naming this input."""
+    shift = source.offset_s - result.offset_s
+    timeline = [{**row, "start_s": round(row["start_s"] + shift, 4), "end_s": round(row["end_s"] + shift, 4)}
+                for row in result.timeline]
+    return replace(result, input=source.input, id=source.id, url=source.url, offset_s=source.offset_s,
+                   timeline=timeline, warnings=[w.replace(result.input, source.input) for w in result.warnings])
 
 
 def _key_text(key: dict) -> str:
@@ -259,9 +269,19 @@ def predict_inputs(config: PredictConfig) -> list[InputResult]:
         sha256 = file_sha256(source.path)
         key = {"model": config.model, "model_sha256": fingerprint, "window_s": window_s, "hop_s": hop_s,
                "sha256": sha256}
-        if _key_text(key) in done:
+        same_content = done.get(_key_text(key), {})
+        if source.id in same_content:
             logger.info("%s: already predicted in %s, skipping", source.input, out / MANIFEST)
-            results.append(done[_key_text(key)])
+            results.append(as_source(same_content[source.id], source))
+            continue
+        if same_content:    # the same audio under another name: reuse the windows, keep this input's identity
+            earlier = next(iter(same_content.values()))
+            logger.info("%s: same audio as %s, reusing its prediction", source.input, earlier.input)
+            result = as_source(earlier, source)
+            results.append(result)
+            same_content[source.id] = result
+            if out is not None:
+                write_outputs(out, result, key)
             continue
         began, level = time.perf_counter(), PeakLevel()
         window = int(round(window_s * SAMPLING_RATE))
@@ -273,7 +293,7 @@ def predict_inputs(config: PredictConfig) -> list[InputResult]:
         for warning in result.warnings:
             logger.warning(warning)
         results.append(result)
-        done[_key_text(key)] = result  # the same file given twice is predicted once
+        done.setdefault(_key_text(key), {})[source.id] = result  # the same audio given twice is predicted once
         if out is not None:
             write_outputs(out, result, key)
     if out is not None:

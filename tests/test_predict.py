@@ -105,6 +105,42 @@ def test_json_format_and_repeated_input(run_dir, tmp_path, capsys):
     assert len((tmp_path / "o" / "predictions.jsonl").read_text().splitlines()) == 1  # predicted once
 
 
+def test_the_same_audio_under_two_names_keeps_each_name(run_dir, tmp_path):
+    """Bug caught: results reused by content came back with the earlier input's input, id, url and offset, and
+    run_info.json dropped the second name. Each input now keeps its identity; the windows are computed once."""
+    import shutil
+
+    sf.write(tmp_path / "first.wav", noise(3.0), SAMPLING_RATE)
+    shutil.copy(tmp_path / "first.wav", tmp_path / "copy.wav")
+    inputs = [str(tmp_path / "first.wav"), str(tmp_path / "copy.wav")]
+    out = tmp_path / "o"
+    first, copy = predict_inputs(PredictConfig(model=str(run_dir), inputs=inputs, out=str(out)))
+    assert (first.input, copy.input) == tuple(inputs) and first.id != copy.id and copy.id.startswith("copy")
+    assert copy.probabilities == first.probabilities and copy.timeline == first.timeline
+    info = json.loads((out / "run_info.json").read_text())
+    assert set(info["inputs"]) == set(inputs) and info["inputs"][inputs[1]]["id"] == copy.id
+    records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [r["input"] for r in records] == inputs and (out / "timelines" / f"{copy.id}.json").is_file()
+    # a re-run in the other order: each name still gets its own result, nothing is recorded again
+    again = predict_inputs(PredictConfig(model=str(run_dir), inputs=inputs[::-1], out=str(out)))
+    assert [r.input for r in again] == inputs[::-1] and [r.id for r in again] == [copy.id, first.id]
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_reused_prediction_moves_to_the_new_sections_offset():
+    """Bug caught: a URL whose downloaded section is byte-identical to an earlier input kept the earlier offset."""
+    from predict.classify import InputResult, as_source
+    from predict.sources import Source
+
+    earlier = InputResult(input="a.wav", id="a", label="x", probabilities={"x": 1.0}, duration_s=2.0,
+                          timeline=[{"start_s": 0.0, "end_s": 2.0, "label": "x", "probabilities": {"x": 1.0}}],
+                          seconds=0.1, warnings=["a.wav: shorter than one window"])
+    moved = as_source(earlier, Source(input="http://h/v", id="v", path="p.flac", url="http://h/v", offset_s=30.0))
+    assert (moved.input, moved.id, moved.url, moved.offset_s) == ("http://h/v", "v", "http://h/v", 30.0)
+    assert moved.timeline[0]["start_s"] == 30.0 and moved.timeline[0]["end_s"] == 32.0
+    assert moved.warnings == ["http://h/v: shorter than one window"]
+
+
 def test_bad_inputs_name_the_problem(run_dir, tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="missing.wav"):
         predict_inputs(PredictConfig(model=str(run_dir), inputs=[str(tmp_path / "missing.wav")]))
