@@ -9,9 +9,9 @@ validation/test clips can then be equalised per class (``equalize_clips``; chanc
 How groups are placed (``split_groups``): groups are taken largest first (ties in a seeded random order) and each
 goes to the split where it overshoots the per-class targets least, then to the one whose targets are least filled
 for its classes. With balancing, a fourth bin "unused" holds the surplus of the larger classes, so a big channel
-lands in train or is left out rather than swamping a test split. When every group is one video, every video fits
-and the split sizes are exact; with channels they are as close as the channel sizes allow, then each split is
-undersampled to its smallest class. A cap on videos per group (``cap_groups``, before the split) keeps one prolific
+usually lands in train or is left out. When every group is one video, every video fits and the split sizes are
+exact; with channels the sizes are not guaranteed (a channel larger than a small split's target can be that whole
+split: docs/prepare.md gives the example), then each split is undersampled to its smallest class. A cap on videos per group (``cap_groups``, before the split) keeps one prolific
 channel from dominating a class.
 
 Example::
