@@ -56,6 +56,13 @@ class EvalInputs:
     def run_config(self) -> dict | None:
         return self.run_files.get("run_config.json")
 
+    @property
+    def validation_selected(self) -> bool:
+        """Whether the validation split chose the checkpoint (``load_best_model_at_end``, train.py's default, and
+        early stopping): its predictions then flatter the model. Assumed when the run's config is unknown."""
+        training_args = (self.run_config or {}).get("training_args") or {}
+        return bool(training_args.get("load_best_model_at_end", True))
+
 
 def load_inputs(config) -> EvalInputs:
     """The dataset and split to evaluate (an unknown or empty split is an error), the run's files, window, device."""

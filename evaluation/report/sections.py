@@ -400,9 +400,16 @@ def text_section(report: ReportBuilder, metrics: dict):
              for entry in systems.values()]
     report.add("table", [strings[key] for key in ("text_system", "text_video_acc", "text_video_f1", "text_diff")], rows)
     for name, fusion in (text.get("fusion") or {}).items():
+        if fusion.get("chosen_on") == "cross_fit":
+            folds = fusion["folds"]
+            report.add("p", strings["text_weight_cross_fit"].format(
+                name=systems[name]["label"], n=sum(f["videos"] for f in folds), split=fusion["split"], k=len(folds),
+                weights=", ".join(f"{f['weight']:.2f}" for f in folds), w=fusion["weight"]))
+            continue
         chosen = next(row for row in fusion["validation_grid"] if row["weight"] == fusion["weight"])
         report.add("p", strings["text_weight"].format(name=systems[name]["label"], w=fusion["weight"],
-                                                      loss=chosen["log_loss"], acc=chosen["accuracy"]))
+                                                      n_val=fusion["validation_videos"], loss=chosen["log_loss"],
+                                                      acc=chosen["accuracy"]))
     for name, reason in (text.get("missing") or {}).items():
         report.add("na", strings["baseline_missing"].format(name, reason))
     text_recall_section(report, metrics, systems)
@@ -464,8 +471,9 @@ def text_conclusion(strings: dict, metrics: dict) -> str | None:
         return None
     fusion = systems.get("fusion_tfidf")
     if fusion:
-        weight = metrics["text"]["fusion"]["fusion_tfidf"]["weight"]
-        fused = strings["c_fused"].format(w=weight, **accuracy_with_interval(fusion["video"]))
+        chosen = metrics["text"]["fusion"]["fusion_tfidf"]
+        where = strings["where_cross_fit" if chosen.get("chosen_on") == "cross_fit" else "where_validation"]
+        fused = strings["c_fused"].format(w=chosen["weight"], where=where, **accuracy_with_interval(fusion["video"]))
     else:
         fused = strings["c_no_fusion"].format(metrics["text"]["missing"].get("fusion_tfidf", "-"))
     return strings["c_text"].format(name="TF-IDF", fused=fused,
