@@ -49,8 +49,12 @@ def load_encoder(model_name: str, class_names: Sequence[str], device: str = "cpu
     """A checkpoint used only for its hidden states (the frozen-encoder baseline): its head is irrelevant."""
     import torch
 
-    torch.manual_seed(0)  # a base checkpoint gets a fresh head; seeded so runs are identical
-    return load_model(model_name, class_names=list(class_names)).to(device), load_feature_extractor(model_name)
+    # A base checkpoint gets a fresh (unused) head: drawn from a private generator state, so loading it neither
+    # reseeds nor advances the caller's torch RNG (eval's --seed keeps deciding everything random after it).
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = load_model(model_name, class_names=list(class_names))
+    return model.to(device), load_feature_extractor(model_name)
 
 
 @dataclass
@@ -89,7 +93,8 @@ def infer_split(model, extractor, columns: Sequence[int] | None, split, window_s
 @dataclass
 class Inference:
     split: SplitOutputs                  # the evaluated split
-    validation: SplitOutputs | None      # validation too, when the audio+text fusion weight is chosen there
+    validation: SplitOutputs | None      # validation too, when the audio+text fusion weight is chosen there (the
+                                         # run kept its last epoch; else it is cross-fitted on the evaluated split)
 
 
 def infer(config, inputs) -> Inference:
@@ -99,7 +104,8 @@ def infer(config, inputs) -> Inference:
                                           config.batch_size, desc=desc)
     outputs = run(inputs.eval_split, f"eval {config.split}")
     validation = None
-    if config.baselines and config.split not in ("train", "validation") and len(inputs.dataset.get("validation") or []):
-        # the fusion weight is chosen on validation videos: the audio model's predictions there are needed too
+    if (config.baselines and config.split not in ("train", "validation") and not inputs.validation_selected
+            and len(inputs.dataset.get("validation") or [])):
+        # validation did not select the checkpoint, so the fusion weight is chosen there: its predictions are needed
         validation = run(inputs.dataset["validation"], "eval validation (fusion weight)")
     return Inference(outputs, validation)

@@ -341,3 +341,17 @@ def test_command_line_exits_2_without_a_traceback(tmp_path):
                           capture_output=True, text=True, cwd=root, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "no_dataset" in proc.stderr
+
+
+def test_loading_the_frozen_encoder_leaves_the_callers_torch_rng_alone(tmp_path):
+    """Bug caught: load_encoder called torch.manual_seed(0), reseeding the whole evaluation and ignoring --seed."""
+    import torch
+
+    base = save_tiny_model("wav2vec2", tmp_path / "base")
+    torch.manual_seed(1234)
+    expected = torch.rand(3)
+    torch.manual_seed(1234)
+    first, _ = inference.load_encoder(base, CLASS_NAMES)
+    assert torch.equal(torch.rand(3), expected)
+    second, _ = inference.load_encoder(base, CLASS_NAMES)      # and its (unused) head stays reproducible
+    assert torch.equal(first.classifier.weight, second.classifier.weight)
