@@ -43,7 +43,7 @@ from download.ids import YOUTUBE_ID
 from download.listing import (ClassifiedListing, ListingError, Video, classify_listing, listing_sha256, listing_table,
                               parse_categories, parse_shard, read_listing, select_videos)
 from download.repair import repair_rows, search_options, youtube_search
-from download.ytdlp import CACHE_DIR, CHANNEL_FIELDS, FETCH_CHOICES, passthrough_options, redact_url
+from download.ytdlp import CACHE_DIR, CHANNEL_FIELDS, FETCH_CHOICES, media_seconds, passthrough_options, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -273,9 +273,7 @@ def _finish_audio(media, out_dir: Path, video: Video) -> tuple[str, float]:
         convert_to_flac(media.path, staged, start_s=media.offset_in_file_s or None,
                         duration_s=media.wanted_s + 0.5 if media.wanted_s is not None else None)
         samples, rate = sf.read(str(staged), dtype="int16")
-        # A source of unknown duration has no expected length (--max-seconds is only a cap on it).
-        expected = None if not media.source_duration_s else (
-            media.wanted_s if media.wanted_s is not None else media.source_duration_s - media.section_start_s)
+        expected = expected_seconds(media)
         if expected is not None and len(samples) / rate < expected - LENGTH_TOLERANCE_S:
             raise AudioError(f"truncated: decoded {len(samples) / rate:.2f} s of audio, expected {expected:.2f} s")
         if media.wanted_s is not None:
@@ -285,6 +283,21 @@ def _finish_audio(media, out_dir: Path, video: Video) -> tuple[str, float]:
     finally:
         staged.unlink(missing_ok=True)
     return relative, len(samples) / rate
+
+
+def expected_seconds(media) -> float | None:
+    """How many seconds the decoded audio must hold (``truncated`` below it): what was wanted, bounded by what the
+    downloaded file's container says it holds. YouTube's ``duration`` is whole seconds and can round up past the
+    audio (a 3.4-s video says 4), so it alone would fail short videos for good. None for a source of unknown
+    duration (``--max-seconds`` is only a cap on it)."""
+    if not media.source_duration_s:
+        return None
+    wanted = media.wanted_s if media.wanted_s is not None else media.source_duration_s - media.section_start_s
+    if media.method == "full":
+        stated = media_seconds(media.path)
+        if stated is not None:
+            wanted = min(wanted, stated - media.offset_in_file_s)
+    return wanted
 
 
 def _attempt_failed(exc: BaseException, video: Video, youtube: bool) -> tuple[str, str, str]:

@@ -327,7 +327,7 @@ def _source_duration(info: dict, stall_timeout_s: float) -> float | None:
         return None
 
 
-def _media_seconds(media: Path | None) -> float | None:
+def media_seconds(media: Path | None) -> float | None:
     """Duration of a downloaded file (None: no file, empty, or unreadable)."""
     if media is None or media.stat().st_size == 0:
         return None
@@ -462,7 +462,7 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
                     watch.start()
                 ydl.process_ie_result(dict(info), download=True)
                 media = _downloaded_file(work_dir)
-                got = _media_seconds(media)
+                got = media_seconds(media)
                 # A stalled read makes ffmpeg stop early and exit 0 (yt-dlp says "Download completed"): a section
                 # shorter than planned is a failed section, not a short video.
                 # A source of unknown duration may be shorter than the cap: what ffmpeg read is all there is.

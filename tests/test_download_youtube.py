@@ -327,3 +327,25 @@ def test_check_warns_about_an_old_yt_dlp_and_a_mismatched_solver():
     assert ejs_mismatch("0.8.0", "0.8.2") is None
     assert "yt-dlp expects 0.9.0" in ejs_mismatch("0.8.0", "0.9.0")
     assert ejs_mismatch() is None                   # requirements.txt installs the pinned one
+
+
+def test_a_short_video_whose_whole_second_duration_rounds_up_is_not_truncated(youtube, tmp_path):
+    """Bug caught: YouTube's ``duration`` is whole seconds; a 3.0-s audio stream listed as 4 s decoded 1 s short
+    of the duration and failed for good as ``truncated``. The check now follows what the file's container holds;
+    a stream really cut short of its own container's length is still ``truncated``."""
+    from testing.server import Fault
+
+    server, videos, scenarios = youtube
+    webm = next(v for v in videos if v.path.endswith(".webm"))
+    scenarios({_id(1): healthy(server.url(webm.path), 4)})
+    listing = _write_listing(tmp_path / "l.csv", [_id(1)])
+    summary = download_videos(str(listing), tmp_path / "out", DownloadConfig(**FAST))
+    (record,) = _manifest(tmp_path / "out")
+    assert summary.ok == 1 and record["status"] == "ok", record
+    assert abs(record["duration_s"] - 3.0) < 0.05
+    server.set_fault(webm.path, Fault("truncate", at_byte=(server.root / webm.path).stat().st_size // 2))
+    scenarios({_id(2): healthy(server.url(webm.path), 3)})
+    listing = _write_listing(tmp_path / "l2.csv", [_id(2)])
+    download_videos(str(listing), tmp_path / "out2", DownloadConfig(**FAST))
+    (record,) = _manifest(tmp_path / "out2")
+    assert record["status"] == "truncated", record
