@@ -38,7 +38,7 @@ bench: venv
 	$(PY) -m bench
 
 docs: venv
-	$(PY) -m common.docgen
+	$(PY) -m bench.docgen
 
 clean:
 	rm -rf demo_out .pytest_cache

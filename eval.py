@@ -31,7 +31,7 @@ PROG = "python eval.py"
 logger = logging.getLogger("eval")
 
 
-ARGUMENTS = (EvalConfig, LoggingArguments)  # its command line (docs: common.docgen)
+ARGUMENTS = (EvalConfig, LoggingArguments)  # its command line (docs: bench.docgen)
 
 
 def parse_args(argv: list[str] | None = None) -> EvalConfig:

@@ -54,7 +54,7 @@ class BenchArguments:
                              f"{list(STAGES) + list(EXTRA_STAGES)}")
 
 
-ARGUMENTS = (BenchArguments, LoggingArguments)  # its command line (docs: common.docgen)
+ARGUMENTS = (BenchArguments, LoggingArguments)  # its command line (docs: bench.docgen)
 
 
 def run(argv=None) -> int:

@@ -726,7 +726,7 @@ class GpuBenchArguments:
                 raise ValueError(f"--{name} {getattr(self, name)}: expected 0 or more")
 
 
-ARGUMENTS = (GpuBenchArguments,)  # its command line (docs: common.docgen)
+ARGUMENTS = (GpuBenchArguments,)  # its command line (docs: bench.docgen)
 
 
 def parse_args(argv=None) -> GpuBenchArguments:

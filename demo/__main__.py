@@ -8,7 +8,7 @@ from demo.pipeline import DemoConfig, run_demo
 PROG = "python -m demo"
 
 
-ARGUMENTS = (DemoConfig, LoggingArguments)  # its command line (docs: common.docgen)
+ARGUMENTS = (DemoConfig, LoggingArguments)  # its command line (docs: bench.docgen)
 
 
 def run(argv=None) -> int:

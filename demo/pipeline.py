@@ -69,18 +69,9 @@ class DemoConfig:
 
 
 def _prepare_options(config: DemoConfig) -> dict:
-    """prepare_dataset's keyword arguments. ``group_by`` is passed only to a prepare stage that has the option."""
-    from dataclasses import fields
-
-    from prepare.config import PrepareConfig
-
-    options = dict(clip_seconds=config.clip_seconds, max_clips_per_video=config.max_clips_per_video,
-                   split=config.split, seed=config.seed)
-    if "group_by" in {f.name for f in fields(PrepareConfig)}:
-        options["group_by"] = config.group_by
-    else:
-        logger.warning("this prepare stage has no --group-by: the split is by video, whatever --group-by says")
-    return options
+    """prepare_dataset's keyword arguments."""
+    return dict(clip_seconds=config.clip_seconds, max_clips_per_video=config.max_clips_per_video, split=config.split,
+                seed=config.seed, group_by=config.group_by)
 
 
 def split_channels(dataset, manifest: Path, videos) -> dict:

@@ -60,7 +60,7 @@ class DownloadInputs:
             raise ValueError("give exactly one of --listing FILE and --urls URL [URL ...]")
 
 
-ARGUMENTS = (DownloadInputs, DownloadConfig, LoggingArguments)  # its command line (docs: common.docgen)
+ARGUMENTS = (DownloadInputs, DownloadConfig, LoggingArguments)  # its command line (docs: bench.docgen)
 
 
 def run(argv=None) -> int:

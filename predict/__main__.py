@@ -17,7 +17,7 @@ from predict.classify import PredictConfig, predict_inputs, timeline_csv
 PROG = "python -m predict"
 
 
-ARGUMENTS = (PredictConfig, LoggingArguments)  # its command line (docs: common.docgen)
+ARGUMENTS = (PredictConfig, LoggingArguments)  # its command line (docs: bench.docgen)
 
 
 def summary_table(results) -> str:

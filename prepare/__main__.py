@@ -18,7 +18,7 @@ from prepare.config import PrepareConfig
 PROG = "python -m prepare"
 
 
-ARGUMENTS = (PrepareConfig, LoggingArguments)  # its command line (docs: common.docgen)
+ARGUMENTS = (PrepareConfig, LoggingArguments)  # its command line (docs: bench.docgen)
 
 
 def run(argv=None) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from common.cli import UsageError, parse_config, run_cli
-from common.docgen import STAGE_MODULES, doc_files, flags_table, render
+from bench.docgen import STAGE_MODULES, doc_files, flags_table, render
 from testing import ROOT
 
 # stage -> (module with main(), argv with one bad value that the stage's own checks refuse, what the line names)

@@ -4,7 +4,6 @@ the demo's synthetic channels (listing headers, shared signature sounds, the spl
 import csv
 import json
 import math
-from dataclasses import dataclass, fields
 
 import numpy as np
 import pytest
@@ -14,9 +13,7 @@ from common.audio import convert_to_flac
 from common.data import load_prepared
 from common.jsonl import append_jsonl, read_jsonl
 from common.text import header_length
-from demo import pipeline
 from demo.pipeline import DemoConfig, run_demo, split_channels
-from prepare.config import PrepareConfig
 from testing.server import free_port
 from testing.synth import SynthVideo, synthesize_videos
 
@@ -53,9 +50,8 @@ def test_reduced_demo_runs_every_stage(tmp_path):
     assert sorted(dataset["test"]["label"]).count(0) == sorted(dataset["test"]["label"]).count(3)
     channels = result["split_channels"]
     assert channels["test_videos"] == len(split_videos["test"]) == 8
-    assert 4 <= channels["test_channels"] <= 8
-    if "group_by" in {f.name for f in fields(PrepareConfig)}:  # prepare splits by channel (branch prep)
-        assert channels["test_channels"] == 4 and channels["test_channels_in_train_or_validation"] == 0
+    # the default --group-by channel: prepare's split is channel-disjoint, as the demo counts it from its own listing
+    assert channels["test_channels"] == 4 and channels["test_channels_in_train_or_validation"] == 0
 
     for name in ("config.json", "all_results.json", "trainer_state.json", "run_config.json", "training_curves.png"):
         assert (out / "run" / name).exists(), name
@@ -138,22 +134,6 @@ def test_split_channels_counts_test_channels_seen_in_training(tmp_path):
         "test_videos_from_those_channels": 1}
     dataset["test"] = {"video_id": ["id-c"]}
     assert split_channels(dataset, tmp_path / "manifest.jsonl", videos)["test_channels_in_train_or_validation"] == 0
-
-
-def test_group_by_reaches_prepare_only_when_prepare_has_it(monkeypatch):
-    @dataclass
-    class WithGroups:
-        group_by: str = "channel"
-
-    @dataclass
-    class WithoutGroups:
-        seed: int = 0
-
-    config = DemoConfig(group_by="video")
-    monkeypatch.setattr("prepare.config.PrepareConfig", WithGroups)
-    assert pipeline._prepare_options(config)["group_by"] == "video"
-    monkeypatch.setattr("prepare.config.PrepareConfig", WithoutGroups)
-    assert "group_by" not in pipeline._prepare_options(config)
 
 
 def test_demo_config_names_bad_values():

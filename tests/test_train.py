@@ -12,6 +12,7 @@ import torch
 
 import train
 from training.args import parse_args
+from common.data import clip_array
 from training.data import RandomCrops, class_weights, eval_windows, random_subset
 from training.trainer import ClipMetrics
 from testing.tiny_models import save_tiny_model
@@ -128,6 +129,30 @@ def test_random_crops_depend_on_seed_epoch_row_only():
     crops.epoch = 1
     assert crops.crop(samples, row=3)[0] != first[0]                  # a new crop each epoch
     assert len(crops.crop(samples[:8000], row=3)) == 8000             # short clips are kept whole
+
+
+def test_persistent_data_loader_workers_draw_new_crops_each_epoch(tmp_path):
+    """Bug caught: RandomCrops.epoch was a plain attribute, set in the main process; data-loader workers kept across
+    epochs (--dataloader_persistent_workers) never saw it and repeated epoch 0's crops. Each epoch through a kept
+    worker must give exactly the crops of the main process for that epoch."""
+    from datasets import load_from_disk
+    from torch.utils.data import DataLoader
+
+    path = prepared_dataset(tmp_path / "d", videos_per_class=(1, 1, 1), clips_per_video=1, clip_seconds=1.5)
+    split = load_from_disk(path)["train"]
+    crops = RandomCrops(max_seconds=0.5, seed=3)
+    train = split.add_column("row", list(range(len(split)))).with_transform(crops)
+    loader = DataLoader(train, batch_size=2, num_workers=1, persistent_workers=True, collate_fn=lambda rows: rows)
+    seen = []
+    for epoch in range(3):
+        crops.epoch = epoch                       # what CropEpochCallback does before each epoch's first batch
+        seen.append([row["samples"] for batch in loader for row in batch])
+    assert loader._iterator is not None and loader._iterator._workers[0].is_alive()     # the worker was kept
+    for epoch, samples in enumerate(seen):
+        crops.epoch = epoch
+        expected = [crops.crop(clip_array(split[row]["audio"]), row) for row in range(len(split))]
+        assert all(np.array_equal(a, b) for a, b in zip(samples, expected)), f"epoch {epoch}: stale crops"
+    assert not all(np.array_equal(a, b) for a, b in zip(seen[0], seen[1]))
 
 
 def test_eval_windows_cover_each_clip_and_metrics_average_per_clip(tmp_path):

@@ -32,13 +32,25 @@ from common.modeling import featurize, window_bounds
 class RandomCrops:
     """``with_transform`` function: decode each clip and cut a random ``max_seconds`` crop seeded by (seed, epoch, row).
 
-    ``epoch`` is set by ``training.trainer.CropEpochCallback`` at the start of every epoch (before the data loader's
-    workers are started, so they get the current value)."""
+    ``epoch`` is set by ``training.trainer.CropEpochCallback`` at the start of every epoch, before the epoch's first
+    batch is requested. It lives in shared memory, so data-loader workers see it whether they are started for each
+    epoch or kept (``--dataloader_persistent_workers``: a plain attribute reached only restarted workers, and kept
+    workers repeated epoch 0's crops)."""
 
     def __init__(self, max_seconds: float, seed: int):
+        import multiprocessing
+
         self.max_samples = int(round(max_seconds * SAMPLING_RATE))
         self.seed = seed
-        self.epoch = 0
+        self._epoch = multiprocessing.get_context().RawValue("i", 0)   # inherited by the workers, not copied
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch.value
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch.value = int(value)
 
     def crop(self, samples: np.ndarray, row: int) -> np.ndarray:
         if len(samples) <= self.max_samples:

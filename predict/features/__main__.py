@@ -15,7 +15,7 @@ from predict.features import FeaturesConfig, extract_features
 PROG = "python -m predict.features"
 
 
-ARGUMENTS = (FeaturesConfig, LoggingArguments)  # its command line (docs: common.docgen)
+ARGUMENTS = (FeaturesConfig, LoggingArguments)  # its command line (docs: bench.docgen)
 
 
 def run(argv=None) -> int:

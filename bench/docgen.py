@@ -1,4 +1,4 @@
-"""Generate the flag tables and benchmark tables of ``docs/*.md`` from the code: ``python -m common.docgen`` (``make docs``).
+"""Generate the flag tables and benchmark tables of ``docs/*.md`` from the code: ``python -m bench.docgen`` (``make docs``).
 
 A flag table is built from the same ``common.cli.ArgumentParser`` that answers ``--help``, so the docs cannot disagree
 with the command line; a benchmark table is built from ``bench/results.json``. Each table lives between markers::
@@ -6,7 +6,7 @@ with the command line; a benchmark table is built from ``bench/results.json``. E
     <!-- BEGIN FLAGS prepare -->  ...  <!-- END FLAGS prepare -->
     <!-- BEGIN BENCH download -->  ...  <!-- END BENCH download -->
 
-``python -m common.docgen --check`` exits 1 (naming the file and block) when a committed table is stale.
+``python -m bench.docgen --check`` exits 1 (naming the file and block) when a committed table is stale.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def doc_files(root: Path = ROOT) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m common.docgen", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.docgen", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only report stale tables (exit 1), write nothing")
     args = parser.parse_args(argv)
     stale = []
