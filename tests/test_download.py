@@ -240,9 +240,26 @@ def test_per_category_categories_and_shards(media, server, tmp_path):
     summary = download_videos(str(listing), tmp_path / "pc", DownloadConfig(per_category=1, categories=["art_music", "food"], **FAST))
     assert sorted(r["category"] for r in _manifest(tmp_path / "pc")) == ["art_music", "food"]
     assert summary.listing.totals()["usable"] == 5
-    shards = [download_videos(str(listing), tmp_path / f"s{k}", DownloadConfig(shard=(k, 2), dry_run=True, **FAST))
-              for k in (1, 2)]
-    assert all(s.records == {} for s in shards)       # dry run: nothing fetched
+
+
+def test_shards_from_the_command_line_split_the_listing_and_prepare_merges_them(media, server, tmp_path):
+    """Bug caught: --shard was tested only with --dry-run, which returns before any video is selected. Two shards
+    of one listing, run as a user runs them, fetch disjoint halves that together are the whole listing, and
+    prepare reads both folders as one download."""
+    from download.__main__ import main
+    from prepare.sources import read_download_dirs
+
+    root, videos = media
+    rows = [(server.url(v.path), v.category) for v in videos] + [(server.url(videos[0].path) + "?copy=2", videos[0].category)]
+    listing = _listing(tmp_path / "l.csv", rows)
+    for k in (1, 2):
+        assert main(["--listing", str(listing), "--out", str(tmp_path / f"s{k}"), "--shard", f"{k}/2", "--sleep", "0",
+                     "--retries", "0"]) == 0
+    ids = [{r["id"] for r in _manifest(tmp_path / f"s{k}")} for k in (1, 2)]
+    assert ids[0] and ids[1] and not ids[0] & ids[1]
+    assert len(ids[0] | ids[1]) == 5 and all(r["status"] == "ok" for k in (1, 2) for r in _manifest(tmp_path / f"s{k}"))
+    merged, dropped, _ = read_download_dirs([tmp_path / "s1", tmp_path / "s2"])
+    assert {v.video_id for v in merged} == ids[0] | ids[1] and dropped == []
 
 
 def test_bot_check_stops_the_run_with_the_cookie_advice(monkeypatch, tmp_path):

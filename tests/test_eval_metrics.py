@@ -38,13 +38,18 @@ def test_absent_class_counts_as_zero_f1_like_sklearn():
 
 
 def test_vectorised_scores_equal_sklearn_on_random_stacks():
+    """Bug caught: scores_from_confusion mixing up matrices of one stack (the bootstrap scores thousands at once),
+    or mishandling a class that neither labels nor predictions contain (every 4th draw has no class 3)."""
     rng = np.random.default_rng(1)
-    for _ in range(20):
-        t, p = rng.integers(0, 4, 30), rng.integers(0, 4, 30)
-        conf = np.array(classification_metrics(t, p, list("abcd"))["confusion"])
-        got = scores_from_confusion(conf[None])
-        assert got["macro_f1"][0] == pytest.approx(f1_score(t, p, labels=range(4), average="macro", zero_division=0))
-        assert got["accuracy"][0] == pytest.approx(np.mean(t == p))
+    draws = [(rng.integers(0, 3 if i % 4 == 0 else 4, 30), rng.integers(0, 3 if i % 4 == 0 else 4, 30))
+             for i in range(20)]
+    stack = np.stack([classification_metrics(t, p, list("abcd"))["confusion"] for t, p in draws])
+    got = scores_from_confusion(stack)
+    assert got["macro_f1"].shape == got["accuracy"].shape == (20,)
+    for i, (t, p) in enumerate(draws):
+        assert got["macro_f1"][i] == pytest.approx(f1_score(t, p, labels=range(4), average="macro", zero_division=0))
+        assert got["accuracy"][i] == pytest.approx(np.mean(t == p))
+    assert not (draws[0][0] == 3).any() and not (draws[0][1] == 3).any()
 
 
 def test_binomial_test_hand_computed():

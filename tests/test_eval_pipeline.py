@@ -122,8 +122,10 @@ def test_full_run_writes_every_output(full_run):
                  "embeddings.png", "embeddings.html"):
         assert (out / name).stat().st_size > 0, name
     saved = json.loads((out / "metrics.json").read_text())
-    assert saved["video"]["accuracy"] == metrics["video"]["accuracy"]
     clips, videos = read_csv(out / "predictions_clips.csv"), read_csv(out / "predictions_videos.csv")
+    # the headline agrees with the per-video predictions written beside it (recounted here, not read back)
+    assert saved["video"]["accuracy"] == pytest.approx(sum(row["label"] == row["predicted"] for row in videos) / 16)
+    assert saved["clip"]["accuracy"] == pytest.approx(sum(row["label"] == row["predicted"] for row in clips) / 32)
     assert len(clips) == 32 and len(videos) == 16 and saved["n_videos"] == 16
     # run_config's max_length_seconds (0.5 s) sets the window: two windows per 1-s clip
     assert saved["inference"]["window_seconds"] == 0.5 and saved["inference"]["n_windows"] == 64

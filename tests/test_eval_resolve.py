@@ -38,8 +38,24 @@ def test_pick_device():
     assert pick_device("cpu") == "cpu" and pick_device("cuda:1") == "cuda:1"
 
 
+def test_a_hub_models_fingerprint_is_its_cached_snapshot_commit(tmp_path, monkeypatch):
+    """Bug caught: a Hub id's fingerprint must follow the snapshot in the local cache (so a resumed eval notices a
+    new revision) and say ``unknown`` when none is cached. An empty cache and a cache with one snapshot are built
+    here, so the check is about the code, not about what this machine happens to have downloaded."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+    assert model_fingerprint("facebook/wav2vec2-base") == "hub:facebook/wav2vec2-base@unknown"
+    repo = tmp_path / "cache" / "models--facebook--wav2vec2-base"
+    (repo / "snapshots" / "0123abcd").mkdir(parents=True)
+    (repo / "snapshots" / "0123abcd" / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    assert model_fingerprint("facebook/wav2vec2-base") == "hub:facebook/wav2vec2-base@0123abcd"
+
+
 def test_model_fingerprint_covers_config_weights_and_preprocessing_only(tmp_path):
-    assert model_fingerprint("facebook/wav2vec2-base") == "hub:facebook/wav2vec2-base@unknown"  # not in the cache
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "model.safetensors").write_bytes(b"weights")
     (tmp_path / "README.md").write_text("not hashed")

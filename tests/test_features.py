@@ -70,17 +70,25 @@ def test_frame_times_are_the_samples_each_frame_sees(kind, tmp_path):
 
 
 def test_chunks_land_on_the_frame_grid(encoder):
+    """Bug caught: chunk starts off the frame grid put every chunk's frames at the wrong place. The group-norm
+    encoder (wav2vec2-base's layout) normalises its first layer over the whole input, so chunks cannot equal one
+    pass there; with that norm taken out, the same grid must give the same values for both layouts."""
+    import copy
+
     model, _ = encoder
+    features = model.feature_extractor
+    if model.config.feat_extract_norm == "group":
+        features = copy.deepcopy(features)
+        features.conv_layers[0].layer_norm = torch.nn.Identity()   # the only layer that mixes time
     samples = torch.randn(1, 5000, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        full = model.feature_extractor(samples)[0]
+        full = features(samples)[0]
         chunk = 1000
         got = torch.zeros_like(full)
         for start, first in chunk_starts(model.config, 5000, chunk):
-            part = model.feature_extractor(samples[:, start:start + chunk])[0]
+            part = features(samples[:, start:start + chunk])[0]
             got[:, first:first + part.shape[-1]] = part
-    if model.config.feat_extract_norm == "layer":  # group norm mixes the whole input, so only the grid is comparable
-        torch.testing.assert_close(got, full, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(got, full, atol=1e-5, rtol=1e-4)
     starts = chunk_starts(model.config, 5000, chunk)
     assert sum(n_frames(model.config, min(chunk, 5000 - s)) for s, _ in starts) == full.shape[-1]
 

@@ -418,7 +418,11 @@ def test_fresh_process_loads_and_decodes(built):
 def test_stats_card_and_resume(built, tmp_path, monkeypatch):
     base, raw, config, stats = built
     saved = json.loads((base / "ds" / "prepare_stats.json").read_text())
-    assert saved["content_sha256"] == stats["content_sha256"] and saved["config"]["max_clips_per_video"] == 4
+    assert saved["config"]["max_clips_per_video"] == 4
+    dataset = load_prepared(str(base / "ds"))        # the stats describe the dataset on disk, counted here
+    for split in SPLITS:
+        assert sum(c["clips"] for c in saved["splits"][split].values()) == len(dataset[split])
+        assert sum(c["videos"] for c in saved["splits"][split].values()) == len(set(dataset[split]["video_id"]))
     assert set(saved["versions"]) >= {"datasets", "pyarrow", "soundfile", "numpy"}
     assert saved["inputs"]["manifests"][0]["sha256"] and saved["inputs"]["source_files_sha256"]
     card = (base / "ds" / "README.md").read_text()

@@ -228,9 +228,9 @@ def scores_with_transformers(run_dir, dataset, window_s=1.0) -> tuple[float, flo
 def test_each_architecture_trains_and_saves_a_loadable_run(kind, data, tiny, tmp_path):
     out = tmp_path / "run"
     extra = ["--class_weighting", "balanced"] if kind == "hubert" else []
-    results = train.run(run_argv(data, tiny(kind), out, *extra))
+    train.run(run_argv(data, tiny(kind), out, *extra))
     all_results = read_json(out / "all_results.json")
-    assert all_results["epoch"] == 2.0 and all_results == pytest.approx(results)
+    assert all_results["epoch"] == 2.0
     # The reported figures are the saved model's on the validation windows, recomputed with transformers alone:
     # they differ if evaluation used other windows or clips, another checkpoint than the one saved, or no averaging.
     accuracy, window_loss = scores_with_transformers(out, data)
