@@ -22,6 +22,9 @@ Scenarios: a JSON file named by ``$YTAC_FAKE_YOUTUBE`` (so a ``python -m downloa
 - ``invalid_responses``: every player response is for another video (a blocked IP);
 - ``warnings``: names from ``WARNINGS`` (or literal text) reported before the formats.
 
+YouTube search (``ytsearchN:QUERY``, what ``--repair-ids`` runs) is answered by ``FakeYoutubeSearchIE`` from the
+file's ``"_search"`` entry: ``{"_search": {QUERY: [{"id": ..., "title": ...}, ...]}}`` (no entry: no results).
+
 Use it in-process by importing this module (the class definition is the registration), or in a subprocess with
 ``PYTHONPATH=testing/ytdlp_plugins`` (yt-dlp's plugin loader finds ``yt_dlp_plugins/extractor/fake_youtube.py``).
 
@@ -39,7 +42,7 @@ import os
 import time
 from pathlib import Path
 
-from yt_dlp.extractor.youtube import YoutubeIE
+from yt_dlp.extractor.youtube import YoutubeIE, YoutubeSearchIE
 from yt_dlp.extractor.youtube.jsc._builtin.ejs import _EJS_WIKI_URL
 from yt_dlp.utils import ExtractorError, remove_end
 
@@ -123,6 +126,11 @@ def write_scenarios(path, scenarios: dict[str, dict]) -> Path:
     return path
 
 
+def search_scenarios(results: dict[str, list[dict]]) -> dict:
+    """The scenario-file entry for YouTube search: query -> its results (``id``, ``title``), in order."""
+    return {"_search": results}
+
+
 def load_scenarios() -> dict[str, dict]:
     path = os.environ.get(ENV)
     return json.loads(Path(path).read_text()) if path and Path(path).is_file() else {}
@@ -174,3 +182,13 @@ class FakeYoutubeIE(YoutubeIE, plugin_name="ytac_fake"):
                 who = "Your account" if self.is_authenticated else "The current session"
                 reason = f'{remove_end(reason.strip(), ".")}. {who} {RATE_LIMIT_TAIL}'
             self.raise_no_formats(reason, expected=True)
+
+
+class FakeYoutubeSearchIE(YoutubeSearchIE, plugin_name="ytac_fake"):
+    """FAKE: ``ytsearchN:QUERY`` answered from the scenario file's ``"_search"`` entry; never online. yt-dlp's own
+    ``SearchInfoExtractor`` parses the URL, counts the results and builds the playlist."""
+
+    def _search_results(self, query):
+        for entry in load_scenarios().get("_search", {}).get(query, []):
+            yield self.url_result(f"https://www.youtube.com/watch?v={entry['id']}", YoutubeIE, entry["id"],
+                                  entry.get("title"))

@@ -349,3 +349,26 @@ def test_a_short_video_whose_whole_second_duration_rounds_up_is_not_truncated(yo
     download_videos(str(listing), tmp_path / "out2", DownloadConfig(**FAST))
     (record,) = _manifest(tmp_path / "out2")
     assert record["status"] == "truncated", record
+
+
+def test_repair_ids_through_the_download_stage_fetches_the_repaired_video(youtube, tmp_path):
+    """Bug caught: --repair-ids was tested only on repair_rows with an injected search; through download_videos the
+    search goes through yt-dlp's own ``ytsearchN:`` extractor (here the fake's), the repaired id is fetched and its
+    record says where it came from; a title YouTube does not find stays a damaged row, not a fetch."""
+    import csv
+
+    server, videos, scenarios = youtube
+    scenarios({"w7BMd70vfoI": healthy(server.url(videos[0].path), 3),
+               **fake_youtube.search_scenarios({"Paris walk": [{"id": "w7BMd70vfoI", "title": "Paris walk"}]})})
+    listing = tmp_path / "l.csv"
+    with open(listing, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["link", "title", "description", "category"])
+        writer.writerow(["7BMd70vfoI", "Paris walk", "Fake Channel\nx", "travel"])
+        writer.writerow(["nZIULGD0", "Nowhere", "Fake Channel\ny", "travel"])
+    summary = download_videos(str(listing), tmp_path / "out", DownloadConfig(repair_ids=True, **FAST))
+    (record,) = _manifest(tmp_path / "out")
+    assert summary.ok == 1 and record["id"] == "w7BMd70vfoI" and record["repaired_from"] == "7BMd70vfoI"
+    assert summary.listing.totals()["repaired"] == 1
+    repairs = [json.loads(line) for line in (tmp_path / "out" / "repairs.jsonl").read_text().splitlines()]
+    assert len(repairs) == 2                                   # both searches cached for the next run

@@ -403,3 +403,87 @@ def test_push_to_hub_with_faked_upload(data, tiny, tmp_path, monkeypatch, capfd,
         assert not (path.is_file() and secret.encode() in path.read_bytes()), path
     captured = capfd.readouterr()
     assert secret not in captured.out + captured.err + caplog.text
+
+
+# ---------------------------------------------------------------- documented flags, each with the run it changes
+
+def test_freeze_feature_encoder_keeps_the_convolutions_and_trains_the_rest(data, tiny, tmp_path):
+    """Bug caught: --freeze_feature_encoder documented but unchecked; a frozen encoder that still moves (or a flag
+    that freezes everything) would pass every other test."""
+    from safetensors.torch import load_file
+
+    base = load_file(f"{tiny('wav2vec2')}/model.safetensors")
+    moved = {}
+    for frozen in ("true", "false"):
+        out = tmp_path / f"run-{frozen}"
+        train.run(run_argv(data, tiny("wav2vec2"), out, "--freeze_feature_encoder", frozen, "--num_train_epochs", "1"))
+        weights = load_file(out / "model.safetensors")
+        moved[frozen] = {name: not torch.equal(weights[name], base[name]) for name in base
+                         if name in weights and weights[name].shape == base[name].shape}
+    conv = [n for n in moved["true"] if "feature_extractor.conv_layers" in n]
+    assert conv and not any(moved["true"][n] for n in conv)                 # frozen: the convolutions stay
+    assert any(moved["true"][n] for n in moved["true"] if "encoder.layers" in n)   # the transformer still learns
+    assert any(moved["false"][n] for n in conv)                              # not frozen: they move
+
+
+def test_early_stopping_patience_stops_training(data, tiny, tmp_path):
+    """Bug caught: --early_stopping_patience documented but unchecked. With a zero learning rate validation never
+    improves, so patience 1 stops after the second of six epochs."""
+    out = tmp_path / "run"
+    train.run(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "6", "--learning_rate", "0",
+                       "--early_stopping_patience", "1"))
+    state = read_json(out / "trainer_state.json")
+    assert state["epoch"] == 2.0
+    assert [e["epoch"] for e in state["log_history"] if "eval_accuracy" in e] == [1.0, 2.0]
+
+
+def test_data_seed_sets_the_crops_and_the_subsets_and_max_samples_cut_them(data, tiny, tmp_path, monkeypatch):
+    """Bug caught: --data_seed is documented as the crop seed (else --seed) and --max_train_samples /
+    --max_eval_samples as seeded subsets; none was checked on a run."""
+    from datasets import load_from_disk
+
+    seen = {}
+
+    class RecordingCrops(RandomCrops):
+        def __init__(self, max_seconds, seed):
+            super().__init__(max_seconds, seed)
+            seen["crop_seed"] = seed
+
+    real_windows = train.eval_windows
+
+    def recording_windows(split, window_seconds):
+        seen["eval_videos"] = list(split["video_id"])
+        return real_windows(split, window_seconds)
+
+    monkeypatch.setattr(train, "RandomCrops", RecordingCrops)
+    monkeypatch.setattr(train, "eval_windows", recording_windows)
+    out = tmp_path / "run"
+    train.run(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "1", "--seed", "1", "--data_seed", "5",
+                       "--max_train_samples", "6", "--max_eval_samples", "3"))
+    splits = load_from_disk(data)
+    assert seen["crop_seed"] == 5
+    assert seen["eval_videos"] == random_subset(splits["validation"], 3, seed=5)["video_id"]
+    state = read_json(out / "trainer_state.json")
+    assert state["global_step"] == 2                       # 6 training clips in batches of 4
+    monkeypatch.setattr(train, "RandomCrops", RecordingCrops)
+    train.run(run_argv(data, tiny("wav2vec2"), tmp_path / "run2", "--num_train_epochs", "1", "--seed", "7"))
+    assert seen["crop_seed"] == 7 and len(seen["eval_videos"]) == len(splits["validation"])
+
+
+@pytest.mark.parametrize("cuda, bf16_ok, use_cpu, given, expected", [
+    (False, False, False, {}, (False, False)),          # CPU: fp32
+    (True, True, False, {}, (True, False)),             # a GPU with bf16 (A100, H100): bf16
+    (True, False, False, {}, (False, True)),            # an older GPU (T4, V100): fp16
+    (True, True, True, {}, (False, False)),             # --use_cpu on a GPU machine: fp32
+    (True, True, False, {"fp16"}, (False, False)),      # an explicit --fp16/--bf16 wins (left to TrainingArguments)
+])
+def test_precision_auto_follows_the_machine(monkeypatch, cuda, bf16_ok, use_cpu, given, expected):
+    """Bug caught: --precision auto (the default) is documented as bf16 where supported, else fp16 on GPU, fp32 on
+    CPU; it was never checked."""
+    from training.args import _resolve_precision
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16_ok)
+    values = {"precision": "auto", "use_cpu": use_cpu}
+    _resolve_precision(values, set(given))
+    assert (values.get("bf16", False), values.get("fp16", False)) == expected
