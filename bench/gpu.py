@@ -8,7 +8,8 @@ on the real data path, offline, in one command.
 What it does, with no network and no Hub:
 
 1. writes a synthetic prepared dataset (10-s 16 kHz clips, noise-like content that compresses like real audio)
-   through prepare's own Arrow writer (``prepare.build._write_split``) and schema (``common.data.clip_features``);
+   through prepare's own public writer and schema (``common.data.write_split``, ``common.data.clip_features``:
+   Parquet shards in the Hub's layout);
 2. saves random-weight checkpoints built from configs: wav2vec2-base's architecture and a whisper-small-sized
    ``WhisperForAudioClassification`` (tiny versions with ``--tiny``);
 3. runs train.py itself (its ``main``/``run`` with the recipe ``configs/wav2vec2-base.yaml`` plus overrides:
@@ -146,9 +147,7 @@ def write_dataset(path, train_clips: int, clip_seconds: float, seed: int = 0, va
     import numpy as np
 
     from common.audio import SAMPLING_RATE, encode_flac
-    from common.data import SPLITS, clip_features
-    from common.jsonl import atomic_write_json
-    from prepare.build import _write_split
+    from common.data import SPLITS, card_header, clip_features, write_split
 
     path = Path(path)
     if path.exists():
@@ -165,13 +164,13 @@ def write_dataset(path, train_clips: int, clip_seconds: float, seed: int = 0, va
             wave = 0.2 * np.sin(2 * np.pi * 300.0 * (label + 1) * t) + 0.1 * rng.standard_normal(n)
             video = f"{split}-{label}-{i // 8}"
             yield {"audio": {"bytes": encode_flac(wave.astype(np.float32)), "path": f"{video}_{i}.flac"},
-                   "label": label, "video_id": video, "start_s": float((i % 8) * clip_seconds),
+                   "label": label, "video_id": video, "channel": "", "start_s": float((i % 8) * clip_seconds),
                    "duration_s": float(clip_seconds), "title": f"synthetic {CLASS_NAMES[label]} {i // 8}"}
 
     counts = {"train": train_clips, "validation": val_clips, "test": val_clips}
     for split in SPLITS:
-        _write_split(path / split, split, rows(split, counts[split]), features, total=counts[split])
-    atomic_write_json(path / "dataset_dict.json", {"splits": list(SPLITS)})
+        write_split(path, split, rows(split, counts[split]), features)
+    (path / "README.md").write_text(card_header(SPLITS) + "\nA synthetic dataset written by bench/gpu.py.\n")
     return str(path)
 
 

@@ -1,8 +1,12 @@
-"""The prepared dataset's schema (declared once) and how every later stage loads it.
+"""The prepared dataset's schema (declared once), its on-disk layout, the writer, and how every later stage loads it.
 
-A prepared dataset is a ``DatasetDict`` (train/validation/test) saved with ``save_to_disk`` or pushed to the Hub.
-Its ``audio`` column holds 16 kHz mono FLAC bytes in the ``datasets.Audio`` layout, cast with ``decode=False``:
-it is a proper ``Audio`` column on the Hub, and it decodes here with soundfile (no torchcodec needed).
+A prepared dataset (train/validation/test) is stored in the Hugging Face Hub's own dataset layout: Parquet shards
+``data/<split>-NNNNN-of-NNNNN.parquet`` whose schema carries the ``datasets`` features, and a ``README.md`` whose
+YAML ``configs`` name them. So the local folder and the same folder uploaded to the Hub are read by datasets' public
+loader, ``datasets.load_dataset`` (``load_prepared`` here); an empty split has no file and comes back empty. A
+``save_to_disk`` folder (``dataset_dict.json``) loads too. The ``audio`` column holds 16 kHz mono FLAC bytes in the
+``datasets.Audio`` layout, cast with ``decode=False``: it is a proper ``Audio`` column on the Hub, and it decodes
+here with soundfile (no torchcodec needed).
 
 Example::
 
@@ -14,7 +18,10 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -40,21 +47,95 @@ def clip_features(class_names: list[str]):
     )
 
 
+DATA_DIR = "data"
+ROWS_PER_GROUP = 32                 # rows per Parquet row group: encoded clips held in memory before they are written
+MAX_SHARD_BYTES = 500 * 1024 ** 2   # about save_to_disk's and push_to_hub's default shard size
+
+
+def write_split(out, split: str, rows: Iterable[dict], features, max_shard_bytes: int = MAX_SHARD_BYTES
+                ) -> tuple[str, list[str]]:
+    """Write ``rows`` (dicts of ``features``' columns) as ``OUT/data/<split>-NNNNN-of-NNNNN.parquet``, streaming:
+    ``ROWS_PER_GROUP`` rows at a time, whatever the split's size. Returns the split's content sha256 (over every
+    row's fields and audio bytes) and the file names (none for an empty split). The schema is
+    ``features.arrow_schema``, which carries the features (``Audio``, ``ClassLabel``) for ``load_dataset``."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data_dir = Path(out) / DATA_DIR
+    data_dir.mkdir(parents=True, exist_ok=True)
+    schema = features.arrow_schema
+    digest = hashlib.sha256()
+    staged, writer, shard_bytes, batch = [], None, 0, []
+
+    def flush():
+        nonlocal shard_bytes
+        table = pa.Table.from_pylist(batch, schema=schema)
+        writer.write_table(table)
+        shard_bytes += table.nbytes
+        batch.clear()
+
+    for row in rows:
+        if writer is None:
+            staged.append(data_dir / f".{split}-{len(staged)}.parquet.partial")
+            writer, shard_bytes = pq.ParquetWriter(str(staged[-1]), schema), 0
+        digest.update(json.dumps({k: v for k, v in row.items() if k != "audio"}, sort_keys=True).encode())
+        digest.update(row["audio"]["path"].encode() + row["audio"]["bytes"])
+        batch.append(row)
+        if len(batch) == ROWS_PER_GROUP:
+            flush()
+            if shard_bytes >= max_shard_bytes:
+                writer.close()
+                writer = None
+    if batch:
+        flush()
+    if writer is not None:
+        writer.close()
+    names = [f"{split}-{i:05d}-of-{len(staged):05d}.parquet" for i in range(len(staged))]
+    for path, name in zip(staged, names):
+        os.replace(path, data_dir / name)
+    return digest.hexdigest(), names
+
+
+def card_configs(splits: Iterable[str]) -> list[dict]:
+    """The dataset card's YAML ``configs`` entry naming the Parquet files of each (non-empty) split."""
+    return [{"config_name": "default",
+             "data_files": [{"split": split, "path": f"{DATA_DIR}/{split}-*.parquet"} for split in splits]}]
+
+
+def card_header(splits: Iterable[str]) -> str:
+    """The smallest dataset card that makes a folder of ``write_split`` shards a dataset: its YAML ``configs``."""
+    import yaml
+
+    return "---\n" + yaml.safe_dump({"configs": card_configs(splits)}, sort_keys=False) + "---\n"
+
+
 def load_prepared(name_or_path: str):
-    """Load a prepared ``DatasetDict`` from a ``save_to_disk`` folder or a Hub dataset id, audio left undecoded."""
+    """Load a prepared ``DatasetDict`` (a local folder written by prepare, a ``save_to_disk`` folder, or a Hub
+    dataset id), audio left undecoded; every split of ``SPLITS`` present (an empty one as an empty split)."""
     from datasets import Audio, DatasetDict, load_dataset, load_from_disk
 
     path = Path(name_or_path)
     if path.exists():
-        if not (path / "dataset_dict.json").exists():
-            raise FileNotFoundError(
-                f"{path}: not a prepared dataset (no dataset_dict.json); make one with `python -m prepare --out {path}`"
-            )
-        dataset = load_from_disk(str(path))
+        if (path / "dataset_dict.json").exists():
+            dataset = load_from_disk(str(path))
+        elif (path / DATA_DIR).is_dir() and (path / "README.md").is_file():
+            # the card's configs name these same files; absolute paths keep datasets' Arrow cache of this folder
+            # apart from that of another folder with the same layout (its cache key hashes the data_files given)
+            files = {split: sorted(str(f.resolve()) for f in (path / DATA_DIR).glob(f"{split}-*.parquet"))
+                     for split in SPLITS}
+            dataset = load_dataset("parquet", data_files={split: names for split, names in files.items() if names})
+        else:
+            raise FileNotFoundError(f"{path}: not a prepared dataset (no {DATA_DIR}/ Parquet files with a README.md, "
+                                    f"no dataset_dict.json); make one with `python -m prepare --out {path}`")
     else:
         dataset = load_dataset(name_or_path)
     if not isinstance(dataset, DatasetDict):
         raise ValueError(f"{name_or_path}: expected a DatasetDict with splits {SPLITS}, got {type(dataset).__name__}")
+    template = next(iter(dataset.values()), None)
+    if template is not None and set(dataset) <= set(SPLITS):
+        dataset = DatasetDict({split: dataset[split] if split in dataset else template.select([]) for split in SPLITS})
     return DatasetDict(
         {split: ds.cast_column("audio", Audio(sampling_rate=SAMPLING_RATE, decode=False)) for split, ds in dataset.items()}
     )

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class EvalConfig:
     model: str = field(metadata={"help": "Fine-tuned model: a run directory written by train.py or a Hub model id."})
-    dataset: str = field(metadata={"help": "Prepared dataset: a save_to_disk folder written by prepare, or a Hub id."})
+    dataset: str = field(metadata={"help": "Prepared dataset: a folder written by prepare (Parquet in the Hub layout), or a Hub id."})
     out: str = field(metadata={"help": "Report directory: metrics.json, predictions CSVs, PNGs, report.md/html."})
     split: str = field(default="test", metadata={"help": "Split to evaluate (train, validation or test)."})
     lang: Literal["en", "ru"] = field(default="en", metadata={"help": "Language of report.md/report.html."})

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_flac, encode_flac
 from common.cli import format_table
-from common.data import SPLITS, clip_features
+from common.data import DATA_DIR, SPLITS, clip_features, write_split
 from common.jsonl import atomic_write_json, atomic_write_text
 from common.provenance import file_sha256, package_versions
 from prepare.clips import VideoScan, pick_evenly, read_clip, scan_video
@@ -40,8 +40,6 @@ logger = logging.getLogger(__name__)
 
 STATS_NAME = "prepare_stats.json"
 VIDEOS_NAME = "prepare_videos.jsonl"
-ROWS_PER_BATCH = 32                 # encoded clips held in memory before they go to the Arrow file
-MAX_SHARD_BYTES = 500 * 1024 ** 2   # the save_to_disk default shard size
 
 
 def prepare_dataset(config: PrepareConfig | None = None, **overrides) -> dict:
@@ -70,7 +68,7 @@ def prepare_dataset(config: PrepareConfig | None = None, **overrides) -> dict:
 
 
 def _is_finished(out: Path) -> bool:
-    return (out / STATS_NAME).is_file() and (out / "dataset_dict.json").is_file()
+    return (out / STATS_NAME).is_file() and (out / "README.md").is_file() and (out / DATA_DIR).is_dir()
 
 
 def _existing_stats(out: Path, config: PrepareConfig) -> dict:
@@ -130,9 +128,7 @@ def _build(config: PrepareConfig, out: Path, started: float) -> dict:
     for split in SPLITS:
         ids = [vid for category in class_names for vid in assignment[split][category]]
         rows = _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split)
-        split_hashes[split] = _write_split(staging / split, split, rows, features, total=sum(
-            len(clip_starts[vid]) for vid in ids))
-    atomic_write_json(staging / "dataset_dict.json", {"splits": list(SPLITS)})
+        split_hashes[split], _ = write_split(staging, split, rows, features)
     shutil.rmtree(work)
 
     stats = _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests,
@@ -261,63 +257,6 @@ def _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split):
                 "duration_s": clip_seconds,
                 "title": video.title,
             }
-
-
-def _write_split(split_dir: Path, split: str, rows, features, total: int) -> str:
-    """Write rows as Arrow shards in the ``save_to_disk`` layout, without holding the split in memory.
-
-    ``Dataset.save_to_disk`` would first need the whole split as a Dataset (memory-mapped pages of all of it end up
-    resident), so the shards are written here with datasets' own ArrowWriter and described by the same state files.
-    Returns the split's content sha256 (over every row's fields and audio bytes).
-    """
-    import pyarrow as pa
-    from datasets import DatasetInfo
-    from datasets.arrow_writer import ArrowWriter
-
-    split_dir.mkdir(parents=True)
-    digest = hashlib.sha256()
-    shard_paths, writer, shard_bytes, batch = [], None, 0, []
-
-    def flush():
-        nonlocal shard_bytes
-        table = pa.Table.from_pylist(batch, schema=features.arrow_schema)
-        writer.write_table(table)
-        shard_bytes += table.nbytes
-        batch.clear()
-
-    for row in rows:
-        if writer is None:
-            shard_paths.append(split_dir / f"shard-{len(shard_paths)}.arrow.tmp")
-            writer, shard_bytes = ArrowWriter(features=features, path=str(shard_paths[-1])), 0
-        digest.update(json.dumps({k: v for k, v in row.items() if k != "audio"}, sort_keys=True).encode())
-        digest.update(row["audio"]["path"].encode() + row["audio"]["bytes"])
-        batch.append(row)
-        if len(batch) == ROWS_PER_BATCH:
-            flush()
-            if shard_bytes >= MAX_SHARD_BYTES:
-                writer.finalize()
-                writer.close()
-                writer = None
-    if writer is None:  # an empty split (or one ending exactly on a shard boundary) still gets a valid file
-        shard_paths.append(split_dir / f"shard-{len(shard_paths)}.arrow.tmp")
-        writer = ArrowWriter(features=features, path=str(shard_paths[-1]))
-    if batch:
-        flush()
-    writer.finalize()
-    writer.close()
-
-    names = [f"data-{i:05d}-of-{len(shard_paths):05d}.arrow" for i in range(len(shard_paths))]
-    for tmp, name in zip(shard_paths, names):
-        os.replace(tmp, split_dir / name)
-    content = digest.hexdigest()
-    state = {"_data_files": [{"filename": name} for name in names], "_fingerprint": content[:16],
-             "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
-             "_output_all_columns": False, "_split": split}
-    atomic_write_json(split_dir / "state.json", state)
-    DatasetInfo(features=features, description="Clips prepared by `python -m prepare`.").write_to_directory(
-        str(split_dir))
-    logger.debug("%s: %d rows expected, sha256 %s", split, total, content)
-    return content
 
 
 def _old_path(out: Path) -> Path:

@@ -32,7 +32,7 @@ class PrepareConfig:
                           "ROOT/groups.csv (columns path,group) when it exists, else every file is its own group; "
                           "subfolder: ROOT/<label>/<group>/<files>; file: every file its own group; or a CSV's path."},
     )
-    out: str = field(default="", metadata={"help": "Where the DatasetDict (save_to_disk layout) and its stats go."})
+    out: str = field(default="", metadata={"help": "Where the dataset (Parquet shards in the Hub's layout, with its card) and its stats go."})
     clip_seconds: float = field(default=10.0, metadata={"help": "Length of every clip in seconds."})
     hop_seconds: float | None = field(
         default=None, metadata={"help": "Distance between clip starts in seconds (default: --clip-seconds, no overlap)."}

@@ -1,7 +1,8 @@
 """The dataset card (README.md with a YAML header) and publishing a prepared dataset to the Hugging Face Hub.
 
-The card is uploaded first; ``DatasetDict.push_to_hub`` then adds its ``dataset_info``/``configs`` metadata to that
-card's YAML and keeps our text.
+A prepared folder is already in the Hub's dataset layout (``common.data``: Parquet shards under ``data/`` named by
+the card's YAML ``configs``), so publishing uploads the folder as it is: the Hub repo and the local folder are the
+same files, read by the same ``load_dataset`` call.
 
 Example::
 
@@ -16,6 +17,7 @@ import logging
 from pathlib import Path
 
 from common.audio import SAMPLING_RATE
+from common.data import DATA_DIR, card_configs
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +101,9 @@ def dataset_card(stats: dict) -> str:
     card_data = DatasetCardData(pretty_name="YouTube audio clips by category", task_categories=["audio-classification"],
                                 tags=["audio", "youtube", "channel-disjoint-split" if channel_split
                                       else "video-level-split"],
-                                size_categories=[_size_category(total_clips)], license="other")
+                                size_categories=[_size_category(total_clips)], license="other",
+                                configs=card_configs(split for split, per_class in stats["splits"].items()
+                                                     if sum(c["clips"] for c in per_class.values())))
     if config.get("raw"):
         source = "download manifests (`python -m download`): " + ", ".join(
             f"`{m['path']}` (sha256 `{m['sha256'][:12]}`, {m['records']} records)" for m in stats["inputs"]["manifests"])
@@ -124,18 +128,20 @@ def dataset_card(stats: dict) -> str:
     return str(card)
 
 
+UPLOADED = ["README.md", f"{DATA_DIR}/*.parquet", "prepare_stats.json", "prepare_videos.jsonl"]
+
+
 def push_dataset(dataset_dir, repo_id: str, token: str | None = None, private: bool | None = None) -> None:
-    """Publish a prepared dataset folder to the Hub dataset repo ``repo_id``, card first, then the data."""
+    """Publish a prepared dataset folder to the Hub dataset repo ``repo_id``: its card, Parquet shards and records,
+    in one commit (``HfApi.upload_folder``; large folders: ``HfApi.upload_large_folder`` takes the same files)."""
     from huggingface_hub import HfApi
 
-    from common.data import load_prepared
-
     dataset_dir = Path(dataset_dir)
-    card = (dataset_dir / "README.md").read_text(encoding="utf-8")
+    if not (dataset_dir / DATA_DIR).is_dir() or not (dataset_dir / "README.md").is_file():
+        raise FileNotFoundError(f"{dataset_dir}: no {DATA_DIR}/ Parquet shards and README.md to publish (expected a "
+                                "folder written by `python -m prepare`)")
     api = HfApi(token=token)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    api.upload_file(path_or_fileobj=card.encode("utf-8"), path_in_repo="README.md", repo_id=repo_id,
-                    repo_type="dataset", commit_message="Dataset card from python -m prepare")
-    dataset = load_prepared(str(dataset_dir))
-    dataset.push_to_hub(repo_id, token=token, commit_message="Data from python -m prepare")
+    api.upload_folder(folder_path=str(dataset_dir), repo_id=repo_id, repo_type="dataset", allow_patterns=UPLOADED,
+                      commit_message="Dataset from python -m prepare")
     logger.info("pushed %s to https://huggingface.co/datasets/%s", dataset_dir, repo_id)

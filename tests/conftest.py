@@ -2,6 +2,7 @@
 The project is installed editable (`make`), so tests import it (and the `testing` helpers) like any package."""
 
 import os
+import tempfile
 
 import pytest
 
@@ -10,6 +11,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# load_dataset converts a prepared folder's Parquet shards into an Arrow cache: keep the tests' copies out of ~/.cache
+os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="ytac-test-datasets-cache-"))
 
 
 @pytest.fixture(scope="session")

@@ -526,33 +526,45 @@ def test_a_finished_audiofolder_dataset_is_not_reused_after_its_files_change(tmp
         prepare_dataset(**config)
 
 
-def test_push_to_hub_with_faked_upload(built, monkeypatch):
-    from datasets import DatasetDict
+def test_push_to_hub_uploads_the_folder_that_load_dataset_reads(built, monkeypatch, tmp_path):
+    """The prepared folder is the Hub's dataset layout: publishing uploads its files as they are (a faked
+    upload_folder copies them into a stand-in repo), and datasets' public ``load_dataset`` reads that repo with
+    the project's features and every row, as it reads the local folder."""
+    import fnmatch
+
+    from datasets import load_dataset
     from huggingface_hub import HfApi
 
-    calls = {}
+    calls, repo = {}, tmp_path / "hub-repo"
 
     def fake_create_repo(self, repo_id, **kwargs):
         calls["create_repo"] = (repo_id, kwargs.get("repo_type"))
 
-    def fake_upload_file(self, path_or_fileobj, path_in_repo, repo_id, **kwargs):
-        calls["upload_file"] = (path_in_repo, repo_id, kwargs.get("repo_type"), path_or_fileobj.decode())
-
-    def fake_push_to_hub(self, repo_id, **kwargs):
-        calls["push_to_hub"] = (repo_id, {split: len(ds) for split, ds in self.items()})
+    def fake_upload_folder(self, folder_path, repo_id, allow_patterns, **kwargs):
+        calls["upload_folder"] = (repo_id, kwargs.get("repo_type"))
+        for path in Path(folder_path).rglob("*"):
+            relative = path.relative_to(folder_path).as_posix()
+            if path.is_file() and any(fnmatch.fnmatch(relative, pattern) for pattern in allow_patterns):
+                (repo / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, repo / relative)
 
     monkeypatch.setattr(HfApi, "create_repo", fake_create_repo)
-    monkeypatch.setattr(HfApi, "upload_file", fake_upload_file)
-    monkeypatch.setattr(DatasetDict, "push_to_hub", fake_push_to_hub)
+    monkeypatch.setattr(HfApi, "upload_folder", fake_upload_folder)
     base, _, config, stats = built
     prepare_dataset(out=str(base / "ds"), push_to_hub="me/yt-audio", **config)
-    assert calls["create_repo"] == ("me/yt-audio", "dataset")
-    path_in_repo, repo, repo_type, card = calls["upload_file"]
-    assert (path_in_repo, repo, repo_type) == ("README.md", "me/yt-audio", "dataset")
-    assert yaml.safe_load(card.split("---")[1])["size_categories"] == ["n<1K"]
+    assert calls == {"create_repo": ("me/yt-audio", "dataset"), "upload_folder": ("me/yt-audio", "dataset")}
+    card = (repo / "README.md").read_text()
+    header = yaml.safe_load(card.split("---")[1])
+    assert header["size_categories"] == ["n<1K"] and header["configs"][0]["data_files"][0]["path"] == "data/train-*.parquet"
     assert stats["content_sha256"] in card and "Split by channel" in card and "no channel and no video is in two splits" in card
+    assert sorted(p.name for p in repo.iterdir()) == ["README.md", "data", "prepare_stats.json", "prepare_videos.jsonl"]
+    hub = load_dataset(str(repo))
+    local = load_prepared(str(base / "ds"))
     clips = {s: sum(c["clips"] for c in stats["splits"][s].values()) for s in SPLITS}
-    assert calls["push_to_hub"] == ("me/yt-audio", clips)
+    assert {s: len(hub[s]) for s in SPLITS} == {s: len(local[s]) for s in SPLITS} == clips
+    assert hub["train"].features["label"].names == stats["class_names"] == local["train"].features["label"].names
+    assert hub["train"].features["audio"].sampling_rate == SAMPLING_RATE
+    assert hub["test"][0]["video_id"] == local["test"][0]["video_id"]
 
 
 def test_cli_flags_reach_the_config(tmp_path, capsys):

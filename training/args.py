@@ -70,7 +70,7 @@ class ModelArguments:
 class DataArguments:
     dataset_name: str | None = field(
         default=None,
-        metadata={"help": "Prepared dataset: a `python -m prepare` output folder (save_to_disk) or a Hub dataset id."})
+        metadata={"help": "Prepared dataset: a `python -m prepare` output folder (Parquet in the Hub layout) or a Hub dataset id."})
     train_split_name: str = field(default="train", metadata={"help": "Split to train on."})
     eval_split_name: str = field(
         default="validation",
