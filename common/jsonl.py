@@ -2,8 +2,7 @@
 
 A record is flushed and fsync'ed before ``append_jsonl`` returns, so a crash loses at most the record being
 written. A ``kill -9`` mid-write can leave a partial last line: ``append_jsonl`` then starts its record on a new
-line (never glued onto the torn one), and ``read_jsonl`` skips the partial line with a warning naming it, and
-recovers a complete record that an older writer glued onto it.
+line (never glued onto the torn one), and ``read_jsonl`` skips the partial line with a warning naming it.
 
 Example::
 
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 logger = logging.getLogger(__name__)
-_DECODER = json.JSONDecoder()
 
 
 def append_jsonl(path, record: dict[str, Any]) -> None:
@@ -37,24 +35,9 @@ def append_jsonl(path, record: dict[str, Any]) -> None:
         os.fsync(handle.fileno())
 
 
-def _glued_record(line: str):
-    """The complete JSON object that ends ``line`` after a torn prefix (what an older writer glued on), or None."""
-    text = line.rstrip()
-    start = text.find("{", 1)
-    while start != -1:
-        try:
-            record, end = _DECODER.raw_decode(text, start)
-            if end == len(text) and isinstance(record, dict):
-                return record
-        except json.JSONDecodeError:
-            pass
-        start = text.find("{", start + 1)
-    return None
-
-
 def read_jsonl(path, problems: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """Yield the records of a JSONL file. A line that is not valid JSON (a torn write) is skipped with a warning
-    naming it (also appended to ``problems``); a complete record glued after it on the same line is still yielded."""
+    naming it (also appended to ``problems``)."""
     path = Path(path)
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
@@ -65,14 +48,10 @@ def read_jsonl(path, problems: list[str] | None = None) -> Iterator[dict[str, An
                 continue
             except json.JSONDecodeError:
                 pass
-            glued = _glued_record(line)
-            note = f"{path}:{number}: skipped a partial line (torn write)" + (
-                "; kept the complete record after it" if glued is not None else "")
+            note = f"{path}:{number}: skipped a partial line (torn write)"
             logger.warning(note)
             if problems is not None:
                 problems.append(note)
-            if glued is not None:
-                yield glued
 
 
 def latest_records(path, key: str = "id", keep_keyless: bool = False) -> dict[str, dict[str, Any]]:

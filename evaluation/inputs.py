@@ -102,14 +102,6 @@ def read_prepare_stats(dataset_path: str) -> tuple[dict | None, str | None]:
     return read_json_object(path / "prepare_stats.json")
 
 
-def find_key(stats: dict | None, *fragments: str):
-    """The first top-level entry whose key contains one of ``fragments`` (prepare's schema may grow)."""
-    for key, value in (stats or {}).items():
-        if any(fragment in key.lower() for fragment in fragments):
-            return key, value
-    return None, None
-
-
 def flatten(value, prefix: str = "") -> list[tuple[str, object]]:
     """Nested dicts as ``a.b.c = value`` rows for a two-column table."""
     if isinstance(value, dict):

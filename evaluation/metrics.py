@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from common.metrics import aggregate_clips, confusion_matrix, load_metric, scores_from_confusion, softmax  # noqa: F401
+from common.metrics import aggregate_clips, confusion_matrix, scores_from_confusion, softmax  # noqa: F401
 
 
 @dataclass
@@ -70,9 +70,11 @@ def aggregate_videos(clip_logits: np.ndarray, video_ids: Sequence[str], clip_lab
 
 
 def point_scores(y_true, y_pred, n_classes: int) -> dict[str, float]:
-    """Accuracy and macro-F1 through the project's ``evaluate`` module, the one train.py selects checkpoints with
-    (both end in ``common.metrics.scores_from_confusion``, which the bootstrap below calls directly on stacks)."""
-    return load_metric().compute(predictions=np.asarray(y_pred), references=np.asarray(y_true), num_classes=n_classes)
+    """Accuracy and macro-F1 by ``common.metrics.scores_from_confusion``: the function the project's ``evaluate``
+    module (what train.py selects checkpoints with) and the bootstrap below both end in, called directly (no
+    ``evaluate.Metric.compute``, which writes an Arrow cache under a file lock on every call)."""
+    scores = scores_from_confusion(confusion_matrix(np.asarray(y_true), np.asarray(y_pred), n_classes))
+    return {"accuracy": float(scores["accuracy"]), "macro_f1": float(scores["macro_f1"])}
 
 
 def classification_metrics(y_true, y_pred, class_names: Sequence[str]) -> dict:

@@ -142,7 +142,7 @@ def _build(config: PrepareConfig, out: Path, started: float) -> dict:
     return stats
 
 
-def _stream_path(video: VideoSource, work: Path) -> Path:
+def stream_path(video: VideoSource, work: Path) -> Path:
     """A 16 kHz mono file to read clips from: the source itself when it already is one, else an ffmpeg conversion."""
     try:
         info = sf.info(str(video.path))
@@ -164,7 +164,7 @@ def _scan_all(videos, work, config, clip_samples, hop_samples, dropped):
             dropped.append(Dropped(video.video_id, "empty_file", f"{video.path} is 0 bytes"))
             continue
         try:
-            path = _stream_path(video, work)
+            path = stream_path(video, work)
             scan = scan_video(path, clip_samples, hop_samples, config.max_clips_per_video, config.min_rms_db)
         except FfmpegMissing:
             raise  # not this file's fault: every later non-16 kHz file would fail the same way

@@ -43,7 +43,6 @@ import time
 from pathlib import Path
 
 from yt_dlp.extractor.youtube import YoutubeIE, YoutubeSearchIE
-from yt_dlp.extractor.youtube.jsc._builtin.ejs import _EJS_WIKI_URL
 from yt_dlp.utils import ExtractorError, remove_end
 
 ENV = "YTAC_FAKE_YOUTUBE"
@@ -78,9 +77,10 @@ RATE_LIMIT_TAIL = ("has been rate-limited by YouTube for up to an hour. It is re
                    "https://github.com/yt-dlp/yt-dlp/wiki/Extractors#this-content-isnt-available-try-again-later")
 CAPTCHA_TAIL = ". YouTube is requiring a captcha challenge before playback"
 IP_BLOCKED = "All player responses are invalid. Your IP is likely being blocked by Youtube"
+EJS_WIKI_URL = "https://github.com/yt-dlp/yt-dlp/wiki/EJS"    # yt-dlp's own link (checked by the tests)
 EJS_HELP = ("Ensure you have a supported JavaScript runtime and challenge solver script distribution installed. "
             "Review any warnings presented before this message. "
-            f"For more details, refer to  {_EJS_WIKI_URL}")
+            f"For more details, refer to  {EJS_WIKI_URL}")
 SABR_TEMPLATE = ("{}Some {} client https formats have been skipped as they are missing a URL. "
                  "{}. See  https://github.com/yt-dlp/yt-dlp/issues/12482  for more details")
 WARNINGS = {

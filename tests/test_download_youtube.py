@@ -80,6 +80,11 @@ def test_the_fakes_inline_sentences_are_in_the_installed_yt_dlp():
     source = inspect.getsource(video_module)
     missing = [phrase for phrase in fake_youtube.INLINE_PHRASES if phrase not in source]
     assert not missing, f"yt-dlp no longer says: {missing}"
+    from pathlib import Path
+
+    import yt_dlp
+    ejs = (Path(yt_dlp.__file__).parent / "extractor" / "youtube" / "jsc" / "_builtin" / "ejs.py").read_text()
+    assert repr(fake_youtube.EJS_WIKI_URL) in ejs, "yt-dlp's EJS help link moved"
 
 
 @pytest.mark.parametrize("case, expected", [(c, (c, VIDEO)) for c in HARD] + [

@@ -176,6 +176,9 @@ def test_the_evaluate_module_matches_scikit_learn_and_is_what_training_reports()
     scores = load_metric().compute(predictions=predictions, references=references, num_classes=4)
     assert scores["accuracy"] == pytest.approx(accuracy_score(references, predictions))
     assert scores["macro_f1"] == pytest.approx(f1_score(references, predictions, average="macro", zero_division=0))
+    # eval's point estimates call the function the module wraps directly: the same numbers as the module's
+    from evaluation.metrics import point_scores
+    assert point_scores(references, predictions, 4) == pytest.approx(scores)
 
     # ClipMetrics: two windows per clip, the clip's prediction is the argmax of their mean logits
     logits = np.eye(4)[predictions].repeat(2, axis=0) + 0.01 * rng.standard_normal((80, 4))

@@ -393,12 +393,12 @@ def test_audiofolder_any_format_rate_channels(tmp_path):
 
 
 def test_resampled_length_exact_for_44k_stereo(tmp_path):
-    from prepare.build import _stream_path
+    from prepare.build import stream_path
     from prepare.sources import VideoSource
 
     src = tmp_path / "in.wav"
     sf.write(src, tone(2.5, sampling_rate=44_100, channels=2), 44_100)
-    converted = _stream_path(VideoSource("v", "c", "", src), tmp_path)
+    converted = stream_path(VideoSource("v", "c", "", src), tmp_path)
     info = sf.info(str(converted))
     assert (info.frames, info.samplerate, info.channels) == (40_000, SAMPLING_RATE, 1)
 

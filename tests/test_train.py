@@ -480,10 +480,10 @@ def test_data_seed_sets_the_crops_and_the_subsets_and_max_samples_cut_them(data,
 def test_precision_auto_follows_the_machine(monkeypatch, cuda, bf16_ok, use_cpu, given, expected):
     """Bug caught: --precision auto (the default) is documented as bf16 where supported, else fp16 on GPU, fp32 on
     CPU; it was never checked."""
-    from training.args import _resolve_precision
+    from training.args import resolve_precision
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16_ok)
     values = {"precision": "auto", "use_cpu": use_cpu}
-    _resolve_precision(values, set(given))
+    resolve_precision(values, set(given))
     assert (values.get("bf16", False), values.get("fp16", False)) == expected

@@ -117,7 +117,7 @@ class DataArguments:
 ARGUMENTS = (ModelArguments, DataArguments)
 
 
-def _resolve_precision(values: dict, given: set[str]) -> None:
+def resolve_precision(values: dict, given: set[str]) -> None:
     """Turn ``--precision`` into TrainingArguments' bf16/fp16 unless one of those was given explicitly."""
     import torch
 
@@ -140,7 +140,7 @@ def parse_args(argv: list[str] | None = None):
 
     parser = ArgumentParser((ModelArguments, DataArguments, TrainingArguments), prog=PROG, description=DESCRIPTION)
     namespace, given = parser.parse(argv, defaults=PROJECT_DEFAULTS)
-    _resolve_precision(vars(namespace), given)
+    resolve_precision(vars(namespace), given)
     vars(namespace).update(FORCED)
     model_args, data_args, training_args = parser.to_dataclasses(namespace)
     metric = training_args.metric_for_best_model

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.inputs import find_key, flatten
+from evaluation.inputs import flatten
 from evaluation.report import en, ru
 from training.report import HYPERPARAMETERS
 
@@ -157,7 +157,7 @@ def balance_section(report: ReportBuilder, data: dict):
         report.table(("setting", "value"), settings)
     else:
         report.not_available("prepare_stats.json has no config entry with the balancing settings")
-    _, dropped = find_key(stats, "dropped")
+    dropped = (stats or {}).get("dropped")
     if isinstance(dropped, dict):
         rows = [[key, table_value(value)] for key, value in flatten(dropped)]
         report.table(("dropped", "count"), rows or [[report.headers["nothing"], 0]])
