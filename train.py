@@ -32,7 +32,8 @@ from training.checkpoints import check_finished, last_complete_checkpoint
 from training.data import (AudioCollator, RandomCrops, class_weights, dataset_fingerprint, dataset_stats,
                            eval_windows, random_subset)
 from training.hub import push_run
-from training.report import model_card, run_config, write_curves
+from common.runs import write_curves
+from training.report import model_card, run_config
 from training.trainer import ClipMetrics, CropEpochCallback, WeightedLossTrainer
 
 logger = logging.getLogger("train")

@@ -149,3 +149,35 @@ def clip_array(audio_cell: dict, sampling_rate: int = SAMPLING_RATE) -> np.ndarr
     if rate != sampling_rate:
         raise ValueError(f"audio cell {audio_cell.get('path')!r}: sampling rate {rate} Hz, expected {sampling_rate} Hz")
     return samples
+
+
+def split_statement(stats: dict | None) -> str:
+    """How the splits keep groups apart, from prepare_stats.json's ``grouping`` (absent: a video-level split)."""
+    grouping = (stats or {}).get("grouping") or {}
+    if grouping.get("group_by") != "channel":
+        return "Split by video, stratified by class: no video is in two splits."
+    sources = grouping.get("group_source_counts") or {}
+    cap = grouping.get("max_videos_per_group")
+    text = ("Split by channel, stratified by class: no channel and no video is in two splits (channel-disjoint). "
+            f"Videos grouped by yt-dlp's channel_id: {sources.get('channel_id', 0)}; by the listing's channel "
+            f"header: {sources.get('listing_channel', 0)}; alone, with no channel known: {sources.get('video', 0)}.")
+    if cap:
+        text += (f" At most {cap} videos per channel, capped before the split "
+                 f"({grouping.get('videos_dropped_by_cap', 0)} videos dropped).")
+    return text
+
+
+def split_video_labels(dataset, splits=None) -> dict[str, dict[str, int]]:
+    """``{split: {video_id: label}}`` from the clip rows' ``video_id`` and ``label`` columns (no audio decoding),
+    for ``splits`` (default: all)."""
+    result = {}
+    for split, data in dataset.items():
+        if splits is not None and split not in splits:
+            continue
+        labels: dict[str, int] = {}
+        for video_id, label in zip(data["video_id"], data["label"]):
+            if labels.setdefault(str(video_id), int(label)) != int(label):
+                raise ValueError(f"split {split!r}: video {video_id!r} has clips with labels "
+                                 f"{labels[str(video_id)]} and {label}")
+        result[split] = labels
+    return result

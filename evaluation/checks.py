@@ -84,7 +84,7 @@ def selection_check(run_config: dict | None, split: str) -> dict:
 
 def video_labels(split) -> list[int]:
     """One label per distinct video of a split (from the clip rows, no decoding; clips that disagree are an error)."""
-    from evaluation.text_baselines import split_video_labels
+    from common.data import split_video_labels
 
     return list(split_video_labels({"split": split})["split"].values())
 

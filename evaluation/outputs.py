@@ -16,7 +16,7 @@ import numpy as np
 
 from evaluation import plots
 from evaluation.metrics import softmax
-from training.report import training_series, write_curves
+from common.runs import training_series, write_curves
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Report pictures: confusion matrices, per-class accuracy, PCA/t-SNE maps of clip embeddings (training curves:
-``training.report.write_curves``, the one drawing train.py also writes).
+``common.runs.write_curves``, the one drawing train.py also writes).
 
 PNG files via matplotlib (Agg backend, no display needed) and one interactive plotly HTML (plotly.js embedded, so it
 opens offline). Each function returns the written path, or raises ``ValueError`` with the reason it cannot draw.

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.data import split_video_labels
 from common.downloads import latest_download_records
 from common.jsonl import read_jsonl
 from common.text import video_document
@@ -54,22 +55,6 @@ TEXT_LABELS = {
 
 
 # ---------------------------------------------------------------- inputs
-
-def split_video_labels(dataset, splits=None) -> dict[str, dict[str, int]]:
-    """``{split: {video_id: label}}`` from the clip rows' ``video_id`` and ``label`` columns (no audio decoding),
-    for ``splits`` (default: all)."""
-    result = {}
-    for split, data in dataset.items():
-        if splits is not None and split not in splits:
-            continue
-        labels: dict[str, int] = {}
-        for video_id, label in zip(data["video_id"], data["label"]):
-            if labels.setdefault(str(video_id), int(label)) != int(label):
-                raise ValueError(f"split {split!r}: video {video_id!r} has clips with labels "
-                                 f"{labels[str(video_id)]} and {label}")
-        result[split] = labels
-    return result
-
 
 def read_video_texts(dataset, dataset_path: str | None, downloads: list[str]) -> tuple[dict[str, dict], dict[str, int]]:
     """``{video_id: {"title", "description"}}`` for the dataset's videos, and how many came from each source."""

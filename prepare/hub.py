@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 
 from common.audio import SAMPLING_RATE
-from common.data import DATA_DIR, card_configs
+from common.data import DATA_DIR, card_configs, split_statement
 
 logger = logging.getLogger(__name__)
 
@@ -27,22 +27,6 @@ def _size_category(clips: int) -> str:
         if clips < limit:
             return name
     return "1M<n<10M"
-
-
-def split_statement(stats: dict | None) -> str:
-    """How the splits keep groups apart, from prepare_stats.json's ``grouping`` (absent: a video-level split)."""
-    grouping = (stats or {}).get("grouping") or {}
-    if grouping.get("group_by") != "channel":
-        return "Split by video, stratified by class: no video is in two splits."
-    sources = grouping.get("group_source_counts") or {}
-    cap = grouping.get("max_videos_per_group")
-    text = ("Split by channel, stratified by class: no channel and no video is in two splits (channel-disjoint). "
-            f"Videos grouped by yt-dlp's channel_id: {sources.get('channel_id', 0)}; by the listing's channel "
-            f"header: {sources.get('listing_channel', 0)}; alone, with no channel known: {sources.get('video', 0)}.")
-    if cap:
-        text += (f" At most {cap} videos per channel, capped before the split "
-                 f"({grouping.get('videos_dropped_by_cap', 0)} videos dropped).")
-    return text
 
 
 DATASET_CARD = """

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from common.data import split_video_labels
 from common.jsonl import append_jsonl
 from common.text import clean_description, video_document
 from evaluation import text_baselines as text_lib
@@ -117,7 +118,7 @@ def synthetic(tmp_path, videos=(24, 6, 10), seed=0, informative=True):
 def fake_audio(dataset, seed=0, strength=1.5):
     """Video log-probs of a weak 'audio model': the true class gets a bonus, plus noise."""
     rng = np.random.default_rng(seed)
-    labels = text_lib.split_video_labels(dataset)
+    labels = split_video_labels(dataset)
     audio = {}
     for split, per_video in labels.items():
         audio[split] = {}
@@ -138,7 +139,7 @@ def test_tfidf_beats_chance_when_descriptions_carry_the_class(tmp_path):
     assert sources["download manifests"] == 160 and "SUBSCRIBE" not in text_lib.documents(sorted(texts), texts)[0]
     result = text_lib.run_text_systems(dataset, texts, "test", len(CLASSES), seed=0, encoder_missing="none here",
                                        audio=fake_audio(dataset))
-    labels = text_lib.split_video_labels(dataset)
+    labels = split_video_labels(dataset)
     text_acc = accuracy(result.log_probs["text_tfidf"]["test"], result.video_ids["test"], labels["test"])
     assert text_acc >= 0.75, text_acc  # chance is 0.25 on 40 balanced videos
     assert result.missing["text_encoder"] == "none here"
@@ -148,7 +149,7 @@ def test_tfidf_beats_chance_when_descriptions_carry_the_class(tmp_path):
     texts, _ = text_lib.read_video_texts(flat, None, [str(tmp_path / "flat" / "raw")])
     flat_result = text_lib.run_text_systems(flat, texts, "test", len(CLASSES), seed=0, audio=fake_audio(flat))
     assert accuracy(flat_result.log_probs["text_tfidf"]["test"], flat_result.video_ids["test"],
-                    text_lib.split_video_labels(flat)["test"]) < 0.6
+                    split_video_labels(flat)["test"]) < 0.6
     assert flat_result.fusion["fusion_tfidf"]["weight"] < result.fusion["fusion_tfidf"]["weight"]
 
 
@@ -176,7 +177,7 @@ def test_fusion_weight_is_cross_fitted_when_validation_selected_the_audio_checkp
     checkpoint can be) and weak on test: the validation weight is 0 (text ignored), the cross-fitted one is not."""
     dataset = synthetic(tmp_path)
     texts, _ = text_lib.read_video_texts(dataset, None, [str(tmp_path / "raw")])
-    labels = text_lib.split_video_labels(dataset)
+    labels = split_video_labels(dataset)
     audio = fake_audio(dataset, strength=0.5)
     audio["validation"] = {vid: normalise(np.eye(len(CLASSES))[y][None] * 8.0)[0]
                            for vid, y in labels["validation"].items()}
@@ -272,6 +273,6 @@ def test_offline_sentence_encoder_package(tmp_path):
     texts, _ = text_lib.read_video_texts(dataset, None, [str(tmp_path / "raw")])
     result = text_lib.run_text_systems(dataset, texts, "test", len(CLASSES), seed=0, encoder=encoder,
                                        audio=fake_audio(dataset))
-    labels = text_lib.split_video_labels(dataset)
+    labels = split_video_labels(dataset)
     assert accuracy(result.log_probs["text_encoder"]["test"], result.video_ids["test"], labels["test"]) >= 0.6
     assert "fusion_encoder" in result.fusion

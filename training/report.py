@@ -1,9 +1,9 @@
-"""What a run leaves beside its model: run_config.json, training_curves.png and the README.md model card.
+"""What a run leaves beside its model: run_config.json and the README.md model card (the curves: ``common.runs``).
 
 Example::
 
-    from training.report import write_curves, model_card
-    write_curves(trainer.state.log_history, "runs/x/training_curves.png")
+    from training.report import run_config, model_card
+    card = model_card(config, results, class_names, hub_model_id=None)
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import platform
 from pathlib import Path
 
 from common import provenance
+from common.data import split_statement
+from common.runs import HYPERPARAMETERS
 
 
 def hardware(training_args) -> dict:
@@ -46,56 +48,6 @@ def run_config(model_args, data_args, training_args, dataset_stats: dict, finger
         "hardware": hardware(training_args),
         "train_runtime_s": train_runtime_s,
     }
-
-
-def training_series(log_history: list[dict]) -> dict[str, tuple[list[float], list[float]]]:
-    """``name -> (epochs, values)`` for the training loss and every eval_* number in ``trainer_state.json``."""
-    series: dict[str, tuple[list[float], list[float]]] = {}
-    for entry in log_history:
-        epoch = entry.get("epoch")
-        if epoch is None:
-            continue
-        for key, value in entry.items():
-            wanted = key == "loss" or (key.startswith("eval_") and key not in
-                                       ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second"))
-            if wanted and isinstance(value, (int, float)):
-                xs, ys = series.setdefault(key, ([], []))
-                xs.append(float(epoch))
-                ys.append(float(value))
-    return series
-
-
-def write_curves(log_history: list[dict], path) -> Path:
-    """Loss (left) and every validation score (right) per epoch, from ``trainer.state.log_history``; train.py writes
-    it beside the model and eval.py into the report. Empty panels when nothing was logged."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    series = training_series(log_history)
-    losses = {k: v for k, v in series.items() if k in ("loss", "eval_loss")}
-    scores = {k: v for k, v in series.items() if k not in losses}
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, group, label in ((axes[0], losses, "loss"), (axes[1], scores, "validation score")):
-        for name, (xs, ys) in sorted(group.items()):
-            ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, label=name)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        if group:
-            ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-# The training arguments a reader needs to repeat a run: the model card and the lab report both list these.
-HYPERPARAMETERS = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs",
-                   "max_steps", "warmup_steps", "lr_scheduler_type", "weight_decay", "seed", "bf16", "fp16",
-                   "metric_for_best_model")
 
 
 MODEL_CARD = """
@@ -165,8 +117,6 @@ def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str
     """README.md for the run folder and the Hub: a YAML header validated by ``huggingface_hub.ModelCardData``,
     provenance, labels, how the data was split (channel-disjoint when prepare says so), metrics, hyperparameters."""
     from huggingface_hub import ModelCard, ModelCardData
-
-    from prepare.hub import split_statement
 
     training_args = config["training_args"]
     # The Hub validates base_model/datasets as repository ids: local paths only go into the text.

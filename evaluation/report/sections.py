@@ -16,7 +16,7 @@ from pathlib import Path
 
 from evaluation.inputs import flatten
 from evaluation.report import en, ru
-from training.report import HYPERPARAMETERS
+from common.runs import HYPERPARAMETERS
 
 LANGUAGES = {"en": en, "ru": ru}
 TEXT = {lang: module.TEXT for lang, module in LANGUAGES.items()}
