@@ -21,7 +21,8 @@ NETWORK_MODULES = ("httpx", "httpcore", "requests", "urllib3")  # whose errors m
 
 
 def offline_mode() -> bool:
-    """HF_HUB_OFFLINE as huggingface_hub read it at import, or as the environment says now."""
+    """HF_HUB_OFFLINE as huggingface_hub read it at import, or as the environment says now: the project's one test
+    of offline mode (the Hub push preflight and the check of a model id both use it)."""
     from huggingface_hub import constants
 
     return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in TRUE

@@ -1,10 +1,8 @@
-"""Model-side pieces shared by train.py, eval.py and predict: run folders and model loading, featurizing, fixed
-windows, batched inference.
+"""Model-side pieces shared by train.py, eval.py and predict: model loading, featurizing, fixed windows, batched
+inference (a run folder's records and fingerprint: ``common.runs``).
 
-A run folder (written by train.py) holds the model and its feature extractor (``save_pretrained``) beside
-``run_config.json``, ``trainer_state.json`` and ``all_results.json``; ``read_run_files`` reads those defensively
-(for a report), ``read_run_config`` strictly (for a command), and ``load_classifier`` loads a run folder or Hub id
-after ``check_model_source`` has ruled out typos.
+``load_classifier`` loads a run folder (written by train.py: the model and its feature extractor, saved with
+``save_pretrained``) or a Hub id after ``check_model_source`` has ruled out typos.
 
 Every ``AutoModelForAudioClassification`` checkpoint works, from a Hub id or a local folder. Two input kinds exist:
 waveform encoders (wav2vec2, HuBERT, WavLM, data2vec-audio: ``input_values`` of raw samples) and spectrogram
@@ -22,9 +20,7 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,66 +29,18 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from common.hub import offline_mode
+from common.runs import read_run_config
 from common.audio import SAMPLING_RATE
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WINDOW_SECONDS = 10.0
-RUN_CONFIG = "run_config.json"
-RUN_FILES = (RUN_CONFIG, "trainer_state.json", "all_results.json")
 # owner/name as the Hub accepts it: letters, digits, "-", "_", "."; no "--" or ".." and no leading/trailing "-" or ".".
 HUB_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}(?<![.-])$")
 
 
 class ModelSourceError(FileNotFoundError):
     """The model is neither a run folder nor a Hub id that can be loaded here; the message names the value."""
-
-
-def read_json_object(path) -> tuple[dict | None, str | None]:
-    """``(data, None)`` for a file holding a JSON object, else ``(None, reason)``: never raises."""
-    path = Path(path)
-    if not path.is_file():
-        return None, f"{path.name} not found in {path.parent}"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return None, f"{path} is not readable JSON ({error})"
-    if not isinstance(data, dict):
-        return None, f"{path} holds a {type(data).__name__}, expected a JSON object"
-    return data, None
-
-
-def read_run_files(model: str) -> tuple[dict[str, dict], dict[str, str]]:
-    """The run files of a local run folder that could be read, and why each other one is missing (for a Hub id:
-    every file, with that reason)."""
-    found, missing = {}, {}
-    for name in RUN_FILES:
-        if not Path(model).is_dir():
-            missing[name] = f"the model {model!r} is not a local run directory (Hub id?), so it has no {name}"
-            continue
-        data, reason = read_json_object(Path(model) / name)
-        if data is None:
-            missing[name] = reason
-        else:
-            found[name] = data
-    return found, missing
-
-
-def read_run_config(model: str) -> dict:
-    """``run_config.json`` of a run folder; ``{}`` when there is none (a Hub id); a malformed one is an error."""
-    path = Path(model) / RUN_CONFIG
-    if not path.is_file():
-        return {}
-    data, reason = read_json_object(path)
-    if data is None:
-        raise ValueError(reason)
-    return data
-
-
-def hub_offline() -> bool:
-    from huggingface_hub import constants
-
-    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
 
 
 def cached_hub_config(model: str) -> str | None:
@@ -117,7 +65,7 @@ def check_model_source(model: str, flag: str = "MODEL") -> None:
         # "runs/dmeo" next to an existing runs/ is a mistyped run folder, not a Hub id.
         raise ModelSourceError(f"{flag}: no such run folder or Hub model: {model} (expected a folder written by "
                                "train.py, or a Hub id owner/name such as facebook/wav2vec2-base)")
-    if hub_offline() and cached_hub_config(model) is None:
+    if offline_mode() and cached_hub_config(model) is None:
         raise ModelSourceError(f"{flag}: no such run folder or Hub model: {model} (HF_HUB_OFFLINE=1 and it is not in "
                                "the local Hub cache; download it once online or give a run folder)")
 
@@ -138,16 +86,6 @@ def pick_device(name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return name
-
-
-def default_window_seconds(run_config: dict | None) -> float:
-    """Inference window length for a trained run: its ``eval_window_seconds``, else the ``max_length_seconds`` it
-    was trained on (so evaluation sees what training saw), else ``DEFAULT_WINDOW_SECONDS``."""
-    for key in ("eval_window_seconds", "max_length_seconds"):
-        value = (run_config or {}).get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            return float(value)
-    return DEFAULT_WINDOW_SECONDS
 
 
 def load_feature_extractor(name_or_path: str, **kwargs):
@@ -298,24 +236,3 @@ def predict_windows(model, extractor, arrays: Iterable[np.ndarray], window_s: fl
         end_s=np.asarray(ends, dtype=np.float64),
         embeddings=(np.concatenate(embeds) if embeds else None) if return_embeddings else None,
     )
-
-
-# The files that decide what a checkpoint computes: architecture, weights (single or sharded) and preprocessing.
-FINGERPRINT_PATTERNS = ("config.json", "*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin",
-                        "pytorch_model.bin.index.json", "preprocessor_config.json")
-
-
-def model_fingerprint(model: str) -> str:
-    """What a model is, for provenance and resume keys: ``sha256:<hex>`` over a local checkpoint's config, weight
-    and preprocessor files (not its README or logs); ``hub:<id>@<commit>`` for a Hub id (the cached snapshot's
-    commit, ``unknown`` when it is not cached)."""
-    from common.provenance import files_sha256
-
-    path = Path(model).expanduser()
-    if path.is_dir():
-        files = sorted({f for pattern in FINGERPRINT_PATTERNS for f in path.glob(pattern) if f.is_file()})
-        return "sha256:" + files_sha256(files)
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(model, "config.json")
-    return f"hub:{model}@{Path(cached).parent.name if isinstance(cached, str) else 'unknown'}"

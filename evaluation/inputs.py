@@ -7,7 +7,7 @@ Every defensive reader returns ``(value, None)`` or ``(None, reason)``: a missin
 Example::
 
     from evaluation.inputs import load_inputs, dataset_summary
-    from common.modeling import read_run_files
+    from common.runs import read_run_files
     inputs = load_inputs(config)                   # dataset, split, class names, run files, window, device
     run, missing = read_run_files("runs/w2v")        # missing: {"trainer_state.json": "file not found", ...}
 """
@@ -23,8 +23,8 @@ import numpy as np
 
 from common.data import load_prepared
 from common.downloads import MANIFEST, latest_download_records
-from common.modeling import (DEFAULT_WINDOW_SECONDS, default_window_seconds, pick_device, read_json_object,
-                             read_run_files)
+from common.modeling import pick_device
+from common.runs import DEFAULT_WINDOW_SECONDS, default_window_seconds, read_json_object, read_run_files
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def resolve_window(config, run_config: dict | None) -> tuple[float, str]:
     if config.window_seconds is not None:
         return float(config.window_seconds), "--window_seconds"
     window = default_window_seconds(run_config)
-    # the key common.modeling took it from: the first whose value is the window
+    # the key common.runs took it from: the first whose value is the window
     source = next((f"run_config.json {key}" for key in ("eval_window_seconds", "max_length_seconds")
                    if (run_config or {}).get(key) == window), None)
     return window, source or f"default {DEFAULT_WINDOW_SECONDS:g} s (no window length in run_config.json)"

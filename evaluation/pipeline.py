@@ -22,7 +22,7 @@ from typing import Literal, Optional
 
 from common.cli import format_table
 from common.jsonl import atomic_write_json
-from common.modeling import model_fingerprint
+from common.runs import model_fingerprint
 from common.provenance import CORE_PACKAGES, package_versions
 from common.seed import set_seed
 from evaluation.baselines import majority_reference, score_baselines

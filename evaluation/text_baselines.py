@@ -318,7 +318,9 @@ def score_text(config, inputs, inferred, scorer, model, out: Path) -> dict:
                                   about_encoder, audio, eval_labels)
     except ValueError as error:
         return {"systems": {}, "missing": {"all": str(error)}, "sources": sources}
-    assert list(result.video_ids[config.split]) == list(videos.video_ids), "text and audio must score the same videos"
+    if list(result.video_ids[config.split]) != list(videos.video_ids):
+        raise RuntimeError(f"bug: the text systems scored other {config.split} videos than the audio model "
+                           f"({len(result.video_ids[config.split])} vs {len(videos.video_ids)})")
     systems, predictions = {}, {"audio": videos.predictions}
     for name, per_split in result.log_probs.items():
         systems[name] = scorer.compare(per_split[config.split][videos.clip_group], model)

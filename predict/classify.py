@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from common.audio import SAMPLING_RATE
 from common.jsonl import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
 from common.modeling import predict_windows
-from common.modeling import default_window_seconds
+from common.runs import default_window_seconds
 from common.provenance import file_sha256, package_versions
 from common.seed import set_seed
 from predict.loading import load_classifier, model_fingerprint

@@ -2,7 +2,7 @@
 
 The loading itself lives in ``common.modeling`` (one implementation for eval and predict); this module gives predict
 its triple. The window the model was evaluated with (``eval_window_seconds``, else ``max_length_seconds``) becomes
-the default window (``common.modeling.default_window_seconds``). ``model_fingerprint`` names the model's content, so
+the default window (``common.runs.default_window_seconds``). ``model_fingerprint`` names the model's content, so
 outputs made with an older checkpoint in the same folder are never taken for the current one's.
 
 Example::
@@ -15,7 +15,8 @@ Example::
 from __future__ import annotations
 
 from common import modeling
-from common.modeling import ModelSourceError, check_model_source, model_fingerprint, read_run_config  # noqa: F401
+from common.modeling import ModelSourceError, check_model_source  # noqa: F401
+from common.runs import model_fingerprint, read_run_config  # noqa: F401
 
 
 def load_classifier(model: str, device: str = "auto"):

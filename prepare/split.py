@@ -174,7 +174,8 @@ def _cover_every_split(members, videos, placed, filled, fractions, classes, seed
 
 def allocate_round_robin(available: list[int], total: int) -> list[int]:
     """Share ``total`` clips among videos one at a time, so videos end as even as possible (water-filling)."""
-    assert total <= sum(available), (total, available)
+    if total > sum(available):
+        raise ValueError(f"cannot share {total} clips among videos holding {sum(available)} ({available})")
     allocation = [0] * len(available)
     remaining = total
     while remaining:

@@ -1,8 +1,9 @@
-"""Window length, device and model hash as evaluation resolves them (shared with predict via common.modeling)."""
+"""Window length, device and model hash as evaluation resolves them (shared with predict via common.runs and common.modeling)."""
 
 import pytest
 
-from common.modeling import DEFAULT_WINDOW_SECONDS, default_window_seconds, model_fingerprint, pick_device
+from common.modeling import pick_device
+from common.runs import DEFAULT_WINDOW_SECONDS, default_window_seconds, model_fingerprint
 from common.provenance import files_sha256
 from evaluation.inputs import resolve_window
 from evaluation.pipeline import EvalConfig

@@ -271,7 +271,8 @@ def test_check_model_source(run_dir, tmp_path, monkeypatch):
             check_model_source(bad)
     with pytest.raises(ModelSourceError, match="not in the local Hub cache"):
         check_model_source("facebook/surely-not-cached-here")
-    monkeypatch.setattr("common.modeling.hub_offline", lambda: False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr("huggingface_hub.constants.is_offline_mode", lambda: False)
     check_model_source("facebook/wav2vec2-base")  # online: a well-formed Hub id is left to from_pretrained
 
 

@@ -37,8 +37,8 @@ from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
 from common.jsonl import atomic_write_json
-from common.modeling import (check_model_source, featurize, input_kind, load_feature_extractor, model_fingerprint,
-                             pick_device)
+from common.modeling import check_model_source, featurize, input_kind, load_feature_extractor, pick_device
+from common.runs import model_fingerprint
 from common.provenance import file_sha256, package_versions
 from predict.sources import read_all, resolve_inputs
 
