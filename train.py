@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 
 import transformers
 from transformers import EarlyStoppingCallback
@@ -43,20 +44,60 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
     """Train and evaluate as ``argv`` says (see ``python train.py --help``); returns the metrics of all_results.json.
 
     ``callbacks`` are extra ``TrainerCallback`` objects (tests use one to interrupt a run)."""
-    # ---------------------------------------------------------------- arguments, logging, Hub preflight
     model_args, data_args, training_args = parse_args(argv)
     setup_logging()
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
-    # The token must reach neither the Trainer's pickled training_args.bin nor any log: keep it here only.
-    hub_token, training_args.hub_token = training_args.hub_token, None
-    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
-    if push_to_hub and not training_args.hub_model_id:
-        raise ValueError("--push_to_hub needs --hub_model_id USER/NAME (the Hub model repository to create or update)")
-    if push_to_hub:  # before any work: a missing token or an unreachable Hub would otherwise fail at the very end
-        check_hub_push(training_args.hub_model_id, hub_token)
+    hub = hub_preflight(training_args)
     set_seed(training_args.seed)
+    data = load_data(data_args, training_args)
+    config = run_config(model_args, data_args, training_args, dataset_stats(data.dataset, data_args.dataset_name),
+                        dataset_fingerprint(data.dataset), None)
+    config["training_args"]["push_to_hub"] = hub.push
+    finished = check_finished(training_args.output_dir, config)  # ChangedRunError when made otherwise
+    if finished is not None:
+        return reuse_finished(training_args, hub, finished)
+    last_checkpoint = find_resume_checkpoint(training_args)
+    model, extractor = load_model_and_extractor(model_args, data.class_names)
+    trainer = build_trainer(model, extractor, model_args, data_args, training_args, data, callbacks)
+    results, train_runtime = train_and_evaluate(trainer, training_args, last_checkpoint)
+    if trainer.is_world_process_zero():
+        write_run_records(trainer, extractor, config, results, train_runtime, data.class_names, training_args, hub)
+    return results
 
-    # ---------------------------------------------------------------- data
+
+# ---------------------------------------------------------------- the steps of run(), in order
+
+@dataclass
+class HubPush:
+    push: bool                  # --push_to_hub, taken off training_args so the Trainer never pushes by itself
+    token: str | None = field(repr=False)   # kept here only: it must reach neither training_args.bin nor a log
+
+
+def hub_preflight(training_args) -> HubPush:
+    """Take the token and the push flag off ``training_args`` and, before any work, check that the push at the end
+    can succeed (a missing token or an unreachable Hub would otherwise fail after hours of training)."""
+    hub = HubPush(training_args.push_to_hub, training_args.hub_token)
+    training_args.hub_token, training_args.push_to_hub = None, False
+    if hub.push and not training_args.hub_model_id:
+        raise ValueError("--push_to_hub needs --hub_model_id USER/NAME (the Hub model repository to create or update)")
+    if hub.push:
+        check_hub_push(training_args.hub_model_id, hub.token)
+    return hub
+
+
+@dataclass
+class TrainData:
+    dataset: object             # the prepared DatasetDict
+    train_split: object         # after --max_train_samples
+    class_names: list[str]
+    crops: RandomCrops          # the training transform (its epoch is set by CropEpochCallback)
+    train: object               # train_split with a row index and the crop transform
+    eval: object                # one row per fixed evaluation window
+
+
+def load_data(data_args, training_args) -> TrainData:
+    """The prepared dataset's train and evaluation splits (checked), their seeded subsets, random training crops and
+    fixed evaluation windows. The crop and subset seed is ``--data_seed``, else ``--seed``."""
     dataset = load_prepared(data_args.dataset_name)
     for flag in ("train_split_name", "eval_split_name"):
         if getattr(data_args, flag) not in dataset:
@@ -76,28 +117,34 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
     logger.info("%d training clips (random %.1f-s crops), %d validation clips in %d windows of %.1f s",
                 len(train_split), data_args.max_length_seconds, len(eval_split), len(eval_data),
                 data_args.eval_window_seconds)
+    return TrainData(dataset, train_split, class_names, crops, train_data, eval_data)
 
-    # ---------------------------------------------------------------- finished run? resume?
-    config = run_config(model_args, data_args, training_args, dataset_stats(dataset, data_args.dataset_name),
-                        dataset_fingerprint(dataset), None)
-    config["training_args"]["push_to_hub"] = push_to_hub
-    finished = check_finished(training_args.output_dir, config)  # ChangedRunError when made otherwise
-    if finished is not None:
-        print(f"{training_args.output_dir} already holds this finished run: nothing to do (delete it or pass "
-              "another --output_dir to train again)")
-        if push_to_hub and training_args.should_save:
-            push_run(training_args.output_dir, training_args.hub_model_id, token=hub_token,
-                     private=training_args.hub_private_repo, revision=training_args.hub_revision)
-        return finished
-    last_checkpoint = None
-    if training_args.resume_from_checkpoint is None:
-        with training_args.main_process_first(local=False, desc="checkpoint check"):
-            last_checkpoint = last_complete_checkpoint(training_args.output_dir,
-                                                       needs_training_state=not training_args.save_only_model)
-        if last_checkpoint:
-            logger.info("resuming from %s (delete it or pick another --output_dir to start over)", last_checkpoint)
 
-    # ---------------------------------------------------------------- model and feature extractor
+def reuse_finished(training_args, hub: HubPush, finished: dict) -> dict:
+    """The output folder already holds this finished run: say so, push it if asked, return its results."""
+    print(f"{training_args.output_dir} already holds this finished run: nothing to do (delete it or pass "
+          "another --output_dir to train again)")
+    if hub.push and training_args.should_save:
+        push_run(training_args.output_dir, training_args.hub_model_id, token=hub.token,
+                 private=training_args.hub_private_repo, revision=training_args.hub_revision)
+    return finished
+
+
+def find_resume_checkpoint(training_args) -> str | None:
+    """The newest complete checkpoint to resume from (None: start fresh, or --resume_from_checkpoint decides)."""
+    if training_args.resume_from_checkpoint is not None:
+        return None
+    with training_args.main_process_first(local=False, desc="checkpoint check"):
+        last_checkpoint = last_complete_checkpoint(training_args.output_dir,
+                                                   needs_training_state=not training_args.save_only_model)
+    if last_checkpoint:
+        logger.info("resuming from %s (delete it or pick another --output_dir to start over)", last_checkpoint)
+    return last_checkpoint
+
+
+def load_model_and_extractor(model_args, class_names: list[str]):
+    """The checkpoint with a head for ``class_names`` and its feature extractor; the convolutional feature encoder
+    frozen with ``--freeze_feature_encoder`` (where the model has one)."""
     extractor = load_feature_extractor(model_args.model_name_or_path, revision=model_args.model_revision)
     model = load_model(model_args.model_name_or_path, class_names=class_names, revision=model_args.model_revision)
     if model_args.freeze_feature_encoder:
@@ -106,26 +153,33 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
         else:
             logger.warning("--freeze_feature_encoder: %s has no convolutional feature encoder; nothing frozen",
                            type(model).__name__)
+    return model, extractor
 
-    # ---------------------------------------------------------------- trainer
-    weights = (class_weights(train_split["label"], len(class_names))
+
+def build_trainer(model, extractor, model_args, data_args, training_args, data: TrainData, callbacks=()):
+    """The Trainer: class-weighted loss (``--class_weighting``), new crops each epoch, clip-level validation
+    metrics over the window rows, early stopping with ``--early_stopping_patience``."""
+    weights = (class_weights(data.train_split["label"], len(data.class_names))
                if data_args.class_weighting == "balanced" else None)
-    extra_callbacks = [CropEpochCallback(crops), *callbacks]
+    extra_callbacks = [CropEpochCallback(data.crops), *callbacks]
     if model_args.early_stopping_patience:
         extra_callbacks.append(EarlyStoppingCallback(model_args.early_stopping_patience))
-    trainer = WeightedLossTrainer(
+    return WeightedLossTrainer(
         model=model,
         args=training_args,
-        train_dataset=train_data,
-        eval_dataset=eval_data,
+        train_dataset=data.train,
+        eval_dataset=data.eval,
         data_collator=AudioCollator(extractor),
         processing_class=extractor,
-        compute_metrics=ClipMetrics(eval_data.with_format(None)["row"], n_classes=len(class_names)),
+        compute_metrics=ClipMetrics(data.eval.with_format(None)["row"], n_classes=len(data.class_names)),
         callbacks=extra_callbacks,
         class_weights=weights,
     )
 
-    # ---------------------------------------------------------------- train and evaluate
+
+def train_and_evaluate(trainer, training_args, last_checkpoint: str | None) -> tuple[dict, float | None]:
+    """Train (resuming from ``last_checkpoint`` or ``--resume_from_checkpoint``), save the model, then evaluate;
+    returns the metrics and the training wall time."""
     results, train_runtime = {}, None
     if training_args.do_train:
         started = time.perf_counter()
@@ -141,22 +195,23 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
         trainer.log_metrics("eval", eval_metrics)
         trainer.save_metrics("eval", eval_metrics)
         results.update(eval_metrics)
+    return results, train_runtime
 
-    # ---------------------------------------------------------------- run records, model card, Hub
-    if trainer.is_world_process_zero():
-        out = training_args.output_dir
-        extractor.save_pretrained(out)
-        config["train_runtime_s"] = train_runtime
-        write_curves(trainer.state.log_history, os.path.join(out, "training_curves.png"))
-        atomic_write_text(os.path.join(out, "README.md"),
-                          model_card(config, results, class_names, training_args.hub_model_id))
-        # Written last: with the weights and all_results.json it marks the run finished (training.checkpoints).
-        atomic_write_json(os.path.join(out, "run_config.json"), config)
-        if push_to_hub:
-            push_run(out, training_args.hub_model_id, token=hub_token, private=training_args.hub_private_repo,
-                     revision=training_args.hub_revision)
-        print(format_table(["metric", "value"], [[k, v] for k, v in sorted(results.items())]))
-    return results
+
+def write_run_records(trainer, extractor, config: dict, results: dict, train_runtime: float | None,
+                      class_names: list[str], training_args, hub: HubPush) -> None:
+    """The run folder's records (curves, model card, run_config.json last: with the weights and all_results.json it
+    marks the run finished), the Hub push, and the summary table."""
+    out = training_args.output_dir
+    extractor.save_pretrained(out)
+    config["train_runtime_s"] = train_runtime
+    write_curves(trainer.state.log_history, os.path.join(out, "training_curves.png"))
+    atomic_write_text(os.path.join(out, "README.md"), model_card(config, results, class_names, training_args.hub_model_id))
+    atomic_write_json(os.path.join(out, "run_config.json"), config)
+    if hub.push:
+        push_run(out, training_args.hub_model_id, token=hub.token, private=training_args.hub_private_repo,
+                 revision=training_args.hub_revision)
+    print(format_table(["metric", "value"], [[k, v] for k, v in sorted(results.items())]))
 
 
 def main(argv: list[str] | None = None) -> int:
