@@ -30,7 +30,6 @@ import numpy as np
 import torch
 
 from common.hub import offline_mode
-from common.runs import read_run_config
 from common.audio import SAMPLING_RATE
 
 logger = logging.getLogger(__name__)

