@@ -70,46 +70,39 @@ class _ListAction(argparse.Action):
 
 
 class ArgumentParser(HfArgumentParser):
-    """``HfArgumentParser`` plus positionals, repeatable lists, config files and one-line errors."""
+    """``HfArgumentParser`` plus positionals, repeatable lists, config files and one-line errors, on public API only:
+    ``HfArgumentParser`` turns each dataclass field into an ``add_argument`` call with the field's metadata, and this
+    class's ``add_argument`` (argparse's public method) reads the project's own metadata keys there:
+    ``positional`` (True or an ``nargs``), ``cli_type`` (what the command line parses the value with); list fields
+    become repeatable (``_ListAction``) and help texts literal (``%`` escaped)."""
 
     def __init__(self, dataclass_types, prog: str, description: str | None = None):
+        self.added: list[argparse.Action] = []    # every action, as add_argument returned it
         super().__init__(dataclass_types, prog=prog, description=description)
 
-    def _parse_dataclass_field(self, parser, field: dataclasses.Field):  # noqa: D401 (overrides a staticmethod)
-        meta = dict(field.metadata)
-        if "help" in meta:  # help texts are literal: "95% intervals" must not break argparse's %-formatting
-            meta["help"] = meta["help"].replace("%", "%%")
-        positional, cli_type = meta.pop("positional", None), meta.pop("cli_type", None)
+    def add_argument(self, *names, **kwargs):
+        positional, cli_type = kwargs.pop("positional", None), kwargs.pop("cli_type", None)
+        if kwargs.get("help"):  # help texts are literal: "95% intervals" must not break argparse's %-formatting
+            kwargs["help"] = kwargs["help"].replace("%", "%%")
         if positional is not None:
-            parser.add_argument(field.name, nargs=None if positional is True else positional,
-                                metavar=meta.pop("metavar", field.name.upper()), help=meta.get("help"))
-            return
-        if cli_type is not None:
-            parser.add_argument(f"--{field.name}", *([f"--{field.name.replace('_', '-')}"] if "_" in field.name else []),
-                                *meta.pop("aliases", []), type=cli_type, default=field.default, **meta)
-            return
-        stripped = dataclasses.field(default=field.default, default_factory=field.default_factory, metadata=meta)
-        stripped.name, stripped.type = field.name, field.type
-        HfArgumentParser._parse_dataclass_field(parser, stripped)
-        action = parser._actions[-1] if parser._actions[-1].dest == field.name else None
-        if action is not None and action.nargs == "+" and not action.option_strings[0].startswith("--no"):
-            # make the list repeatable: rebuild it as a _ListAction with the same strings, type and default
-            parser._remove_action(action)
-            for option in action.option_strings:
-                parser._option_string_actions.pop(option, None)
-            for group in parser._action_groups:
-                if action in group._group_actions:
-                    group._group_actions.remove(action)
-            parser.add_argument(*action.option_strings, action=_ListAction, nargs="+", type=action.type,
-                                default=action.default, required=action.required, help=action.help,
-                                metavar=action.metavar)
+            dest = names[0].lstrip("-").replace("-", "_")
+            action = super().add_argument(dest, nargs=None if positional is True else positional,
+                                          metavar=kwargs.get("metavar", dest.upper()), help=kwargs.get("help"))
+        else:
+            if cli_type is not None:
+                kwargs["type"] = cli_type
+            if kwargs.get("nargs") == "+" and names and not names[0].startswith(("--no_", "--no-")):
+                kwargs["action"] = _ListAction     # --raw A B == --raw A --raw B
+            action = super().add_argument(*names, **kwargs)
+        self.added.append(action)
+        return action
 
     def error(self, message):
         raise UsageError(f"{message} (see --help)")
 
     # ------------------------------------------------------------------ parsing
     def _actions_by_dest(self) -> dict:
-        return {a.dest: a for a in self._actions if a.option_strings and a.dest != "help"
+        return {a.dest: a for a in self.added if a.option_strings and a.dest != "help"
                 and not any(s.startswith("--no_") or s.startswith("--no-") for s in a.option_strings)}
 
     def _coerce(self, action, value, source: str):
@@ -166,7 +159,7 @@ class ArgumentParser(HfArgumentParser):
             given |= self.apply_defaults(read_config_file(argv[0]), f"config file {argv[0]}")
             argv = argv[1:]
         namespace = self.parse_args(argv)
-        explicit = {a.dest for a in self._actions
+        explicit = {a.dest for a in self.added
                     for s in a.option_strings if any(arg == s or arg.startswith(s + "=") for arg in argv)}
         namespace.__dict__.pop("_lists_given", None)
         return namespace, given | explicit

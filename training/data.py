@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -33,35 +34,52 @@ class RandomCrops:
     """``with_transform`` function: decode each clip and cut a random ``max_seconds`` crop seeded by (seed, epoch, row).
 
     ``epoch`` is set by ``training.trainer.CropEpochCallback`` at the start of every epoch, before the epoch's first
-    batch is requested. It lives in shared memory, so data-loader workers see it whether they are started for each
-    epoch or kept (``--dataloader_persistent_workers``: a plain attribute reached only restarted workers, and kept
-    workers repeated epoch 0's crops)."""
+    batch is requested. It is kept in a small file that every copy of this object reads, so data-loader workers see
+    it whether they are started for each epoch or kept (``--dataloader_persistent_workers``: a plain attribute
+    reached only restarted workers, and kept workers repeated epoch 0's crops), forked or spawned; and the object
+    pickles (datasets hashes its transforms, spawned workers receive a copy)."""
 
     def __init__(self, max_seconds: float, seed: int):
-        import multiprocessing
+        import tempfile
+        import weakref
 
         self.max_samples = int(round(max_seconds * SAMPLING_RATE))
         self.seed = seed
-        self._epoch = multiprocessing.get_context().RawValue("i", 0)   # inherited by the workers, not copied
+        handle, self._epoch_file = tempfile.mkstemp(prefix="ytac-crop-epoch-", suffix=".txt")
+        os.write(handle, b"0")
+        os.close(handle)
+        weakref.finalize(self, _remove, self._epoch_file)   # the creating object only: copies never run __init__
 
     @property
     def epoch(self) -> int:
-        return self._epoch.value
+        with open(self._epoch_file, encoding="ascii") as handle:
+            return int(handle.read() or 0)
 
     @epoch.setter
     def epoch(self, value: int) -> None:
-        self._epoch.value = int(value)
+        staged = f"{self._epoch_file}.{os.getpid()}"
+        with open(staged, "w", encoding="ascii") as handle:
+            handle.write(str(int(value)))
+        os.replace(staged, self._epoch_file)          # a worker reads the old or the new value, never half of one
 
-    def crop(self, samples: np.ndarray, row: int) -> np.ndarray:
+    def crop(self, samples: np.ndarray, row: int, epoch: int | None = None) -> np.ndarray:
         if len(samples) <= self.max_samples:
             return samples
-        rng = np.random.default_rng([self.seed, self.epoch, row])
+        rng = np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, row])
         start = int(rng.integers(0, len(samples) - self.max_samples + 1))
         return samples[start:start + self.max_samples]
 
     def __call__(self, batch: dict) -> dict:
-        arrays = [self.crop(clip_array(cell), row) for cell, row in zip(batch["audio"], batch["row"])]
+        epoch = self.epoch                             # one read per batch
+        arrays = [self.crop(clip_array(cell), row, epoch) for cell, row in zip(batch["audio"], batch["row"])]
         return {"samples": arrays, "label": list(batch["label"])}
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 class WindowReader:
