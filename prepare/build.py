@@ -55,8 +55,11 @@ def prepare_dataset(config: PrepareConfig | None = None, **overrides) -> dict:
         stats = _existing_stats(out, config)
     else:
         if out.exists() and not config.overwrite:
-            raise FileExistsError(f"{out} exists but is not a finished prepared dataset (no {STATS_NAME}); "
-                                  f"remove it, choose another --out, or pass --overwrite")
+            missing = [name for name in (STATS_NAME, "README.md", f"{DATA_DIR}/") if not (out / name).exists()]
+            old = " (a dataset in the older save_to_disk layout: it still loads, rebuild it to reuse it here)" \
+                if (out / "dataset_dict.json").exists() else ""
+            raise FileExistsError(f"{out} exists but is not a finished prepared dataset (no {', '.join(missing)})"
+                                  f"{old}; remove it, choose another --out, or pass --overwrite")
         stats = _build(config, out, started)
     logger.info("%s: %s clips in train/validation/test, content sha256 %s", out,
                 "/".join(str(sum(c["clips"] for c in stats["splits"][s].values())) for s in SPLITS),

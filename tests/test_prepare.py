@@ -776,3 +776,16 @@ def test_contract_lists_every_dropped_reason_the_code_writes():
     documented = set(re.findall(r"`([a-z_<>]+)`", listed))
     assert (written | clips) - documented == set(), "reasons the code writes that docs/contract.md does not list"
     assert documented - written - clips == set(), "reasons docs/contract.md lists that the code no longer writes"
+
+
+def test_a_dataset_of_the_older_layout_is_not_silently_rebuilt_over(tmp_path):
+    """A folder from the earlier save_to_disk writer (dataset_dict.json, no data/ shards) is named as such: prepare
+    does not rebuild over it without --overwrite, and the folder still loads."""
+    from testing.synthetic import make_prepared_dataset
+
+    old = make_prepared_dataset(tmp_path / "old")                     # save_to_disk layout
+    (tmp_path / "old" / "prepare_stats.json").write_text("{}")
+    raw = make_raw(tmp_path / "raw", {"a": [2, 2, 2], "b": [2, 2, 2]})
+    with pytest.raises(FileExistsError, match=r"no README.md, data/\) \(a dataset in the older save_to_disk layout"):
+        prepare_dataset(raw=[str(raw)], out=old, clip_seconds=1.0, split="0.34,0.33,0.33")
+    assert len(load_prepared(old)["train"]) > 0
