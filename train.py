@@ -14,6 +14,7 @@ all_results.json, trainer_state.json, run_config.json, training_curves.png and a
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -28,7 +29,7 @@ from common.data import load_prepared
 from common.jsonl import atomic_write_json, atomic_write_text
 from common.modeling import load_feature_extractor, load_model
 from common.seed import set_seed
-from training.args import PROG, parse_args
+from training.args import PROG, WHISPER_SECONDS, parse_args
 from training.checkpoints import check_finished, last_complete_checkpoint
 from training.data import (AudioCollator, RandomCrops, class_weights, dataset_fingerprint, dataset_stats,
                            eval_windows, random_subset)
@@ -57,7 +58,7 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
     if finished is not None:
         return reuse_finished(training_args, hub, finished)
     last_checkpoint = find_resume_checkpoint(training_args)
-    model, extractor = load_model_and_extractor(model_args, data.class_names)
+    model, extractor = load_model_and_extractor(model_args, data_args, data.class_names)
     trainer = build_trainer(model, extractor, model_args, data_args, training_args, data, callbacks)
     results, train_runtime = train_and_evaluate(trainer, training_args, last_checkpoint)
     if trainer.is_world_process_zero():
@@ -142,11 +143,35 @@ def find_resume_checkpoint(training_args) -> str | None:
     return last_checkpoint
 
 
-def load_model_and_extractor(model_args, class_names: list[str]):
+def whisper_seconds(model_args, data_args) -> int | None:
+    """The whole seconds of input a Whisper checkpoint computes on (None: not Whisper): ``--whisper_input_seconds``,
+    else the training crop rounded up; an evaluation window longer than that is an error (it would be cut)."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
+    if config.model_type != "whisper":
+        return None
+    seconds = min(math.ceil(model_args.whisper_input_seconds or data_args.max_length_seconds), WHISPER_SECONDS)
+    if data_args.eval_window_seconds > seconds:
+        raise ValueError(f"--eval_window_seconds {data_args.eval_window_seconds}: longer than the {seconds} s of input "
+                         f"this Whisper computes on (--whisper_input_seconds, else --max_length_seconds); expected "
+                         f"at most {seconds}")
+    return seconds
+
+
+def load_model_and_extractor(model_args, data_args, class_names: list[str]):
     """The checkpoint with a head for ``class_names`` and its feature extractor; the convolutional feature encoder
-    frozen with ``--freeze_feature_encoder`` (where the model has one)."""
-    extractor = load_feature_extractor(model_args.model_name_or_path, revision=model_args.model_revision)
-    model = load_model(model_args.model_name_or_path, class_names=class_names, revision=model_args.model_revision)
+    frozen with ``--freeze_feature_encoder`` (where the model has one). A Whisper checkpoint computes on the clip's
+    length: 50 encoder positions per second and a feature extractor ``chunk_length`` to match (``whisper_seconds``),
+    saved with the run so that ``from_pretrained``, ``pipeline()``, eval.py and predict reload it as trained."""
+    seconds = whisper_seconds(model_args, data_args)
+    whisper = {} if seconds is None else {"chunk_length": seconds}
+    extractor = load_feature_extractor(model_args.model_name_or_path, revision=model_args.model_revision, **whisper)
+    model = load_model(model_args.model_name_or_path, class_names=class_names, revision=model_args.model_revision,
+                       config_overrides=None if seconds is None else {"max_source_positions": 50 * seconds})
+    if seconds is not None:
+        logger.info("Whisper computes on %d s of input (%d encoder positions; --whisper_input_seconds 30 keeps its "
+                    "original 30 s)", seconds, 50 * seconds)
     if model_args.freeze_feature_encoder:
         if hasattr(model, "freeze_feature_encoder"):
             model.freeze_feature_encoder()

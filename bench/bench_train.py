@@ -5,6 +5,10 @@ batch size and optimizer. train.py runs as its CLI in a child process (its peak 
 the Trainer's own ``train_runtime`` (no imports or model loading), which includes FLAC decoding, random cropping
 and featurizing each batch. The plain loop gets the examples already cropped and featurized as tensors.
 
+Whisper at the clip's length: one training step (forward, backward, optimizer) of a whisper-tiny-sized
+``WhisperForAudioClassification`` (random weights: the cost does not depend on them) on a batch of 4 crops, with the
+encoder cut to the crop (train.py's default, ``--whisper_input_seconds`` unset) against Whisper's 30-s input.
+
     python -m bench --only train        # or: python -c "from bench.bench_train import run; print(run('/tmp/b'))"
 """
 
@@ -75,6 +79,53 @@ def _plain_loop(dataset, model_path) -> dict:
     return {"samples_per_second": EPOCHS * len(labels) / seconds, "seconds": seconds, "loss": loss.item()}
 
 
+WHISPER_TINY = dict(d_model=384, encoder_layers=4, decoder_layers=1, encoder_attention_heads=6,
+                    decoder_attention_heads=6, encoder_ffn_dim=1536, decoder_ffn_dim=1536, num_mel_bins=80,
+                    vocab_size=100, num_labels=4, classifier_proj_size=256)
+
+
+def whisper_step_seconds(crop_seconds: float, input_seconds: int, steps: int = 3, batch: int = 4) -> dict:
+    """Median seconds of a training step, and of featurizing the batch, for crops of ``crop_seconds`` on an encoder
+    computing on ``input_seconds`` (the crop's length, or 30)."""
+    import numpy as np
+    import torch
+    import transformers as tf
+
+    torch.manual_seed(0)
+    model = tf.WhisperForAudioClassification(tf.WhisperConfig(**WHISPER_TINY, max_source_positions=50 * input_seconds))
+    extractor = tf.WhisperFeatureExtractor(feature_size=80, chunk_length=input_seconds)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    crops = [np.random.default_rng(i).standard_normal(int(crop_seconds * 16000)).astype(np.float32) * 0.1
+             for i in range(batch)]
+    labels = torch.arange(batch) % 4
+    step_times, feature_times = [], []
+    for _ in range(steps + 1):                       # the first step warms up (allocations, kernels)
+        started = time.perf_counter()
+        features = extractor(crops, sampling_rate=16000, return_tensors="pt")["input_features"]
+        featurized = time.perf_counter()
+        loss = model(input_features=features, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        step_times.append(time.perf_counter() - featurized)
+        feature_times.append(featurized - started)
+    return {"step_s": float(np.median(step_times[1:])), "featurize_s": float(np.median(feature_times[1:]))}
+
+
+def whisper_rows() -> list[dict]:
+    rows = []
+    for crop in (5, 10):
+        short, full = whisper_step_seconds(crop, crop), whisper_step_seconds(crop, 30)
+        rows.append({"figure": f"Whisper train step, {crop}-s crops (whisper-tiny size, batch 4, CPU, 1 thread)",
+                     "value": round(short["step_s"], 3), "unit": "s", "reference":
+                     f"{full['step_s']:.3f} s at Whisper's 30-s input", "ratio": round(full["step_s"] / short["step_s"], 2),
+                     "target": ">= 5x" if crop == 5 else ">= 2.5x"})
+        rows.append({"figure": f"Whisper featurize, {crop}-s crops (batch 4)", "value": round(short["featurize_s"], 4),
+                     "unit": "s", "reference": f"{full['featurize_s']:.4f} s at 30 s",
+                     "ratio": round(full["featurize_s"] / short["featurize_s"], 2), "target": None})
+    return rows
+
+
 def run(tmp_dir) -> dict:
     """Train samples/s: train.py (Trainer, tiny CPU recipe) vs a plain PyTorch loop; time per epoch; peak RSS."""
     from testing.tiny_models import save_tiny_wav2vec2
@@ -96,6 +147,7 @@ def run(tmp_dir) -> dict:
          "reference": f"{plain['seconds'] / EPOCHS:.2f} s plain loop", "ratio": round(ratio, 3), "target": None},
         {"figure": "peak RSS of the train.py process", "value": round(trainer["peak_rss_mib"]), "unit": "MiB",
          "reference": None, "ratio": None, "target": None},
+        *whisper_rows(),
     ]}
 
 

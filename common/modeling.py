@@ -100,10 +100,13 @@ def load_feature_extractor(name_or_path: str, **kwargs):
     return extractor
 
 
-def load_model(name_or_path: str, class_names: Sequence[str] | None = None, **kwargs):
+def load_model(name_or_path: str, class_names: Sequence[str] | None = None, config_overrides: dict | None = None,
+               **kwargs):
     """``AutoModelForAudioClassification`` with ``label2id``/``id2label`` set from ``class_names`` (when given).
 
-    A fresh classification head is created when the checkpoint has another label set (``ignore_mismatched_sizes``).
+    A fresh classification head is created when the checkpoint has another label set (``ignore_mismatched_sizes``);
+    ``config_overrides`` change the architecture's config too (e.g. Whisper's ``max_source_positions``: a weight of
+    another shape is created anew, here the sinusoidal positions, which are the first rows of the original ones).
     """
     from transformers import AutoConfig, AutoModelForAudioClassification
 
@@ -112,6 +115,7 @@ def load_model(name_or_path: str, class_names: Sequence[str] | None = None, **kw
     config = AutoConfig.from_pretrained(
         name_or_path,
         **({"revision": kwargs["revision"]} if "revision" in kwargs else {}),
+        **(config_overrides or {}),
         num_labels=len(class_names),
         label2id={name: i for i, name in enumerate(class_names)},
         id2label={i: name for i, name in enumerate(class_names)},
@@ -164,6 +168,15 @@ def window_bounds(n_samples: int, window_samples: int, hop_samples: int | None =
     return [(s, s + window_samples) for s in starts]
 
 
+def check_window_fits(extractor, window_s: float) -> None:
+    """Raise ``ValueError`` when ``window_s`` is longer than the fixed input of a Whisper feature extractor."""
+    chunk = getattr(extractor, "chunk_length", None) if "Whisper" in type(extractor).__name__ else None
+    if chunk is not None and window_s > chunk + 1e-6:
+        raise ValueError(f"window {window_s:g} s: this Whisper model computes on {chunk} s of input (its feature "
+                         f"extractor's chunk_length, as trained); expected a window of at most {chunk} s "
+                         f"(--window_seconds / --window-seconds)")
+
+
 @dataclass
 class WindowPredictions:
     logits: np.ndarray            # (n_windows, n_labels)
@@ -198,7 +211,9 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
 def predict_windows(model, extractor, arrays: Iterable[np.ndarray], window_s: float, hop_s: float | None = None,
                     batch_size: int = 8, return_embeddings: bool = False, device=None) -> WindowPredictions:
     """Logits (and optionally pooled embeddings) for fixed windows over each array, in bounded memory:
-    only ``batch_size`` windows are featurized and run at a time, whatever the length of the inputs."""
+    only ``batch_size`` windows are featurized and run at a time, whatever the length of the inputs. A window longer
+    than a Whisper extractor's ``chunk_length`` (the input its run was trained on) is an error: it would be cut."""
+    check_window_fits(extractor, window_s)
     device = device or next(model.parameters()).device
     model.eval()
     window = int(round(window_s * SAMPLING_RATE))

@@ -487,3 +487,30 @@ def test_precision_auto_follows_the_machine(monkeypatch, cuda, bf16_ok, use_cpu,
     values = {"precision": "auto", "use_cpu": use_cpu}
     resolve_precision(values, set(given))
     assert (values.get("bf16", False), values.get("fp16", False)) == expected
+
+
+def test_whisper_computes_on_the_clips_length_and_reloads_as_trained(data, tiny, tmp_path):
+    """Issue 20 item 1: Whisper padded every crop to 30 s. Now its encoder positions are cut to 50 per second of the
+    crop and its feature extractor's chunk_length matches; both are in the run folder, so from_pretrained and
+    pipeline("audio-classification") reload it as trained; --whisper_input_seconds 30 keeps the original input."""
+    import numpy as np
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification, pipeline
+
+    out = tmp_path / "short"
+    train.run(run_argv(data, tiny("whisper"), out, "--num_train_epochs", "1"))       # 1-s crops
+    config, extractor = read_json(out / "config.json"), read_json(out / "preprocessor_config.json")
+    assert config["max_source_positions"] == 50 and extractor["chunk_length"] == 1
+    model = AutoModelForAudioClassification.from_pretrained(out)
+    features = AutoFeatureExtractor.from_pretrained(out)([np.zeros(16000, np.float32)], sampling_rate=16000,
+                                                         return_tensors="pt")["input_features"]
+    assert features.shape[-1] == 100 and model(input_features=features).logits.shape == (1, 4)
+    scores = pipeline("audio-classification", model=str(out))(np.zeros(16000, np.float32))
+    assert {s["label"] for s in scores} == {"art_music", "food", "history", "travel"}
+    train.run(run_argv(data, tiny("whisper"), tmp_path / "full", "--num_train_epochs", "1",
+                       "--whisper_input_seconds", "30"))
+    assert read_json(tmp_path / "full" / "config.json")["max_source_positions"] == 1500
+    with pytest.raises(ValueError, match="--eval_window_seconds 2.0: longer than the 1 s"):
+        train.run(run_argv(data, tiny("whisper"), tmp_path / "bad", "--eval_window_seconds", "2"))
+    from common.modeling import check_window_fits
+    with pytest.raises(ValueError, match="computes on 1 s of input"):
+        check_window_fits(AutoFeatureExtractor.from_pretrained(out), 2.0)

@@ -36,6 +36,7 @@ PROJECT_DEFAULTS = {
 FORCED = {"remove_unused_columns": False}
 METRICS = ("accuracy", "f1", "window_accuracy", "loss")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+WHISPER_SECONDS = 30          # Whisper's own input: 3,000 log-mel frames, 1,500 encoder positions (50 per second)
 
 
 @dataclass
@@ -58,12 +59,21 @@ class ModelArguments:
         default=None,
         metadata={"help": "Stop after this many evaluations without improvement of --metric_for_best_model "
                           "(needs --load_best_model_at_end). None: never stop early."})
+    whisper_input_seconds: float | None = field(
+        default=None,
+        metadata={"help": "Whisper only: the seconds of input its encoder computes on. Default: the training crop "
+                          "(--max_length_seconds, rounded up to whole seconds): encoder positions cut to 50 per "
+                          "second and the feature extractor's chunk_length to match, both saved in the run folder "
+                          "(from_pretrained and pipeline() reload it as trained). 30 keeps Whisper's 30-s input."})
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
             raise ValueError(f"--precision {self.precision!r}: expected one of {list(PRECISIONS)}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ValueError(f"--early_stopping_patience {self.early_stopping_patience}: expected an integer >= 1")
+        if self.whisper_input_seconds is not None and not 0 < self.whisper_input_seconds <= WHISPER_SECONDS:
+            raise ValueError(f"--whisper_input_seconds {self.whisper_input_seconds}: expected a number of seconds in "
+                             f"(0, {WHISPER_SECONDS}] (Whisper's positions cover {WHISPER_SECONDS} s)")
 
 
 @dataclass
