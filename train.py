@@ -94,6 +94,7 @@ class TrainData:
     crops: RandomCrops          # the training transform (its epoch is set by CropEpochCallback)
     train: object               # train_split with a row index and the crop transform
     eval: object                # one row per fixed evaluation window
+    eval_videos: list[str]      # the video id of each evaluation clip (video-level validation metrics)
 
 
 def load_data(data_args, training_args) -> TrainData:
@@ -118,7 +119,7 @@ def load_data(data_args, training_args) -> TrainData:
     logger.info("%d training clips (random %.1f-s crops), %d validation clips in %d windows of %.1f s",
                 len(train_split), data_args.max_length_seconds, len(eval_split), len(eval_data),
                 data_args.eval_window_seconds)
-    return TrainData(dataset, train_split, class_names, crops, train_data, eval_data)
+    return TrainData(dataset, train_split, class_names, crops, train_data, eval_data, list(eval_split["video_id"]))
 
 
 def reuse_finished(training_args, hub: HubPush, finished: dict) -> dict:
@@ -196,7 +197,8 @@ def build_trainer(model, extractor, model_args, data_args, training_args, data: 
         eval_dataset=data.eval,
         data_collator=AudioCollator(extractor),
         processing_class=extractor,
-        compute_metrics=ClipMetrics(data.eval.with_format(None)["row"], n_classes=len(data.class_names)),
+        compute_metrics=ClipMetrics(data.eval.with_format(None)["row"], n_classes=len(data.class_names),
+                                    video_of_clip=data.eval_videos),
         callbacks=extra_callbacks,
         class_weights=weights,
     )

@@ -51,7 +51,8 @@ def test_every_shipped_recipe_parses(recipe):
     assert data_args.max_length_seconds == values["max_length_seconds"]
     assert training_args.learning_rate == values["learning_rate"]
     assert training_args.remove_unused_columns is False  # the collator needs the raw columns
-    assert training_args.eval_strategy.value == "epoch" and training_args.metric_for_best_model == "accuracy"
+    assert training_args.eval_strategy.value == "epoch"
+    assert training_args.metric_for_best_model == values["metric_for_best_model"]
 
 
 def test_cli_overrides_recipe_and_defaults_apply_without_recipe():
@@ -174,6 +175,27 @@ def test_eval_windows_cover_each_clip_and_metrics_average_per_clip(tmp_path):
     metrics = ClipMetrics(index["row"], n_classes=4)(type("P", (), {"predictions": logits, "label_ids": labels}))
     assert metrics["accuracy"] == 1.0 and metrics["f1"] == 1.0
     assert metrics["window_accuracy"] == pytest.approx(10 / 12)
+    assert "video_accuracy" not in metrics                              # no video ids given
+
+
+def test_validation_reports_video_accuracy_from_mean_clip_logits():
+    """Issue 20 item 3: the label and the headline are per video, so validation reports video accuracy and F1 (mean
+    of each video's clip logits, as eval.py) and the recipes select on it. Video v0 has three clips, two weakly
+    wrong and one strongly right: clip accuracy 1/3 for it, but the video is right."""
+    clip_of_window = np.arange(5)                          # one window per clip
+    videos = ["v0", "v0", "v0", "v1", "v1"]
+    labels = np.array([0, 0, 0, 1, 1])
+    logits = np.zeros((5, 4))
+    logits[0, 0] = 9.0                                     # v0: strongly right once ...
+    logits[1, 2] = logits[2, 2] = 1.0                      # ... weakly wrong twice
+    logits[3, 1] = logits[4, 3] = 1.0                      # v1: one right, one wrong clip: a tie broken by argmax
+    prediction = type("P", (), {"predictions": logits, "label_ids": labels})
+    metrics = ClipMetrics(clip_of_window, n_classes=4, video_of_clip=videos)(prediction)
+    assert metrics["accuracy"] == pytest.approx(2 / 5)
+    assert metrics["video_accuracy"] == 1.0 and 0 < metrics["video_f1"] <= 1.0
+    from training.args import parse_args
+    _, _, training_args = parse_args(["--dataset_name", "d"])
+    assert training_args.metric_for_best_model == "video_accuracy" and training_args.greater_is_better
 
 
 def test_balanced_class_weights_and_weighted_loss():

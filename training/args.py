@@ -27,14 +27,16 @@ PROJECT_DEFAULTS = {
     "warmup_steps": 0.1,  # transformers 5: a float below 1 is a ratio of the total steps
     "num_train_epochs": 5,
     "load_best_model_at_end": True,
-    "metric_for_best_model": "accuracy",  # greater_is_better is left to transformers: False for loss, else True
+    # the label and the headline are per video: select on it (greater_is_better is left to transformers: False for
+    # loss, else True)
+    "metric_for_best_model": "video_accuracy",
     "save_total_limit": 2,
     "report_to": "none",
     "seed": 42,
 }
 # The data pipeline hands the collator raw columns (audio bytes, labels): Trainer must not prune them.
 FORCED = {"remove_unused_columns": False}
-METRICS = ("accuracy", "f1", "window_accuracy", "loss")
+METRICS = ("accuracy", "f1", "window_accuracy", "video_accuracy", "video_f1", "loss")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 WHISPER_SECONDS = 30          # Whisper's own input: 3,000 log-mel frames, 1,500 encoder positions (50 per second)
 

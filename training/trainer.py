@@ -58,11 +58,13 @@ class CropEpochCallback(TrainerCallback):
 
 class ClipMetrics:
     """``compute_metrics`` over evaluation windows: clip accuracy and macro-F1 from the mean of each clip's window
-    logits (the headline figures), plus window accuracy."""
+    logits, window accuracy, and with ``video_of_clip`` (each clip's video id) video accuracy and macro-F1 from the
+    mean of each video's clip logits, as eval.py scores a video (the label and the headline are per video)."""
 
-    def __init__(self, clip_of_window, n_classes: int):
+    def __init__(self, clip_of_window, n_classes: int, video_of_clip=None):
         self.clip_of_window = np.asarray(clip_of_window, dtype=np.int64)
         self.n_classes = n_classes
+        self.video_of_clip = None if video_of_clip is None else [str(v) for v in video_of_clip]
         self.metric = load_metric()
 
     def __call__(self, prediction) -> dict:
@@ -77,8 +79,17 @@ class ClipMetrics:
         clip_labels[clip_of_window] = labels
         scores = self.metric.compute(predictions=clip_logits.argmax(-1), references=clip_labels,
                                      num_classes=self.n_classes)
-        return {
+        result = {
             "accuracy": scores["accuracy"],
             "f1": scores["macro_f1"],
             "window_accuracy": float((logits.argmax(-1) == labels).mean()),
         }
+        if self.video_of_clip is not None:
+            videos, video_of_clip = np.unique(np.asarray(self.video_of_clip)[clips], return_inverse=True)
+            video_logits = aggregate_clips(clip_logits, video_of_clip, len(videos))
+            video_labels = np.zeros(len(videos), dtype=np.int64)
+            video_labels[video_of_clip] = clip_labels
+            per_video = self.metric.compute(predictions=video_logits.argmax(-1), references=video_labels,
+                                            num_classes=self.n_classes)
+            result.update(video_accuracy=per_video["accuracy"], video_f1=per_video["macro_f1"])
+        return result
