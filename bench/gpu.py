@@ -703,7 +703,7 @@ class GpuBenchArguments:
     warmup: int | None = field(default=None, metadata={
         "help": "Untimed steps first (default 10; compilation happens here)."})
     workers: int | None = field(default=None, metadata={
-        "help": "--dataloader_num_workers (default 4, the recipe's)."})
+        "help": "--dataloader_num_workers (default 4)."})
     train_clips: int | None = field(default=None, metadata={"help": "Clips in the synthetic train split (default 2048)."})
     clip_seconds: float | None = field(default=None, metadata={"help": "Clip length written (default 10)."})
     crop_seconds: float | None = field(default=None, metadata={

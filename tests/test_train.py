@@ -536,3 +536,24 @@ def test_whisper_computes_on_the_clips_length_and_reloads_as_trained(data, tiny,
     from common.modeling import check_window_fits
     with pytest.raises(ValueError, match="computes on 1 s of input"):
         check_window_fits(AutoFeatureExtractor.from_pretrained(out), 2.0)
+
+
+@pytest.mark.parametrize("cuda, cores, local_world, given, expected", [
+    (False, 16, "1", None, 0),          # CPU training: workers would compete with the training process
+    (True, 16, "1", None, 8),           # one GPU, 16 cores: capped at 8
+    (True, 16, "4", None, 3),           # four processes on the machine: 4 cores each, one for the process
+    (True, 2, "1", None, 1),
+    (True, 16, "1", "2", 2),            # given: kept
+])
+def test_data_loader_workers_follow_the_machine_unless_given(monkeypatch, cuda, cores, local_world, given, expected):
+    """Issue 20 item 5: --dataloader_num_workers defaulted to 0 everywhere, which starves a GPU (bench/gpu.py)."""
+    import os
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", local_world)
+    from training.args import default_workers
+
+    values = {"dataloader_num_workers": 0 if given is None else int(given)}
+    default_workers(values, set() if given is None else {"dataloader_num_workers"})
+    assert values["dataloader_num_workers"] == expected

@@ -142,6 +142,27 @@ def resolve_precision(values: dict, given: set[str]) -> None:
         values["fp16"] = True
 
 
+MAX_WORKERS = 8              # bench/gpu.py: wav2vec2-base at 40% MFU on an H100 needs 6-8 decoding workers
+
+
+def default_workers(values: dict, given: set[str]) -> None:
+    """``--dataloader_num_workers`` from the machine when neither the recipe nor the command line gives it: on a GPU,
+    the cores each training process can have (``LOCAL_WORLD_SIZE`` processes per machine) minus one for the process
+    itself, at most ``MAX_WORKERS``; on a CPU, 0 (workers would only compete with the training process)."""
+    import os
+
+    import torch
+
+    if "dataloader_num_workers" in given:
+        return
+    if not torch.cuda.is_available() or values.get("use_cpu"):
+        values["dataloader_num_workers"] = 0
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per_process = cores // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    values["dataloader_num_workers"] = max(0, min(MAX_WORKERS, per_process - 1))
+
+
 def parse_args(argv: list[str] | None = None):
     """``[recipe.yaml] [--flag value ...]`` -> (ModelArguments, DataArguments, TrainingArguments).
 
@@ -153,6 +174,7 @@ def parse_args(argv: list[str] | None = None):
     parser = ArgumentParser((ModelArguments, DataArguments, TrainingArguments), prog=PROG, description=DESCRIPTION)
     namespace, given = parser.parse(argv, defaults=PROJECT_DEFAULTS)
     resolve_precision(vars(namespace), given)
+    default_workers(vars(namespace), given)
     vars(namespace).update(FORCED)
     model_args, data_args, training_args = parser.to_dataclasses(namespace)
     metric = training_args.metric_for_best_model
