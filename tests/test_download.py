@@ -70,7 +70,10 @@ def test_middle_section_of_a_10_minute_source_has_exactly_the_requested_length(m
     assert info.frames == 20 * 16000 and rec["duration_s"] == 20.0 and rec["method"] == "section"
     assert rec["source_duration_s"] == pytest.approx(600.0, abs=0.1)
     assert rec["section_start_s"] == pytest.approx((rec["source_duration_s"] - 20) / 2, abs=0.001)
-    assert server.bytes_for("long/tone.webm") < size / 5          # only the section travelled
+    # only the section travelled: ~130 KB of audio plus the probes (ffprobe's duration, yt-dlp's range check,
+    # ffmpeg's header and cue reads), whose open-ended reads the server cuts short by a timing-dependent amount
+    # (0.75-0.86 MB measured); a whole fetch is the 4 MB
+    assert server.bytes_for("long/tone.webm") < size / 3
     download_videos(str(listing), tmp_path / "start", DownloadConfig(max_seconds=20, section="start", **FAST))
     (rec,) = _manifest(tmp_path / "start")
     assert rec["section_start_s"] == 0 and sf.info(str(tmp_path / "start" / rec["path"])).frames == 20 * 16000
