@@ -144,12 +144,9 @@ def find_resume_checkpoint(training_args) -> str | None:
     return last_checkpoint
 
 
-def whisper_seconds(model_args, data_args) -> int | None:
+def whisper_seconds(config, model_args, data_args) -> int | None:
     """The whole seconds of input a Whisper checkpoint computes on (None: not Whisper): ``--whisper_input_seconds``,
     else the training crop rounded up; an evaluation window longer than that is an error (it would be cut)."""
-    from transformers import AutoConfig
-
-    config = AutoConfig.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
     if config.model_type != "whisper":
         return None
     seconds = min(math.ceil(model_args.whisper_input_seconds or data_args.max_length_seconds), WHISPER_SECONDS)
@@ -165,11 +162,20 @@ def load_model_and_extractor(model_args, data_args, class_names: list[str]):
     frozen with ``--freeze_feature_encoder`` (where the model has one). A Whisper checkpoint computes on the clip's
     length: 50 encoder positions per second and a feature extractor ``chunk_length`` to match (``whisper_seconds``),
     saved with the run so that ``from_pretrained``, ``pipeline()``, eval.py and predict reload it as trained."""
-    seconds = whisper_seconds(model_args, data_args)
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
+    seconds = whisper_seconds(config, model_args, data_args)
+    overrides = {} if seconds is None else {"max_source_positions": 50 * seconds}
+    if model_args.use_weighted_layer_sum:
+        if not hasattr(config, "use_weighted_layer_sum"):
+            raise ValueError(f"--use_weighted_layer_sum: {config.model_type} models have no weighted layer sum "
+                             "(wav2vec2, HuBERT, WavLM, data2vec-audio and Whisper do); leave it off for this model")
+        overrides["use_weighted_layer_sum"] = True
     whisper = {} if seconds is None else {"chunk_length": seconds}
     extractor = load_feature_extractor(model_args.model_name_or_path, revision=model_args.model_revision, **whisper)
     model = load_model(model_args.model_name_or_path, class_names=class_names, revision=model_args.model_revision,
-                       config_overrides=None if seconds is None else {"max_source_positions": 50 * seconds})
+                       config_overrides=overrides or None)
     if seconds is not None:
         logger.info("Whisper computes on %d s of input (%d encoder positions; --whisper_input_seconds 30 keeps its "
                     "original 30 s)", seconds, 50 * seconds)
@@ -201,6 +207,7 @@ def build_trainer(model, extractor, model_args, data_args, training_args, data: 
                                     video_of_clip=data.eval_videos),
         callbacks=extra_callbacks,
         class_weights=weights,
+        head_lr_multiplier=model_args.head_lr_multiplier,
     )
 
 

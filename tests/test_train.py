@@ -557,3 +557,34 @@ def test_data_loader_workers_follow_the_machine_unless_given(monkeypatch, cuda, 
     values = {"dataloader_num_workers": 0 if given is None else int(given)}
     default_workers(values, set() if given is None else {"dataloader_num_workers"})
     assert values["dataloader_num_workers"] == expected
+
+
+def test_recipe_levers_weighted_layer_sum_and_head_learning_rate(data, tiny, tmp_path):
+    """Issue 20 item 4: --use_weighted_layer_sum reaches the saved model (its layer weights are trained and saved,
+    so the run reloads as trained) and is refused, naming the flag, for a model without it; --head_lr_multiplier
+    puts the head's parameters in optimizer groups of their own at that multiple of the learning rate."""
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    seen = {}
+
+    class Groups(TrainerCallback):
+        def on_train_begin(self, args, state, control, optimizer=None, model=None, **kwargs):
+            names = {id(p): n for n, p in model.named_parameters()}
+            seen["groups"] = [(g.get("initial_lr", g["lr"]), sorted({names[id(p)].split(".")[0] for p in g["params"]}))
+                              for g in optimizer.param_groups]
+
+    out = tmp_path / "levers"
+    train.run(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "1", "--use_weighted_layer_sum", "true",
+                       "--head_lr_multiplier", "10"), callbacks=[Groups()])
+    assert read_json(out / "config.json")["use_weighted_layer_sum"] is True
+    assert "layer_weights" in load_file(out / "model.safetensors")
+    base_lr = read_json(out / "run_config.json")["training_args"]["learning_rate"]
+    head = [lr for lr, modules in seen["groups"] if set(modules) <= {"projector", "classifier", "layer_weights"}]
+    body = [lr for lr, modules in seen["groups"] if "wav2vec2" in modules]
+    assert head and body
+    assert all(lr == pytest.approx(10 * base_lr) for lr in head) and all(lr == pytest.approx(base_lr) for lr in body)
+    assert {m for _, modules in seen["groups"] for m in modules} >= {"projector", "classifier", "layer_weights",
+                                                                      "wav2vec2"}
+    with pytest.raises(ValueError, match="--use_weighted_layer_sum: audio-spectrogram-transformer models have no"):
+        train.run(run_argv(data, tiny("ast"), tmp_path / "ast", "--use_weighted_layer_sum", "true"))

@@ -61,6 +61,16 @@ class ModelArguments:
         default=None,
         metadata={"help": "Stop after this many evaluations without improvement of --metric_for_best_model "
                           "(needs --load_best_model_at_end). None: never stop early."})
+    use_weighted_layer_sum: bool = field(
+        default=False,
+        metadata={"help": "Feed the head a learned weighted sum of every encoder layer's hidden states instead of the "
+                          "last layer's (the SUPERB standard for wav2vec2/HuBERT/WavLM; Whisper has it too). An "
+                          "error for models without it (AST)."})
+    head_lr_multiplier: float = field(
+        default=1.0,
+        metadata={"help": "The randomly initialised head (projector, classifier, layer weights) learns this many "
+                          "times faster than the pretrained encoder (SpeechBrain's recipes train the head 10x "
+                          "faster). 1: one learning rate for all."})
     whisper_input_seconds: float | None = field(
         default=None,
         metadata={"help": "Whisper only: the seconds of input its encoder computes on. Default: the training crop "
@@ -73,6 +83,8 @@ class ModelArguments:
             raise ValueError(f"--precision {self.precision!r}: expected one of {list(PRECISIONS)}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ValueError(f"--early_stopping_patience {self.early_stopping_patience}: expected an integer >= 1")
+        if self.head_lr_multiplier <= 0:
+            raise ValueError(f"--head_lr_multiplier {self.head_lr_multiplier}: expected a positive number")
         if self.whisper_input_seconds is not None and not 0 < self.whisper_input_seconds <= WHISPER_SECONDS:
             raise ValueError(f"--whisper_input_seconds {self.whisper_input_seconds}: expected a number of seconds in "
                              f"(0, {WHISPER_SECONDS}] (Whisper's positions cover {WHISPER_SECONDS} s)")

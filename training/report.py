@@ -131,6 +131,9 @@ def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str
     hyperparameters = [(k, training_args.get(k)) for k in HYPERPARAMETERS] + [
         ("max_length_seconds", config["max_length_seconds"]), ("eval_window_seconds", config["eval_window_seconds"]),
         ("freeze_feature_encoder", config["model_args"]["freeze_feature_encoder"]),
+        ("use_weighted_layer_sum", config["model_args"].get("use_weighted_layer_sum", False)),
+        ("head_lr_multiplier", config["model_args"].get("head_lr_multiplier", 1.0)),
+        ("whisper_input_seconds", config["model_args"].get("whisper_input_seconds")),
         ("class_weighting", config["data_args"]["class_weighting"]),
         ("allow_test_selection", config["data_args"].get("allow_test_selection", False)),
         ("processes", f"{config['hardware']['n_processes']} ({config['hardware']['device']})")]

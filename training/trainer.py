@@ -23,15 +23,44 @@ from transformers import Trainer, TrainerCallback
 from common.metrics import aggregate_clips, load_metric
 
 
+HEAD_MODULES = ("projector", "classifier", "layer_weights")   # what AutoModelForAudioClassification adds on top
+
+
+def is_head_parameter(name: str) -> bool:
+    """Whether a parameter belongs to the head added for classification (not the pretrained encoder)."""
+    return name.split(".")[0] in HEAD_MODULES
+
+
 class WeightedLossTrainer(Trainer):
-    """``Trainer`` whose loss is cross-entropy with per-class weights (None: the model's own unweighted loss)."""
+    """``Trainer`` whose loss is cross-entropy with per-class weights (None: the model's own unweighted loss), and
+    whose optimizer gives the head ``head_lr_multiplier`` times the learning rate of the encoder."""
 
     # compute_loss returns a per-batch mean: Trainer divides it by the gradient accumulation steps.
     loss_is_scaled_for_ga = False
 
-    def __init__(self, *args, class_weights: torch.Tensor | None = None, **kwargs):
+    def __init__(self, *args, class_weights: torch.Tensor | None = None, head_lr_multiplier: float = 1.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
+        self.head_lr_multiplier = head_lr_multiplier
+
+    def create_optimizer(self, model=None):
+        """Trainer's optimizer (its class and settings, its weight-decay rule), with the head's parameters in groups
+        of their own at ``head_lr_multiplier`` x the learning rate; the scheduler then scales every group alike."""
+        if self.head_lr_multiplier == 1.0 or self.optimizer is not None:
+            return super().create_optimizer(model) if model is not None else super().create_optimizer()
+        model = model or self.model
+        decay = set(self.get_decay_parameter_names(model))
+        groups = []
+        for head in (False, True):
+            for decayed in (True, False):
+                params = [p for n, p in model.named_parameters()
+                          if p.requires_grad and is_head_parameter(n) == head and (n in decay) == decayed]
+                if params:
+                    groups.append({"params": params, "weight_decay": self.args.weight_decay if decayed else 0.0,
+                                   **({"lr": self.args.learning_rate * self.head_lr_multiplier} if head else {})})
+        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, model)
+        self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.class_weights is None:
