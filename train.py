@@ -208,6 +208,7 @@ def build_trainer(model, extractor, model_args, data_args, training_args, data: 
         callbacks=extra_callbacks,
         class_weights=weights,
         head_lr_multiplier=model_args.head_lr_multiplier,
+        spec_augment=model_args.spec_augment,
     )
 
 

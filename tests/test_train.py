@@ -588,3 +588,37 @@ def test_recipe_levers_weighted_layer_sum_and_head_learning_rate(data, tiny, tmp
                                                                       "wav2vec2"}
     with pytest.raises(ValueError, match="--use_weighted_layer_sum: audio-spectrogram-transformer models have no"):
         train.run(run_argv(data, tiny("ast"), tmp_path / "ast", "--use_weighted_layer_sum", "true"))
+
+
+def test_spec_augment_masks_one_time_and_one_frequency_band_of_spectrograms_only():
+    """Issue 20 item 4: --spec_augment masks spectrogram inputs in training (AST (batch, time, mel), Whisper (batch,
+    mel, time)), one band per axis within the fraction, filled with the example's mean; waveforms are untouched."""
+    from training.trainer import mask_spectrogram
+
+    generator = torch.Generator().manual_seed(0)
+    ast = torch.randn(3, 100, 32)
+    masked = mask_spectrogram({"input_values": ast}, 0.2, generator)["input_values"]
+    changed = masked != ast
+    for example in range(3):
+        rows = changed[example].all(dim=1).nonzero().flatten()          # whole time frames masked
+        cols = changed[example].all(dim=0).nonzero().flatten()          # whole mel bins masked
+        assert len(rows) <= 20 and len(cols) <= 6                        # within 20% of each axis
+        if len(rows):
+            assert rows.max() - rows.min() + 1 == len(rows)              # one contiguous band
+            assert torch.allclose(masked[example, rows[0]], ast[example].mean().expand(32))
+    whisper = torch.randn(2, 80, 300)
+    assert (mask_spectrogram({"input_features": whisper}, 0.1, generator)["input_features"] != whisper).any()
+    assert mask_spectrogram({"input_values": torch.randn(2, 16000)}, 0.1, generator) == {}
+
+
+def test_spec_augment_reaches_training(data, tiny, tmp_path):
+    """With --spec_augment the AST trains on masked inputs: different weights from an unmasked run with the same
+    seed, and the setting is recorded in run_config.json (masking applies only while the model is in training
+    mode, ``WeightedLossTrainer.compute_loss``)."""
+    from safetensors.torch import load_file
+
+    for name, extra in (("plain", []), ("masked", ["--spec_augment", "0.3"])):
+        train.run(run_argv(data, tiny("ast"), tmp_path / name, "--num_train_epochs", "1", *extra))
+    plain, masked = (load_file(tmp_path / name / "model.safetensors") for name in ("plain", "masked"))
+    assert any(not torch.equal(plain[k], masked[k]) for k in plain)
+    assert read_json(tmp_path / "masked" / "run_config.json")["model_args"]["spec_augment"] == 0.3

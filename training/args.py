@@ -71,6 +71,11 @@ class ModelArguments:
         metadata={"help": "The randomly initialised head (projector, classifier, layer weights) learns this many "
                           "times faster than the pretrained encoder (SpeechBrain's recipes train the head 10x "
                           "faster). 1: one learning rate for all."})
+    spec_augment: float = field(
+        default=0.0,
+        metadata={"help": "Spectrogram models (AST, Whisper): during training, mask one band of time and one of "
+                          "frequency per example, each up to this fraction of the input (SpecAugment-style; e.g. 0.1). "
+                          "0: off. Waveform models have their own (the config's mask_time_prob)."})
     whisper_input_seconds: float | None = field(
         default=None,
         metadata={"help": "Whisper only: the seconds of input its encoder computes on. Default: the training crop "
@@ -83,6 +88,8 @@ class ModelArguments:
             raise ValueError(f"--precision {self.precision!r}: expected one of {list(PRECISIONS)}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ValueError(f"--early_stopping_patience {self.early_stopping_patience}: expected an integer >= 1")
+        if not 0.0 <= self.spec_augment < 1.0:
+            raise ValueError(f"--spec_augment {self.spec_augment}: expected a fraction in [0, 1)")
         if self.head_lr_multiplier <= 0:
             raise ValueError(f"--head_lr_multiplier {self.head_lr_multiplier}: expected a positive number")
         if self.whisper_input_seconds is not None and not 0 < self.whisper_input_seconds <= WHISPER_SECONDS:

@@ -133,6 +133,7 @@ def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str
         ("freeze_feature_encoder", config["model_args"]["freeze_feature_encoder"]),
         ("use_weighted_layer_sum", config["model_args"].get("use_weighted_layer_sum", False)),
         ("head_lr_multiplier", config["model_args"].get("head_lr_multiplier", 1.0)),
+        ("spec_augment", config["model_args"].get("spec_augment", 0.0)),
         ("whisper_input_seconds", config["model_args"].get("whisper_input_seconds")),
         ("class_weighting", config["data_args"]["class_weighting"]),
         ("allow_test_selection", config["data_args"].get("allow_test_selection", False)),

@@ -38,10 +38,12 @@ class WeightedLossTrainer(Trainer):
     # compute_loss returns a per-batch mean: Trainer divides it by the gradient accumulation steps.
     loss_is_scaled_for_ga = False
 
-    def __init__(self, *args, class_weights: torch.Tensor | None = None, head_lr_multiplier: float = 1.0, **kwargs):
+    def __init__(self, *args, class_weights: torch.Tensor | None = None, head_lr_multiplier: float = 1.0,
+                 spec_augment: float = 0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
         self.head_lr_multiplier = head_lr_multiplier
+        self.spec_augment = spec_augment
 
     def create_optimizer(self, model=None):
         """Trainer's optimizer (its class and settings, its weight-decay rule), with the head's parameters in groups
@@ -63,6 +65,10 @@ class WeightedLossTrainer(Trainer):
         return self.optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.spec_augment and model.training:
+            inputs = dict(inputs)
+            generator = torch.Generator().manual_seed(self.args.seed * 1_000_003 + self.state.global_step)
+            inputs.update(mask_spectrogram(inputs, self.spec_augment, generator))
         if self.class_weights is None:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         labels = inputs.pop("labels")
@@ -70,6 +76,29 @@ class WeightedLossTrainer(Trainer):
         weight = self.class_weights.to(outputs.logits.device)
         loss = torch.nn.functional.cross_entropy(outputs.logits.float(), labels, weight=weight)
         return (loss, outputs) if return_outputs else loss
+
+
+def mask_spectrogram(inputs: dict, fraction: float, generator: torch.Generator) -> dict:
+    """SpecAugment-style masks on a batch of spectrograms: per example one time band and one frequency band, each of
+    a random width up to ``fraction`` of its axis, set to that example's mean. AST's ``input_values`` are (batch,
+    time, mel), Whisper's ``input_features`` (batch, mel, time); waveform inputs are returned unchanged."""
+    if "input_features" in inputs:
+        key, time_axis, freq_axis = "input_features", 2, 1
+    elif "input_values" in inputs and inputs["input_values"].dim() == 3:
+        key, time_axis, freq_axis = "input_values", 1, 2
+    else:
+        return {}
+    features = inputs[key].clone()
+    for example in range(features.shape[0]):
+        fill = features[example].mean()
+        for axis in (time_axis, freq_axis):
+            size = features.shape[axis]
+            width = int(torch.randint(0, max(1, int(fraction * size)) + 1, (1,), generator=generator))
+            start = int(torch.randint(0, size - width + 1, (1,), generator=generator))
+            index = [example, slice(None), slice(None)]
+            index[axis] = slice(start, start + width)
+            features[tuple(index)] = fill
+    return {key: features}
 
 
 class CropEpochCallback(TrainerCallback):
