@@ -37,6 +37,9 @@ class WeightedLossTrainer(Trainer):
 
     # compute_loss returns a per-batch mean: Trainer divides it by the gradient accumulation steps.
     loss_is_scaled_for_ga = False
+    class_weights: torch.Tensor | None = None
+    head_lr_multiplier = 1.0
+    spec_augment = 0.0
 
     def __init__(self, *args, class_weights: torch.Tensor | None = None, head_lr_multiplier: float = 1.0,
                  spec_augment: float = 0.0, **kwargs):
