@@ -622,3 +622,30 @@ def test_spec_augment_reaches_training(data, tiny, tmp_path):
     plain, masked = (load_file(tmp_path / name / "model.safetensors") for name in ("plain", "masked"))
     assert any(not torch.equal(plain[k], masked[k]) for k in plain)
     assert read_json(tmp_path / "masked" / "run_config.json")["model_args"]["spec_augment"] == 0.3
+
+
+@pytest.mark.parametrize("recipe, model, shape", [
+    ("whisper-base.yaml", "whisper", {"input_features": ((8, 80, 500), torch.float32)}),
+    ("ast-audioset.yaml", "ast", {"input_values": ((8, 1024, 128), torch.float32)}),
+])
+def test_recipe_compute_estimates_follow_bench_gpus_count(recipe, model, shape):
+    """The expected compute in a recipe's comments is bench/gpu.py's counted training-step FLOPs for that
+    checkpoint's architecture (whisper-base's encoder at the recipe's 5-s crop; AST's fixed 1,024 x 128 input)."""
+    import re
+
+    import transformers as tf
+
+    from bench import gpu
+
+    text = (ROOT / "configs" / recipe).read_text()
+    stated = float(re.search(r"([\d.]+) GFLOP per", text).group(1))
+    if model == "whisper":      # openai/whisper-base's encoder, at 250 positions (5 s)
+        config = tf.WhisperConfig(d_model=512, encoder_layers=6, encoder_attention_heads=8, encoder_ffn_dim=2048,
+                                  decoder_layers=1, num_mel_bins=80, num_labels=4, max_source_positions=250)
+        cls = tf.WhisperForAudioClassification
+    else:                       # MIT/ast-finetuned-audioset-10-10-0.4593's architecture is ASTConfig's default
+        config, cls = tf.ASTConfig(num_labels=4), tf.ASTForAudioClassification
+    with torch.device("meta"):
+        meta = cls(config)
+    counted = gpu.count_step_flops(meta, {**shape, "labels": ((8,), torch.long)})["total"] / 8
+    assert counted / 1e9 == pytest.approx(stated, rel=0.01)
