@@ -72,7 +72,6 @@ def _source(seed: int) -> np.ndarray:
 
     rng = np.random.default_rng(seed)
     n = VIDEO_SECONDS * SAMPLING_RATE
-    t = np.arange(n) / SAMPLING_RATE
     freq = np.repeat(rng.uniform(150, 2000, VIDEO_SECONDS // 5), 5 * SAMPLING_RATE)
     level = np.repeat(rng.uniform(0.05, 0.4, VIDEO_SECONDS // 5), 5 * SAMPLING_RATE)
     wave = level * np.sin(2 * np.pi * np.cumsum(freq) / SAMPLING_RATE) + 0.02 * rng.standard_normal(n)

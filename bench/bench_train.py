@@ -47,7 +47,6 @@ def _trainer_run(dataset, model, out) -> dict:
 
 
 def _plain_loop(dataset, model_path) -> dict:
-    import numpy as np
     import torch
 
     from common.data import clip_array, load_prepared

@@ -10,7 +10,6 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shlex
 import sys

@@ -20,7 +20,7 @@ import re
 import shutil
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -40,8 +40,8 @@ from download.breaker import CircuitBreaker, EnvironmentBreaker
 from download.errors import (BOT_CHECK_HELP, COOKIES_ADVICE, ENVIRONMENT, PAUSE, STOP, VIDEO, BotCheckError, FatalError,
                              RateLimited, RateLimitPause, classify_failure, is_network_failure)
 from download.ids import YOUTUBE_ID
-from download.listing import (ClassifiedListing, ListingError, Video, classify_listing, listing_sha256, listing_table,
-                              parse_categories, parse_shard, read_listing, select_videos)
+from download.listing import (ClassifiedListing, Video, classify_listing, listing_sha256, parse_categories, parse_shard,
+                              read_listing, select_videos)
 from download.repair import repair_rows, search_options, youtube_search
 from download.ytdlp import CACHE_DIR, CHANNEL_FIELDS, FETCH_CHOICES, media_seconds, passthrough_options, redact_url
 

@@ -20,7 +20,7 @@ from download.errors import (ENVIRONMENT, PAUSE, STOP, VIDEO, BotCheckError, Env
                              classify_failure)
 from download.ytdlp import choose_audio_format, passthrough_options
 from testing import fake_youtube
-from testing.fake_youtube import REASONS, STORYBOARD, audio_format, healthy, write_scenarios
+from testing.fake_youtube import STORYBOARD, audio_format, healthy, write_scenarios
 from testing.server import MediaServer
 
 FAST = dict(sleep=0, retries=0, backoff_s=0.01, http_retries=1, socket_timeout_s=5, stall_timeout_s=5)
