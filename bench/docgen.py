@@ -49,9 +49,9 @@ def flags_table(stage: str) -> str:
     """A markdown table of the stage's options: flag spellings, default, help (as ``--help`` shows them)."""
     parser = stage_parser(stage)
     rows = ["| flag | default | meaning |", "|---|---|---|"]
-    negated = {a.dest: a.option_strings[-1] for a in parser._actions
+    negated = {a.dest: a.option_strings[-1] for a in parser.added
                if any(s.startswith(("--no_", "--no-")) for s in a.option_strings)}
-    for action in parser._actions:
+    for action in parser.added:
         if action.dest == "help" or any(s.startswith(("--no_", "--no-")) for s in action.option_strings):
             continue
         if not action.option_strings:

@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -124,20 +125,24 @@ def encode_flac(samples: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> byte
     return buffer.getvalue()
 
 
-def decode_audio_bytes(data: bytes, name: str = "audio bytes") -> tuple[np.ndarray, int]:
-    """Decode the bytes of a ``datasets.Audio`` cell (FLAC/WAV/OGG) to (mono float32 samples, sampling rate).
-
-    Undecodable bytes raise ``AudioError`` naming ``name`` (soundfile's own error is a bare ``RuntimeError``)."""
+@contextlib.contextmanager
+def _bytes_named(name: str):
+    """soundfile's errors on undecodable bytes (a bare ``RuntimeError``) as an ``AudioError`` naming ``name``."""
     try:
-        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        yield
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(f"{name}: cannot decode it ({exc}); expected 16 kHz FLAC/WAV bytes as prepare writes them")
+
+
+def decode_audio_bytes(data: bytes, name: str = "audio bytes") -> tuple[np.ndarray, int]:
+    """Decode the bytes of a ``datasets.Audio`` cell (FLAC/WAV/OGG) to (mono float32 samples, sampling rate);
+    undecodable bytes raise ``AudioError`` naming ``name``."""
+    with _bytes_named(name):
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     return (samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]), rate
 
 
 def audio_bytes_frames(data: bytes, name: str = "audio bytes") -> int:
     """The number of samples in encoded audio bytes, from the header (no decoding); ``AudioError`` names ``name``."""
-    try:
+    with _bytes_named(name):
         return sf.info(io.BytesIO(data)).frames
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(f"{name}: cannot read it ({exc}); expected 16 kHz FLAC/WAV bytes as prepare writes them")

@@ -52,11 +52,10 @@ ROWS_PER_GROUP = 32                 # rows per Parquet row group: encoded clips 
 MAX_SHARD_BYTES = 500 * 1024 ** 2   # about save_to_disk's and push_to_hub's default shard size
 
 
-def write_split(out, split: str, rows: Iterable[dict], features, max_shard_bytes: int = MAX_SHARD_BYTES
-                ) -> tuple[str, list[str]]:
+def write_split(out, split: str, rows: Iterable[dict], features, max_shard_bytes: int = MAX_SHARD_BYTES) -> str:
     """Write ``rows`` (dicts of ``features``' columns) as ``OUT/data/<split>-NNNNN-of-NNNNN.parquet``, streaming:
-    ``ROWS_PER_GROUP`` rows at a time, whatever the split's size. Returns the split's content sha256 (over every
-    row's fields and audio bytes) and the file names (none for an empty split). The schema is
+    ``ROWS_PER_GROUP`` rows at a time, whatever the split's size; an empty split writes no file. Returns the split's
+    content sha256 (over every row's fields and audio bytes). The schema is
     ``features.arrow_schema``, which carries the features (``Audio``, ``ClassLabel``) for ``load_dataset``."""
     import os
 
@@ -92,10 +91,9 @@ def write_split(out, split: str, rows: Iterable[dict], features, max_shard_bytes
         flush()
     if writer is not None:
         writer.close()
-    names = [f"{split}-{i:05d}-of-{len(staged):05d}.parquet" for i in range(len(staged))]
-    for path, name in zip(staged, names):
-        os.replace(path, data_dir / name)
-    return digest.hexdigest(), names
+    for i, path in enumerate(staged):
+        os.replace(path, data_dir / f"{split}-{i:05d}-of-{len(staged):05d}.parquet")
+    return digest.hexdigest()
 
 
 def card_configs(splits: Iterable[str]) -> list[dict]:

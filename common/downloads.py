@@ -39,10 +39,12 @@ class FoundRecord:
 def latest_download_records(directories: Iterable, keep_keyless: bool = False) -> dict[str, FoundRecord]:
     """id -> the record that counts under the module's rule, over the manifests of ``directories`` (a folder
     without a manifest contributes nothing; callers that need one check it). ``keep_keyless`` keeps records
-    without an id as ``"<line N without id>"`` (so a reader can report them)."""
+    without an id as ``"DIR/manifest.jsonl <line N without id>"`` (so a reader can report each of them)."""
     candidates: dict[str, list[tuple[tuple, Path, dict]]] = {}
     for order, directory in enumerate(map(Path, directories)):
         for video_id, record in latest_records(directory / MANIFEST, keep_keyless=keep_keyless).items():
+            if record.get("id") is None:          # keyless: its own entry per folder, never merged with another's
+                video_id = f"{directory / MANIFEST} {video_id}"
             rank = (record.get("status") == "ok", str(record.get("finished_at") or ""), order)
             candidates.setdefault(video_id, []).append((rank, directory, record))
     found = {}

@@ -131,7 +131,7 @@ def _build(config: PrepareConfig, out: Path, started: float) -> dict:
     for split in SPLITS:
         ids = [vid for category in class_names for vid in assignment[split][category]]
         rows = _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split)
-        split_hashes[split], _ = write_split(staging, split, rows, features)
+        split_hashes[split] = write_split(staging, split, rows, features)
     shutil.rmtree(work)
 
     stats = _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests,

@@ -789,3 +789,15 @@ def test_a_dataset_of_the_older_layout_is_not_silently_rebuilt_over(tmp_path):
     with pytest.raises(FileExistsError, match=r"no README.md, data/\) \(a dataset in the older save_to_disk layout"):
         prepare_dataset(raw=[str(raw)], out=old, clip_seconds=1.0, split="0.34,0.33,0.33")
     assert len(load_prepared(old)["train"]) > 0
+
+
+def test_records_without_an_id_in_two_folders_are_reported_once_each(tmp_path):
+    """Bug caught (in this change's own merge rule): keyless records were keyed "<line N without id>", so the same
+    line number in two shards collapsed into one and only one of them was reported."""
+    a, b = make_raw(tmp_path / "a", {"food": [2, 2, 2]}), make_raw(tmp_path / "b", {"music": [2, 2, 2]})
+    for folder in (a, b):
+        with open(folder / "manifest.jsonl", "a") as handle:
+            handle.write(json.dumps({"status": "ok", "category": "food"}) + "\n")      # line 4 of both, no id
+    _, dropped, _ = read_download_dirs([a, b])
+    keyless = [d for d in dropped if d.reason == "bad_id"]
+    assert len(keyless) == 2 and {str(a), str(b)} == {d.item.split("/manifest.jsonl")[0] for d in keyless}

@@ -250,6 +250,11 @@ def test_fusion_unavailable_on_validation_split_and_train_split_refused(tmp_path
     result = text_lib.run_text_systems(dataset, texts, "validation", len(CLASSES), seed=0, audio=fake_audio(dataset))
     assert "text_tfidf" in result.log_probs and "fusion_tfidf" not in result.log_probs
     assert "validation split" in result.missing["fusion_tfidf"]
+    # when validation selected the checkpoint (eval_labels given), the weight is cross-fitted on it instead
+    labels = split_video_labels(dataset)["validation"]
+    crossed = text_lib.run_text_systems(dataset, texts, "validation", len(CLASSES), seed=0,
+                                        audio=fake_audio(dataset), eval_labels=labels)
+    assert crossed.fusion["fusion_tfidf"]["chosen_on"] == "cross_fit" and "fusion_tfidf" in crossed.log_probs
     with pytest.raises(ValueError, match="--split train"):
         text_lib.run_text_systems(dataset, texts, "train", len(CLASSES), seed=0)
 
