@@ -43,7 +43,7 @@ def opus_source(dst: Path, seconds: float, kbps: int = 64) -> Path:
 
 def throttled_fetch(tmp_dir: Path, sources: int = 8, seconds: float = 1200, max_seconds: float = 600,
                     workers: int = 4) -> dict:
-    """Wall time of --fetch auto (defaults) against --fetch sections (today's download_ranges path, no speed floor)
+    """Wall time of --fetch auto (defaults) against --fetch sections (the section path, no speed floor)
     on a server that throttles like YouTube (testing.server.Throttle: 32 KiB/s after 1 MiB for un-chunked
     requests). On these generic URLs auto fetches the whole stream: a 600-s cut of a 1200-s source saves only half."""
     media = tmp_dir / "throttled"
@@ -56,7 +56,7 @@ def throttled_fetch(tmp_dir: Path, sources: int = 8, seconds: float = 1200, max_
         for fetch in ("auto", "sections"):
             out = tmp_dir / f"out_throttled_{fetch}"
             started = time.perf_counter()
-            floor = {} if fetch == "auto" else {"section_min_rate": "0"}     # sections: today's path, no floor
+            floor = {} if fetch == "auto" else {"section_min_rate": "0"}     # sections: the section path, no floor
             summary = download_videos(str(listing), out, DownloadConfig(
                 max_seconds=max_seconds, workers=workers, fetch=fetch, sleep=0, retries=0, **floor))
             walls[fetch] = time.perf_counter() - started
@@ -75,7 +75,7 @@ def run(tmp_dir: Path) -> dict:
     """Measures (0) the wall time of --fetch auto against --fetch sections with 8 sources of 20 minutes of
     64 kbps opus on a server throttled like YouTube (see ``throttled_fetch``; target: auto >= 5x faster, every
     output exactly 600.0 s of 16 kHz mono); (1) the bytes the server really sent (16 KiB send buffers, see testing.server) to fetch 60 s of a
-    60-minute webm/opus source with --max-seconds 60 (a middle-section download through yt-dlp's download ranges)
+    60-minute webm/opus source with --max-seconds 60 (a middle-section download by the section ffmpeg)
     against a full download of it (target: >= 20x fewer), for webm/opus and m4a/aac; and (2) the wall time to
     download 20 short synthetic videos with 1 and with 4 workers when the server adds 200 ms to every request
     (target: >= 3x faster with 4)."""

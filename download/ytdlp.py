@@ -1,5 +1,6 @@
 """Everything that talks to yt-dlp: options (pacing, cookies, JS runtime), the audio format choice, and fetching
-one video's audio (a section through ``download_ranges``, or the whole file) into a work folder.
+one video's audio (a section read by an ffmpeg this module runs and watches, or the whole file through yt-dlp's
+native downloader) into a work folder.
 
 Example::
 
@@ -16,7 +17,7 @@ import logging
 import os
 import shlex
 import shutil
-import signal
+import subprocess
 import threading
 import time
 from collections import deque
@@ -45,6 +46,8 @@ FETCH_CHOICES = ("auto", "whole", "sections")
 # --fetch auto on other URLs takes a section only when it saves at least this share of the source's length: a
 # section is one open-ended ffmpeg request, which a throttling server slows down (see above), so it must save a lot.
 SECTION_MIN_SAVING = 0.75
+# Formats whose URL ffmpeg opens itself: a section fetch reads them (``SectionFetch``); others are fetched whole.
+SECTION_PROTOCOLS = ("http", "https", "m3u8", "m3u8_native")
 # The section speed floor is measured over this many seconds, after a first such window (the fast burst).
 SECTION_WATCH_WINDOW_S = 8.0
 # yt-dlp info-dict fields copied into the manifest (None where the extractor has none, e.g. the generic one).
@@ -262,7 +265,8 @@ def ydl_options(work_dir: Path, video_id: str, *, youtube: bool, sleep_s: float 
         "cachedir": str(cache_dir) if cache_dir else False,
         "retries": http_retries, "fragment_retries": http_retries, "file_access_retries": 1,
         "socket_timeout": socket_timeout_s,
-        # A section download is ffmpeg reading over HTTP; -rw_timeout makes a stalled read fail instead of hang.
+        # When yt-dlp itself hands a download to ffmpeg (HLS it does not read natively), a stalled read fails
+        # after -rw_timeout instead of hanging (section fetches run their own ffmpeg: ``section_command``).
         "external_downloader_args": {"ffmpeg_i": ["-rw_timeout", str(int(stall_timeout_s * 1e6))]},
     }
     if limit_rate:
@@ -355,6 +359,8 @@ def choose_fetch(fetch: str, youtube: bool, ydl, info: dict, length: float | Non
     """"whole" or "sections" for this video (see FETCH_CHOICES and the module notes on YouTube's throttle)."""
     if length is None:
         return "whole"              # nothing to cut: the whole stream is the wanted audio
+    if info.get("protocol", "https") not in SECTION_PROTOCOLS or not info.get("url"):
+        return "whole"              # ffmpeg cannot open it by URL (DASH segments, RTMP, several formats merged)
     if fetch != "auto":
         return fetch
     if source_duration is None:
@@ -367,70 +373,109 @@ def choose_fetch(fetch: str, youtube: bool, ydl, info: dict, length: float | Non
     return "sections" if accepts_ranges(ydl, info.get("url") or info.get("webpage_url") or "") else "whole"
 
 
-class SectionWatch(threading.Thread):
-    """Abandons a section fetch that progresses slower than ``min_rate`` bytes/s: kills the ffmpeg that yt-dlp
-    started for ``work_dir`` so the whole-stream path takes over, instead of waiting out a throttled request.
+class SectionFetch:
+    """One section download by an ffmpeg this process starts, owns and, when it crawls, stops.
 
-    The rate is what ffmpeg reads (``rchar`` of ``/proc/PID/io``, sockets included) over ``window_s``, measured from
-    the end of a first window (the fast burst). Not the output file's growth: muxers write it in bursts of MiBs.
-    Linux only; elsewhere there is no floor (the stall timeout still applies)."""
+    yt-dlp's own section path (``download_ranges``) starts ffmpeg with a bare ``Popen.wait``: nothing outside can watch
+    or stop it. So the section is read here by ffmpeg with what yt-dlp resolved for the chosen format (its URL, HTTP
+    headers, cookies and proxy), as yt-dlp's ``FFmpegFD`` would, into ``source.nut`` (``-c copy``, one audio stream,
+    flushed per packet). ffmpeg reports progress on a pipe (``-progress``); a fetch whose written bytes grow slower
+    than ``min_rate`` bytes/s over ``window_s``, measured from the end of a first window (the fast burst), is stopped
+    and ``slow`` says why, so the whole-stream path takes over instead of waiting out a throttled request."""
 
-    def __init__(self, work_dir: Path, min_rate: float, window_s: float | None = None):
-        super().__init__(name=f"watch-{work_dir.name}", daemon=True)
-        self.work_dir, self.min_rate, self.window_s = work_dir, min_rate, window_s or SECTION_WATCH_WINDOW_S
+    def __init__(self, min_rate: float = 0.0, window_s: float | None = None):
+        self.min_rate, self.window_s = min_rate, window_s or SECTION_WATCH_WINDOW_S
         self.slow: str | None = None
-        self._done = threading.Event()
 
-    def run(self):
-        samples: deque = deque()
-        first = None
-        while not self._done.wait(0.5):
-            pids = _children_for(self.work_dir)
-            if not pids:
-                samples.clear()
-                continue
-            now, read = time.monotonic(), sum(_bytes_read(pid) for pid in pids)
-            first = first or now
-            samples.append((now, read))
-            while len(samples) > 1 and now - samples[1][0] >= self.window_s:
-                samples.popleft()       # keep the oldest sample at least a window old: the rate's start
-            if now - first < 2 * self.window_s or now - samples[0][0] < 0.9 * self.window_s:
-                continue
-            rate = (read - samples[0][1]) / (now - samples[0][0])
-            if rate < self.min_rate:
-                self.slow = f"section fetch at {rate / 1024:.0f} KiB/s, below the floor of {self.min_rate / 1024:.0f} KiB/s"
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                return
+    def fetch(self, ydl, info: dict, start: float, length: float, work_dir: Path, stall_timeout_s: float) -> Path:
+        """Read ``length`` seconds from ``start`` of ``info``'s format into ``work_dir/source.nut``; raises
+        ``MediaError`` when ffmpeg fails, returns the path (maybe short: the caller checks) otherwise."""
+        target = work_dir / "source.nut"
+        partial = work_dir / "source.nut.part"
+        args, env = section_command(ydl, info, start, length, partial, stall_timeout_s)
+        self.run(args, env)
+        if self.slow is None:
+            os.replace(partial, target)
+        return target
 
-    def stop(self):
-        self._done.set()
+    def run(self, args: list[str], env: dict | None = None) -> None:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, text=True, errors="replace")
+        written, errors = [0], deque(maxlen=WARNINGS_KEPT)
 
+        def read_progress():
+            for line in proc.stdout:
+                key, _, value = line.strip().partition("=")
+                if key == "total_size" and value.isdigit():
+                    written[0] = int(value)
 
-def _children_for(work_dir: Path) -> list[int]:
-    """This process's children whose command line names ``work_dir`` (yt-dlp's ffmpeg for that video)."""
-    needle, pids = str(work_dir).encode(), []
-    for entry in Path("/proc").glob("[0-9]*"):
+        readers = [threading.Thread(target=read_progress, daemon=True),
+                   threading.Thread(target=lambda: errors.extend(line.rstrip() for line in proc.stderr), daemon=True)]
+        for reader in readers:
+            reader.start()
+        samples, first = deque(), time.monotonic()
         try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if parent == os.getpid() and needle in (entry / "cmdline").read_bytes():
-                pids.append(int(entry.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return pids
+            while True:
+                try:
+                    proc.wait(0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if self.min_rate and self._too_slow(samples, first, written[0]):
+                    proc.kill()
+                    proc.wait()
+                    break
+        finally:
+            if proc.poll() is None:       # Ctrl-C or any error here: the ffmpeg this process started goes with it
+                proc.kill()
+                proc.wait()
+            for reader in readers:
+                reader.join()
+        if self.slow is None and proc.returncode != 0:
+            raise MediaError(f"ffmpeg exited with status {proc.returncode}: " + (errors[-1] if errors else "no message"))
+
+    def _too_slow(self, samples: deque, first: float, written: int) -> bool:
+        now = time.monotonic()
+        samples.append((now, written))
+        while len(samples) > 1 and now - samples[1][0] >= self.window_s:
+            samples.popleft()           # keep the oldest sample at least a window old: the rate's start
+        if now - first < 2 * self.window_s or now - samples[0][0] < 0.9 * self.window_s:
+            return False
+        rate = (written - samples[0][1]) / (now - samples[0][0])
+        if rate >= self.min_rate:
+            return False
+        self.slow = f"section fetch at {rate / 1024:.0f} KiB/s, below the floor of {self.min_rate / 1024:.0f} KiB/s"
+        return True
 
 
-def _bytes_read(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-            if line.startswith("rchar:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
+def section_command(ydl, info: dict, start: float, length: float, out: Path,
+                    stall_timeout_s: float) -> tuple[list[str], dict | None]:
+    """(ffmpeg arguments, environment) that read ``length`` seconds from ``start`` of the format yt-dlp chose in
+    ``info`` into ``out`` (NUT, audio copied), sending what yt-dlp's ``FFmpegFD`` sends: the format's HTTP headers,
+    the cookies yt-dlp holds for its URL, its proxy as ``http_proxy``. Progress goes to stdout (``-progress``)."""
+    from common.audio import require_ffmpeg
+
+    url = info["url"]
+    args = [require_ffmpeg()[0], "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    cookies = ydl.cookiejar.get_cookies_for_url(url)
+    if cookies:
+        # ffmpeg matches a cookie's domain against the URL's "host:port" when the URL names a port (yt-dlp's
+        # FFmpegFD sends the bare domain, which then never matches): give it what it compares
+        port = f":{urlsplit(url).port}" if urlsplit(url).port else ""
+        args += ["-cookies", "".join(f"{c.name}={c.value}; path={c.path}; domain={c.domain.lstrip('.')}{port};\r\n"
+                                     for c in cookies)]
+    if info.get("http_headers"):
+        args += ["-headers", "".join(f"{key}: {value}\r\n" for key, value in info["http_headers"].items())]
+    # a stalled read fails after stall_timeout_s instead of hanging (ffmpeg then stops early: the caller checks)
+    args += ["-rw_timeout", str(int(stall_timeout_s * 1e6)), "-ss", f"{start:.3f}", "-t", f"{length:.3f}",
+             "-i", url, "-map", "0:a:0", "-c", "copy", "-f", "nut", "-flush_packets", "1",
+             "-progress", "pipe:1", "-stats_period", "0.5", "-nostats", str(out)]
+    env = None
+    proxy = ydl.params.get("proxy")
+    if proxy:
+        proxy = proxy if "://" in proxy else f"http://{proxy}"
+        env = {**os.environ, "http_proxy": proxy, "HTTP_PROXY": proxy}
+    return args, env
 
 
 def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None, section: str, youtube: bool,
@@ -439,8 +484,8 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
     """Download the audio we need of ``url`` into ``work_dir``.
 
     ``fetch`` (see ``choose_fetch``): ``whole`` fetches the whole audio stream with yt-dlp's native downloader in
-    ``HTTP_CHUNK_SIZE`` chunks (the cut is made locally); ``sections`` fetches only the planned section through
-    ``download_ranges`` (ffmpeg), falling back to the whole stream when the section stalls, fails, comes out short
+    ``HTTP_CHUNK_SIZE`` chunks (the cut is made locally); ``sections`` fetches only the planned section with
+    ffmpeg (``SectionFetch``), falling back to the whole stream when the section stalls, fails, comes out short
     or runs slower than ``section_min_rate`` bytes/s. Raises yt-dlp's ``DownloadError`` or ``MediaError``."""
     from yt_dlp import YoutubeDL
 
@@ -455,37 +500,28 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
         if choose_fetch(fetch, youtube, ydl, info, length, source_duration) == "sections":
             # one second past the end: the exact cut is made locally, so codec frame boundaries cannot shorten it
             end = start + length + 1.0 if source_duration is None else min(source_duration, start + length + 1.0)
-            ydl.params["download_ranges"] = lambda *_: [{"start_time": start, "end_time": end}]
-            watch = SectionWatch(work_dir, section_min_rate) if section_min_rate else None
+            section = SectionFetch(section_min_rate)
             try:
-                if watch:
-                    watch.start()
-                ydl.process_ie_result(dict(info), download=True)
-                media = _downloaded_file(work_dir)
-                got = media_seconds(media)
-                # A stalled read makes ffmpeg stop early and exit 0 (yt-dlp says "Download completed"): a section
-                # shorter than planned is a failed section, not a short video.
-                # A source of unknown duration may be shorter than the cap: what ffmpeg read is all there is.
+                media = section.fetch(ydl, info, start, end - start, work_dir, stall_timeout_s)
+                got = None if section.slow else media_seconds(media)
+                # A stalled read makes ffmpeg stop early and exit 0: a section shorter than planned is a failed
+                # section, not a short video. A source of unknown duration may be shorter than the cap: what
+                # ffmpeg read is all there is.
                 complete = got is not None and (got >= length - 0.05 or source_duration is None)
-                if complete and not (watch and watch.slow):
+                if complete:
                     size = media.stat().st_size
                     return FetchedMedia(media, "section", start, length, 0.0, source_duration, info.get("format_id"),
                                         size, "sections", size, round(time.monotonic() - started, 2), None, meta,
                                         info.get("language"), info.get("language_preference"))
-                fallback = (watch and watch.slow) or ("section gave " + ("nothing" if got is None else f"{got:.1f} s")
-                                                      + f" of the {length:.1f} s planned")
-            except Exception as exc:  # any section failure (stall, ffmpeg error): the whole-stream fetch decides
+                fallback = section.slow or ("section gave " + ("nothing" if got is None else f"{got:.1f} s")
+                                            + f" of the {length:.1f} s planned")
+            except (MediaError, OSError) as exc:  # a failed section (ffmpeg error): the whole-stream fetch decides
                 first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
-                fallback = (watch and watch.slow) or f"section failed: {first_line[:200]}"
-            finally:
-                if watch:
-                    watch.stop()
-                    watch.join()  # it must not signal the section's ffmpeg processes once the whole fetch starts
+                fallback = f"section failed: {first_line[:200]}"
             logger.info("[%s] %s; fetching the whole stream for a local cut", video_id, fallback)
             for stale in work_dir.glob("source*"):
                 fetched_before += stale.stat().st_size
                 stale.unlink()
-            ydl.params.pop("download_ranges", None)
         ydl.process_ie_result(dict(info), download=True)
     media = _downloaded_file(work_dir)
     if media is None:

@@ -230,7 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
         if media.latency_s:
             time.sleep(media.latency_s)
         key = unquote(urlsplit(self.path).path).lstrip("/")
-        entry = {"path": key, "range": self.headers.get("Range"), "status": 0, "bytes": 0, "method": self.command}
+        entry = {"path": key, "range": self.headers.get("Range"), "status": 0, "bytes": 0, "method": self.command,
+                 "cookie": self.headers.get("Cookie"), "user_agent": self.headers.get("User-Agent")}
         try:
             self._respond(key, entry, send_body)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):

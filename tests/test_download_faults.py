@@ -193,6 +193,23 @@ def test_fetch_choice():
     assert choose_fetch("auto", False, None, info, 600, 1200) == "whole"               # saves only half
     assert choose_fetch("sections", True, None, info, 600, 1200) == "sections"
     assert choose_fetch("sections", False, None, info, None, 300) == "whole"           # nothing to cut
+    # bug: a DASH-segment format has no URL ffmpeg can read; its section fetch could only fail
+    assert choose_fetch("sections", False, None, {**info, "protocol": "http_dash_segments"}, 600, 1200) == "whole"
+
+
+def test_the_section_ffmpeg_goes_through_the_proxy_yt_dlp_uses(tmp_path):
+    """Bug it guards against: --proxy reaching yt-dlp's own requests but not the section's ffmpeg (which would then
+    read the media URL directly, from the machine's address)."""
+    from yt_dlp import YoutubeDL
+    from download.ytdlp import section_command
+
+    info = {"url": "http://h.example/x.webm", "http_headers": {"User-Agent": "UA"}}
+    with YoutubeDL({"quiet": True, "proxy": "10.0.0.1:3128"}) as ydl:
+        args, env = section_command(ydl, info, 30.0, 10.0, tmp_path / "o.nut", stall_timeout_s=5)
+    assert env["http_proxy"] == env["HTTP_PROXY"] == "http://10.0.0.1:3128"
+    assert args[args.index("-headers") + 1] == "User-Agent: UA\r\n" and args[args.index("-i") + 1] == info["url"]
+    with YoutubeDL({"quiet": True}) as ydl:
+        assert section_command(ydl, info, 30.0, 10.0, tmp_path / "o.nut", stall_timeout_s=5)[1] is None
 
 
 @pytest.mark.parametrize("fetch, expected", [("auto", "sections"), ("whole", "whole")])
@@ -218,6 +235,51 @@ def test_a_section_slower_than_the_floor_is_abandoned_for_the_whole_stream(media
     (rec,) = _manifest(tmp_path / "out")
     assert rec["status"] == "ok" and rec["fetch"] == "whole" and "below the floor" in rec["fetch_fallback"]
     assert sf.info(str(tmp_path / "out" / rec["path"])).frames == 60 * 16000
+
+
+def test_a_slow_section_stops_only_the_ffmpeg_it_started(media, tmp_path, monkeypatch):
+    """Bug: the speed watch found yt-dlp's ffmpeg by scanning /proc for children whose command line contained the
+    work folder, and SIGKILLed every match: a process for another folder whose name the first one prefixes
+    (``tmp/v1`` and ``tmp/v10``) died with it. Now the section's ffmpeg is started and stopped by ``SectionFetch``."""
+    import download.ytdlp as ytdlp_module
+    from yt_dlp import YoutubeDL
+
+    monkeypatch.setattr(ytdlp_module, "SECTION_WATCH_WINDOW_S", 1.0)
+    root, _ = media
+    work = tmp_path / "tmp" / "v1"
+    work.mkdir(parents=True)
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(tmp_path / "tmp" / "v10")])
+    try:
+        with MediaServer(root, throttle=Throttle(rate=8 * 1024, burst=32 * 1024)) as server, \
+                YoutubeDL({"quiet": True, "noprogress": True}) as ydl:
+            info = ydl.extract_info(server.url("long/tone.webm"), download=False)
+            fetch = ytdlp_module.SectionFetch(min_rate=32 * 1024)
+            fetch.fetch(ydl, info, 270.0, 60.0, work, stall_timeout_s=5)
+        assert fetch.slow and "below the floor" in fetch.slow and not (work / "source.nut").exists()
+        assert bystander.poll() is None            # still running: nothing but the section's own ffmpeg was stopped
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_the_section_ffmpeg_sends_yt_dlps_cookies_and_headers(media, tmp_path):
+    """Bug it guards against: the section is read by an ffmpeg this project starts, not by yt-dlp; without the
+    cookies of --cookies and yt-dlp's HTTP headers a cookie-gated server (a signed-in YouTube session) refuses it.
+    The cookie must reach the Range request that reads the section, not only yt-dlp's own requests."""
+    root, _ = media
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text("# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tsecret42\n")
+    with MediaServer(root) as server:
+        listing = _listing(tmp_path / "l.csv", [server.url("long/tone.webm")])
+        download_videos(str(listing), tmp_path / "out",
+                        DownloadConfig(max_seconds=20, fetch="sections", cookies=str(cookies), **FAST))
+        log = list(server.log)
+    (rec,) = _manifest(tmp_path / "out")
+    assert rec["status"] == "ok" and rec["fetch"] == "sections" and rec["method"] == "section"
+    section_reads = [e for e in log if e["range"] and e["range"] != "bytes=0-0" and not e["range"].startswith("bytes=0-")]
+    assert section_reads, log
+    assert all(e["cookie"] == "session=secret42" for e in section_reads), section_reads
+    assert all(e["user_agent"] and not e["user_agent"].startswith("Lavf") for e in section_reads), section_reads
 
 
 # ---------------------------------------------------------------- resume, channel fields, --check
