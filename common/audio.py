@@ -134,11 +134,20 @@ def _bytes_named(name: str):
         raise AudioError(f"{name}: cannot decode it ({exc}); expected 16 kHz FLAC/WAV bytes as prepare writes them")
 
 
-def decode_audio_bytes(data: bytes, name: str = "audio bytes") -> tuple[np.ndarray, int]:
+def decode_audio_bytes(data: bytes, name: str = "audio bytes", start: int = 0,
+                       frames: int = -1) -> tuple[np.ndarray, int]:
     """Decode the bytes of a ``datasets.Audio`` cell (FLAC/WAV/OGG) to (mono float32 samples, sampling rate);
-    undecodable bytes raise ``AudioError`` naming ``name``."""
+    undecodable bytes raise ``AudioError`` naming ``name``.
+
+    ``start``/``frames`` read only samples ``[start, start + frames)``: soundfile seeks there (FLAC's seek points and
+    frame headers) and decodes from it, instead of decoding the audio before it (10 s inside a 30-s FLAC clip:
+    1.86 ms against 4.88 ms for the whole clip, bit-exact; ../shared/FACTS.md)."""
     with _bytes_named(name):
-        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        with sf.SoundFile(io.BytesIO(data)) as handle:
+            if start:
+                handle.seek(start)
+            samples = handle.read(frames, dtype="float32", always_2d=True)
+            rate = handle.samplerate
     return (samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]), rate
 
 

@@ -139,11 +139,22 @@ def load_prepared(name_or_path: str):
     )
 
 
-def clip_array(audio_cell: dict, sampling_rate: int = SAMPLING_RATE) -> np.ndarray:
-    """Decode one ``audio`` cell (``{"bytes", "path"}``) to float32 samples, checking its sampling rate."""
+def split_content_sha256(split) -> str | None:
+    """sha256 of the Arrow files behind a loaded split (``Dataset.cache_files``, public): the same content gives the
+    same value; None for a split held only in memory."""
+    from common.provenance import files_sha256
+
+    files = sorted(c["filename"] for c in split.cache_files)
+    return files_sha256(files) if files else None
+
+
+def clip_array(audio_cell: dict, sampling_rate: int = SAMPLING_RATE, start: int = 0, frames: int = -1) -> np.ndarray:
+    """Decode one ``audio`` cell (``{"bytes", "path"}``) to float32 samples, checking its sampling rate; with
+    ``start``/``frames`` only that stretch, read by seeking (``common.audio.decode_audio_bytes``)."""
     if audio_cell.get("bytes") is None:
         raise ValueError(f"audio cell {audio_cell.get('path')!r} holds no bytes (expected FLAC bytes from prepare)")
-    samples, rate = decode_audio_bytes(audio_cell["bytes"], name=f"audio cell {audio_cell.get('path')!r}")
+    samples, rate = decode_audio_bytes(audio_cell["bytes"], name=f"audio cell {audio_cell.get('path')!r}",
+                                       start=start, frames=frames)
     if rate != sampling_rate:
         raise ValueError(f"audio cell {audio_cell.get('path')!r}: sampling rate {rate} Hz, expected {sampling_rate} Hz")
     return samples

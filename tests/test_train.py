@@ -156,6 +156,33 @@ def test_persistent_data_loader_workers_draw_new_crops_each_epoch(tmp_path):
     assert not all(np.array_equal(a, b) for a, b in zip(seen[0], seen[1]))
 
 
+def test_crops_and_windows_decode_only_what_they_use(tmp_path, monkeypatch):
+    """Issue 20 item 2: a crop decoded its whole clip, and every evaluation window decoded its whole clip again.
+    Now both seek inside the FLAC and decode only their own samples, bit-exact with a slice of the full decode."""
+    import soundfile
+
+    from datasets import load_from_disk
+
+    path = prepared_dataset(tmp_path / "d", videos_per_class=(1, 1, 1), clips_per_video=1, clip_seconds=3.0)
+    split = load_from_disk(path)["train"]
+    full = [clip_array(split[row]["audio"]) for row in range(len(split))]
+    decoded = []
+    real_read = soundfile.SoundFile.read
+    monkeypatch.setattr(soundfile.SoundFile, "read",
+                        lambda self, frames=-1, *a, **k: decoded.append(frames) or real_read(self, frames, *a, **k))
+    crops = RandomCrops(max_seconds=1.0, seed=5)
+    batch = split.add_column("row", list(range(len(split))))[:]
+    got = crops(batch)["samples"]
+    assert decoded and all(0 < n <= 16000 for n in decoded), decoded    # never a whole-clip read (frames=-1)
+    assert all(np.array_equal(g, crops.crop(f, row)) for row, (g, f) in enumerate(zip(got, full)))
+    decoded.clear()
+    windows = eval_windows(split, window_seconds=1.0)
+    for index in range(len(windows)):
+        row, start, end = (windows.with_format(None)[index][k] for k in ("row", "start", "end"))
+        assert np.array_equal(windows[index]["samples"], full[row][start:end])
+    assert decoded and all(0 < n <= 16000 for n in decoded), decoded
+
+
 def test_eval_windows_cover_each_clip_and_metrics_average_per_clip(tmp_path):
     from datasets import load_from_disk
 

@@ -24,9 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.provenance import files_sha256
 from common.audio import SAMPLING_RATE, audio_bytes_frames
-from common.data import clip_array
+from common.data import clip_array, split_content_sha256
 from common.modeling import featurize, window_bounds
 
 
@@ -62,16 +61,24 @@ class RandomCrops:
             handle.write(str(int(value)))
         os.replace(staged, self._epoch_file)          # a worker reads the old or the new value, never half of one
 
-    def crop(self, samples: np.ndarray, row: int, epoch: int | None = None) -> np.ndarray:
-        if len(samples) <= self.max_samples:
-            return samples
+    def start(self, n_samples: int, row: int, epoch: int | None = None) -> int:
+        """First sample of ``row``'s crop in ``epoch`` (0 when the clip is no longer than a crop)."""
+        if n_samples <= self.max_samples:
+            return 0
         rng = np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, row])
-        start = int(rng.integers(0, len(samples) - self.max_samples + 1))
+        return int(rng.integers(0, n_samples - self.max_samples + 1))
+
+    def crop(self, samples: np.ndarray, row: int, epoch: int | None = None) -> np.ndarray:
+        start = self.start(len(samples), row, epoch)
         return samples[start:start + self.max_samples]
 
     def __call__(self, batch: dict) -> dict:
         epoch = self.epoch                             # one read per batch
-        arrays = [self.crop(clip_array(cell), row, epoch) for cell, row in zip(batch["audio"], batch["row"])]
+        arrays = []
+        for cell, row in zip(batch["audio"], batch["row"]):
+            # only the crop is decoded: the clip's length from its header, then a seek to the crop's start
+            n_samples = audio_bytes_frames(cell["bytes"], name=f"audio cell {cell.get('path')!r}")
+            arrays.append(clip_array(cell, start=self.start(n_samples, row, epoch), frames=self.max_samples))
         return {"samples": arrays, "label": list(batch["label"])}
 
 
@@ -83,7 +90,8 @@ def _remove(path: str) -> None:
 
 
 class WindowReader:
-    """``with_transform`` function for a window index: decode the source clip and cut out the window."""
+    """``with_transform`` function for a window index: read the window out of its source clip by seeking (the rest
+    of the clip is not decoded)."""
 
     def __init__(self, source):
         self.source = source
@@ -91,7 +99,7 @@ class WindowReader:
     def __call__(self, batch: dict) -> dict:
         arrays = []
         for row, start, end in zip(batch["row"], batch["start"], batch["end"]):
-            arrays.append(clip_array(self.source[int(row)]["audio"])[start:end])
+            arrays.append(clip_array(self.source[int(row)]["audio"], start=int(start), frames=int(end) - int(start)))
         return {"samples": arrays, "label": list(batch["label"])}
 
 
@@ -158,7 +166,5 @@ def random_subset(split, n: int | None, seed: int):
 
 
 def dataset_fingerprint(dataset) -> dict:
-    """Per split: the ``datasets`` fingerprint and a sha256 of the Arrow files' bytes (the content hash)."""
-    return {split: {"fingerprint": ds._fingerprint,
-                    "sha256": files_sha256(sorted(c["filename"] for c in ds.cache_files)) if ds.cache_files else None}
-            for split, ds in dataset.items()}
+    """Per split: a sha256 of the Arrow files' bytes (the content hash; ``datasets``' own fingerprint is private)."""
+    return {split: {"sha256": split_content_sha256(ds)} for split, ds in dataset.items()}
