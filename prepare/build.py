@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import time
@@ -123,6 +124,7 @@ def _build(config: PrepareConfig, out: Path, started: float) -> dict:
 
     scans, dropped = _scan_all(videos, work, config, clip_samples, hop_samples, dropped)
     assignment, clip_starts, dropped_clips, dropped, grouping = _assign(videos, scans, class_names, config, dropped)
+    row_samples = _train_rows(assignment, scans, clip_starts, config, clip_samples)
 
     features = clip_features(class_names)
     label_of = {name: index for index, name in enumerate(class_names)}
@@ -130,14 +132,15 @@ def _build(config: PrepareConfig, out: Path, started: float) -> dict:
     split_hashes = {}
     for split in SPLITS:
         ids = [vid for category in class_names for vid in assignment[split][category]]
-        rows = _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split)
+        rows = _rows(ids, by_id, scans, clip_starts, label_of, row_samples, split)
         split_hashes[split] = write_split(staging, split, rows, features)
     shutil.rmtree(work)
 
-    stats = _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests,
-                   split_hashes, grouping, started)
+    stats = _stats(config, class_names, assignment, clip_starts, row_samples, scans, dropped, dropped_clips,
+                   manifests, split_hashes, grouping, started)
     stats["inputs"]["audiofolder_fingerprint"] = fingerprint
-    _write_videos_table(staging / VIDEOS_NAME, assignment, clip_starts, scans, by_id, grouping["group_of"])
+    _write_videos_table(staging / VIDEOS_NAME, assignment, clip_starts, row_samples, scans, by_id,
+                        grouping["group_of"])
     from prepare.hub import dataset_card
     atomic_write_text(staging / "README.md", dataset_card(stats))
     atomic_write_json(staging / STATS_NAME, stats)
@@ -235,6 +238,26 @@ def _assign(videos, scans, class_names, config, dropped):
     return assignment, clip_starts, dropped_clips, dropped, grouping
 
 
+def _train_rows(assignment, scans, clip_starts, config, clip_samples: int) -> dict[str, int]:
+    """Samples per row of every video (``clip_samples`` unless ``--train-clip-seconds`` gives the train split longer
+    rows). A train video is rescanned on a grid of the row length, silent rows dropped, at most as many rows as
+    hold its ``--max-clips-per-video`` clips; ``clip_starts`` of such a video become its row starts. A train video
+    with no full loud row keeps its clips."""
+    rows = {vid: clip_samples for vid in clip_starts}
+    if config.train_clip_seconds is None or round(config.train_clip_seconds * SAMPLING_RATE) == clip_samples:
+        return rows
+    row = round(config.train_clip_seconds * SAMPLING_RATE)
+    cap = math.ceil(config.max_clips_per_video * clip_samples / row) if config.max_clips_per_video else 0
+    for ids in assignment["train"].values():
+        for vid in ids:
+            if not clip_starts[vid]:
+                continue
+            scan = scan_video(scans[vid][0], row, row, cap, config.min_rms_db)
+            if scan.starts:
+                clip_starts[vid], rows[vid] = list(scan.starts), row
+    return rows
+
+
 def _shared_channels(assignment, videos) -> int:
     """Test videos whose (known) channel also has a video in train or validation: 0 with --group-by channel."""
     channel_of = {video.video_id: video.channel for video in videos}
@@ -242,12 +265,13 @@ def _shared_channels(assignment, videos) -> int:
     return sum(1 for ids in assignment["test"].values() for vid in ids if channel_of[vid] and channel_of[vid] in seen)
 
 
-def _rows(ids, by_id, scans, clip_starts, label_of, clip_samples, split):
+def _rows(ids, by_id, scans, clip_starts, label_of, row_samples, split):
     """One row per clip, in a fixed order (class, video id, start), encoded one clip at a time."""
-    clip_seconds = clip_samples / SAMPLING_RATE
     for vid in tqdm(ids, desc=f"writing {split}", unit="video", leave=False):
         video = by_id[vid]
         path = scans[vid][0]
+        clip_samples = row_samples[vid]
+        clip_seconds = clip_samples / SAMPLING_RATE
         for start in clip_starts[vid]:
             start_s = video.section_start_s + start / SAMPLING_RATE
             yield {
@@ -298,17 +322,17 @@ def recover_interrupted_replace(out: Path) -> None:
 
 # ---------------------------------------------------------------- stats ----------------------------------------
 
-def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped_clips, manifests, split_hashes,
-           grouping, started) -> dict:
-    clip_seconds = round(config.clip_seconds * SAMPLING_RATE) / SAMPLING_RATE
+def _stats(config, class_names, assignment, clip_starts, row_samples, scans, dropped, dropped_clips, manifests,
+           split_hashes, grouping, started) -> dict:
     splits = {}
     for split in SPLITS:
         splits[split] = {}
         for category in class_names:
             ids = [vid for vid in assignment[split][category] if clip_starts[vid]]
             clips = sum(len(clip_starts[vid]) for vid in ids)
+            samples = sum(len(clip_starts[vid]) * row_samples[vid] for vid in ids)
             splits[split][category] = {"videos": len(ids), "clips": clips,
-                                       "hours": round(clips * clip_seconds / 3600, 6)}
+                                       "hours": round(samples / SAMPLING_RATE / 3600, 6)}
     audio_digest = hashlib.sha256()
     for vid in sorted(scans):
         audio_digest.update(f"{vid}:{scans[vid][2]}\n".encode())
@@ -332,7 +356,7 @@ def _stats(config, class_names, assignment, clip_starts, scans, dropped, dropped
     }
 
 
-def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id, group_of) -> None:
+def _write_videos_table(path: Path, assignment, clip_starts, row_samples, scans, by_id, group_of) -> None:
     """One record per video that made it in: its split, class, channel and split group, title and cleaned
     description (the text baselines read them here, once per video rather than in every clip row), clips and
     source hash (provenance)."""
@@ -344,6 +368,7 @@ def _write_videos_table(path: Path, assignment, clip_starts, scans, by_id, group
                                          "channel": by_id[vid].channel, "group": group_of[vid],
                                          "title": by_id[vid].title, "description": by_id[vid].description,
                                          "clips": len(clip_starts[vid]),
+                                         "clip_seconds": row_samples[vid] / SAMPLING_RATE,
                                          "source_seconds": scans[vid][1].total_samples / SAMPLING_RATE,
                                          "source_sha256": scans[vid][2]}, ensure_ascii=False, sort_keys=True))
     atomic_write_text(path, "".join(line + "\n" for line in lines))

@@ -37,6 +37,14 @@ class PrepareConfig:
     hop_seconds: float | None = field(
         default=None, metadata={"help": "Distance between clip starts in seconds (default: --clip-seconds, no overlap)."}
     )
+    train_clip_seconds: float | None = field(
+        default=None,
+        metadata={"help": "Length of the train split's rows in seconds (default: --clip-seconds). Longer rows let "
+                          "train.py draw a new random --max_length_seconds crop from each every epoch; the train "
+                          "split keeps the same seconds per video (--max-clips-per-video x --clip-seconds, rounded "
+                          "up to whole rows), in rows this long, on their own grid (no overlap). A video shorter "
+                          "than one row keeps its --clip-seconds clips. Validation and test keep --clip-seconds."},
+    )
     max_clips_per_video: int = field(
         default=20,
         metadata={"help": "At most this many clips per video, spread evenly across it (0 = no cap). The default 20 "
@@ -81,6 +89,9 @@ class PrepareConfig:
             raise ValueError(f"--clip-seconds must be > 0, got {self.clip_seconds}")
         if self.hop_seconds is None:
             self.hop_seconds = self.clip_seconds
+        if self.train_clip_seconds is not None and not self.train_clip_seconds >= self.clip_seconds:
+            raise ValueError(f"--train-clip-seconds must be >= --clip-seconds ({self.clip_seconds:g}), "
+                             f"got {self.train_clip_seconds}")
         if not self.hop_seconds > 0:
             raise ValueError(f"--hop-seconds must be > 0, got {self.hop_seconds}")
         if self.max_clips_per_video < 0:

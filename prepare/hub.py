@@ -48,7 +48,10 @@ Fixed-length {{ khz }} kHz mono clips of videos, labelled with the video's categ
 - Clips of {{ config.clip_seconds }} s every {{ config.hop_seconds }} s; the remainder shorter than a clip is
   dropped; clips quieter than {{ config.min_rms_db }} dBFS RMS are dropped; at most
   {{ config.max_clips_per_video or 'all' }} clips per video, spread evenly across it.
-- {{ split_statement }} Split fractions {{ config.split }}, seed {{ config.seed }}.
+{% if config.train_clip_seconds and config.train_clip_seconds != config.clip_seconds %}- The train split holds the
+  same seconds per video in rows of {{ config.train_clip_seconds }} s (a video shorter than one keeps its clips), so
+  that training draws a new random crop from each row every epoch.
+{% endif %}- {{ split_statement }} Split fractions {{ config.split }}, seed {{ config.seed }}.
 - Balance `{{ config.balance }}`: {{ balance }}.
 
 ## Counts

@@ -392,6 +392,38 @@ def test_audiofolder_any_format_rate_channels(tmp_path):
     assert stats["inputs"]["hours_scanned"] == pytest.approx(6 * 2.5 / 3600, abs=1e-6)
 
 
+def test_train_rows_longer_than_clips_keep_the_same_seconds_per_video(tmp_path):
+    """Issue 20 item 2: with 10-s clips and 10-s crops every epoch saw the same audio. --train-clip-seconds gives
+    the train split longer rows (new random crops each epoch) holding the same seconds per video as the clips would
+    (the --max-clips-per-video cap in seconds), while validation and test keep --clip-seconds. A video shorter than
+    one row keeps its clips instead of being dropped."""
+    root = tmp_path / "sounds"
+    for label, freq in (("cat", 300.0), ("dog", 900.0)):
+        (root / label).mkdir(parents=True)
+        for index in range(4):
+            seconds = 2.5 if (label, index) == ("dog", 0) else 12.0
+            sf.write(root / label / f"{label}{index}.wav", tone(seconds, freq=freq, seed=index), SAMPLING_RATE)
+    common = dict(audiofolder=str(root), clip_seconds=1.0, max_clips_per_video=6, split="0.5,0.25,0.25", seed=0,
+                  balance="none")
+    clips = prepare_dataset(out=str(tmp_path / "clips"), **common)
+    rows = prepare_dataset(out=str(tmp_path / "rows"), train_clip_seconds=3.0, **common)
+    by_clips, by_rows = load_prepared(str(tmp_path / "clips")), load_prepared(str(tmp_path / "rows"))
+    for split in ("validation", "test"):
+        assert by_rows[split]["start_s"] == by_clips[split]["start_s"] and set(by_rows[split]["duration_s"]) == {1.0}
+    train_ids = set(by_rows["train"]["video_id"])
+    assert train_ids == set(by_clips["train"]["video_id"]) and safe_id("dog/dog0.wav") in train_ids   # seed 0
+    for vid in train_ids:
+        lengths = [d for d, v in zip(by_rows["train"]["duration_s"], by_rows["train"]["video_id"]) if v == vid]
+        if vid == safe_id("dog/dog0.wav"):
+            assert lengths == [1.0, 1.0]                     # 2.5 s: shorter than one row, its two clips are kept
+        else:
+            assert lengths == [3.0, 3.0]                     # 6 clips of 1 s = 6 s = two rows of 3 s
+    assert all(len(clip_array(r["audio"])) == round(r["duration_s"] * SAMPLING_RATE) for r in by_rows["train"])
+    assert rows["splits"]["train"]["cat"]["hours"] == clips["splits"]["train"]["cat"]["hours"]
+    with pytest.raises(ValueError, match="--train-clip-seconds must be >= --clip-seconds"):
+        PrepareConfig(out="x", train_clip_seconds=0.5, **common)
+
+
 def test_resampled_length_exact_for_44k_stereo(tmp_path):
     from prepare.build import stream_path
     from prepare.sources import VideoSource

@@ -113,7 +113,9 @@ class DataArguments:
                           "optimistic; recorded in run_config.json and flagged in the report)."})
     max_length_seconds: float = field(
         default=10.0,
-        metadata={"help": "Training crop length in seconds: each epoch every clip gives a new random crop this long."})
+        metadata={"help": "Training crop length in seconds: each epoch every clip gives a new random crop this long "
+                          "(read by seeking inside its FLAC). A crop as long as the clip is the same audio every "
+                          "epoch: prepare --train-clip-seconds gives the train split longer rows to crop from."})
     eval_window_seconds: float | None = field(
         default=None,
         metadata={"help": "Evaluation window in seconds (default: --max_length_seconds). Clips are cut into fixed "
