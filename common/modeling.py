@@ -192,12 +192,24 @@ def _real_frame_mask(model, inputs, hidden_len: int) -> torch.Tensor | None:
     if mask is None:
         return None
     lengths = mask.sum(-1)
-    if hasattr(model, "_get_feat_extract_output_lengths") and "input_values" in inputs:
-        lengths = model._get_feat_extract_output_lengths(lengths)
+    if "input_values" in inputs and hasattr(model.config, "conv_kernel"):
+        lengths = conv_output_lengths(model.config, lengths)
     elif "input_features" in inputs:  # Whisper: 2 mel frames per encoder frame
         lengths = torch.div(lengths + 1, 2, rounding_mode="floor")
     frames = torch.arange(hidden_len, device=lengths.device)[None, :]
     return frames < lengths[:, None].clamp(min=1)
+
+
+def conv_output_lengths(config, lengths: torch.Tensor) -> torch.Tensor:
+    """Encoder frames of waveform inputs of ``lengths`` samples, from the config's public convolution sizes
+    (wav2vec2, HuBERT, WavLM, data2vec-audio: ``conv_kernel``/``conv_stride``, no padding; then the adapter's
+    strided layers when ``add_adapter``), as those models compute it for their own attention masks."""
+    for kernel, stride in zip(config.conv_kernel, config.conv_stride):
+        lengths = torch.div(lengths - kernel, stride, rounding_mode="floor") + 1
+    if getattr(config, "add_adapter", False):
+        for _ in range(config.num_adapter_layers):
+            lengths = torch.div(lengths - 1, config.adapter_stride, rounding_mode="floor") + 1
+    return lengths
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

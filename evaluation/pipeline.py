@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from common.cli import format_table
+from common.data import split_content_sha256
 from common.jsonl import atomic_write_json
 from common.runs import model_fingerprint
 from common.provenance import CORE_PACKAGES, package_versions
@@ -117,7 +118,7 @@ def evaluate_run(config: EvalConfig) -> dict:
                 "missing": inputs.run_missing},
         "figures": figures,
         "versions": package_versions((*CORE_PACKAGES, "scipy", "matplotlib", "plotly")),
-        "input_hashes": {"dataset_fingerprint": getattr(inputs.eval_split, "_fingerprint", None),
+        "input_hashes": {"dataset_fingerprint": split_content_sha256(inputs.eval_split),
                          "model_fingerprint": model_fingerprint(config.model)},
     }
     metrics["report"] = write_report(metrics, out, config.lang)

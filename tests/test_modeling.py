@@ -30,3 +30,21 @@ def test_load_and_predict_windows(tmp_path, kind):
     assert out.logits.shape == (4, 3)
     assert out.embeddings.shape[0] == 4 and np.isfinite(out.embeddings).all()
     np.testing.assert_allclose(out.end_s[:3] - out.start_s[:3], 1.0)
+
+
+@pytest.mark.parametrize("adapter", [False, True])
+def test_encoder_frame_counts_come_from_the_public_config(adapter):
+    """Issue 22: the real-frame mask called the models' private ``_get_feat_extract_output_lengths``. The count now
+    comes from the config's public convolution sizes; it must agree with the model's own (the oracle here) for every
+    length, with and without the adapter's strided layers."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    from common.modeling import conv_output_lengths
+
+    config = Wav2Vec2Config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                            conv_dim=(8, 8, 8), conv_kernel=(10, 3, 3), conv_stride=(5, 2, 2),
+                            add_adapter=adapter, num_adapter_layers=2, adapter_stride=2, output_hidden_size=16)
+    model = Wav2Vec2Model(config)
+    lengths = torch.arange(400, 4000, 37)
+    assert torch.equal(conv_output_lengths(config, lengths), model._get_feat_extract_output_lengths(lengths, adapter))

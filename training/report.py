@@ -144,7 +144,7 @@ def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str
         dataset_name=config["dataset_name"], eval_window_seconds=config["eval_window_seconds"],
         split_statement=split_statement(config["dataset_stats"].get("prepare_stats")),
         splits=config["dataset_stats"]["splits"], split_names=list(config["dataset_stats"]["splits"]),
-        hashes=", ".join(f"{split}: `{(v.get('sha256') or v.get('fingerprint') or '')[:16]}`"
+        hashes=", ".join(f"{split}: `{(v.get('sha256') or '')[:16]}`"
                          for split, v in config["dataset_fingerprint"].items()),
         results=[(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in sorted(results.items())
                  if k.startswith("eval_")],
