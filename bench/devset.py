@@ -62,7 +62,10 @@ def fetch_colobot(cache: Path) -> Path:
     if not (tree / "done").exists():
         shutil.rmtree(tree, ignore_errors=True)
         tree.mkdir(parents=True)
-        subprocess.run(["apt-get", "download", COLOBOT], cwd=tree, check=True, capture_output=True)
+        proc = subprocess.run(["apt-get", "download", COLOBOT], cwd=tree, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"apt-get download {COLOBOT} failed ({proc.stderr.strip()[-300:]}): the development "
+                               "set needs Debian's archive; run `apt-get update` first")
         (deb,) = tree.glob("*.deb")
         subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
         (tree / "done").touch()

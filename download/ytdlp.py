@@ -318,17 +318,21 @@ def _downloaded_file(work_dir: Path) -> Path | None:
     return max(files, key=lambda p: p.stat().st_size) if files else None
 
 
-def _source_duration(info: dict, stall_timeout_s: float) -> float | None:
+def _source_duration(info: dict, stall_timeout_s: float) -> tuple[float | None, bool]:
+    """(duration, streamed): the source's length in seconds, and whether it states none because it is a live or
+    streamed source (its container says no duration, or yt-dlp says live). A probe that failed (a dropped
+    connection, a timeout) gives ``(None, False)``: the length is unknown, not absent."""
     if info.get("duration"):
-        return float(info["duration"])
+        return float(info["duration"]), False
     url = info.get("url")
     if not url:
-        return None
+        return None, bool(info.get("is_live"))
     try:   # a direct link: ffprobe reads only the container header (or index, with Range) over HTTP
-        return probe(url, timeout_s=stall_timeout_s).get("duration_s")
+        duration = probe(url, timeout_s=stall_timeout_s).get("duration_s")
     except AudioError as exc:
         logger.debug("%s: no duration from ffprobe (%s)", url, exc)
-        return None
+        return None, bool(info.get("is_live"))
+    return duration, duration is None
 
 
 def media_seconds(media: Path | None) -> float | None:
@@ -355,8 +359,9 @@ def accepts_ranges(ydl, url: str) -> bool:
 
 
 def choose_fetch(fetch: str, youtube: bool, ydl, info: dict, length: float | None,
-                 source_duration: float | None) -> str:
-    """"whole" or "sections" for this video (see FETCH_CHOICES and the module notes on YouTube's throttle)."""
+                 source_duration: float | None, streamed: bool = True) -> str:
+    """"whole" or "sections" for this video (see FETCH_CHOICES and the module notes on YouTube's throttle).
+    ``streamed``: an unknown ``source_duration`` is a live or streamed source's (not a failed probe's)."""
     if length is None:
         return "whole"              # nothing to cut: the whole stream is the wanted audio
     if info.get("protocol", "https") not in SECTION_PROTOCOLS or not info.get("url"):
@@ -364,7 +369,9 @@ def choose_fetch(fetch: str, youtube: bool, ydl, info: dict, length: float | Non
     if fetch != "auto":
         return fetch
     if source_duration is None:
-        return "sections"           # ffmpeg stops reading at the cap; a whole fetch of a stream would never end
+        # a stream: ffmpeg stops reading at the cap (a whole fetch would never end); a failed probe: the whole
+        # file through yt-dlp's resuming downloader, cut locally
+        return "sections" if streamed else "whole"
     if youtube:
         return "whole"
     saves = 1 - length / source_duration if source_duration else 0.0
@@ -494,10 +501,10 @@ def fetch_media(url: str, work_dir, video_id: str, *, max_seconds: float | None,
     fetched_before, fallback = 0, None
     with YoutubeDL({**options, "http_chunk_size": HTTP_CHUNK_SIZE}) as ydl:
         info = ydl.extract_info(url, download=False)
-        source_duration = _source_duration(info, stall_timeout_s)
+        source_duration, streamed = _source_duration(info, stall_timeout_s)
         start, length = plan_section(source_duration, max_seconds, section)
         meta = {key: info.get(key) for key in CHANNEL_FIELDS}
-        if choose_fetch(fetch, youtube, ydl, info, length, source_duration) == "sections":
+        if choose_fetch(fetch, youtube, ydl, info, length, source_duration, streamed) == "sections":
             # one second past the end: the exact cut is made locally, so codec frame boundaries cannot shorten it
             end = start + length + 1.0 if source_duration is None else min(source_duration, start + length + 1.0)
             section = SectionFetch(section_min_rate)

@@ -22,3 +22,14 @@ def test_the_paired_interval_averages_seeds_before_resampling_videos():
     # the same difference on one recording only: the bootstrap over recordings says it may be nothing
     mean, low, high = paired_interval(_runs([[True] + [True] * 9] * 3), _runs([[False] + [True] * 9] * 3))
     assert mean == pytest.approx(0.1) and low == 0.0
+
+
+def test_the_clip_level_interval_resamples_recordings_with_all_their_clips():
+    """Bug it catches: bootstrapping clips as if independent. Here one recording holds every differing clip: the
+    clip-level interval must reach 0 (that recording may be left out), as the video-level one does."""
+    clip_video = [0, 0, 0, 0, 1, 2, 3]
+    a = [{"video_correct": [True] * 4, "clip_correct": [True] * 7, "clip_video": clip_video}] * 3
+    b = [{"video_correct": [False, True, True, True], "clip_correct": [False] * 4 + [True] * 3,
+          "clip_video": clip_video}] * 3
+    mean, low, high = paired_interval(a, b, level="clip")
+    assert mean == pytest.approx(4 / 7) and low == 0.0 and mean < high <= 1.0

@@ -193,6 +193,10 @@ def test_fetch_choice():
     assert choose_fetch("auto", False, None, info, 600, 1200) == "whole"               # saves only half
     assert choose_fetch("sections", True, None, info, 600, 1200) == "sections"
     assert choose_fetch("sections", False, None, info, None, 300) == "whole"           # nothing to cut
+    # bug: a probe that failed (a dropped connection) was taken for a streamed source of unknown length and read
+    # as a section; the whole file through yt-dlp's resuming downloader is what such a source needs
+    assert choose_fetch("auto", False, None, info, 600, None, streamed=False) == "whole"
+    assert choose_fetch("auto", False, None, info, 600, None, streamed=True) == "sections"
     # bug: a DASH-segment format has no URL ffmpeg can read; its section fetch could only fail
     assert choose_fetch("sections", False, None, {**info, "protocol": "http_dash_segments"}, 600, 1200) == "whole"
 

@@ -53,6 +53,9 @@ def test_every_shipped_recipe_parses(recipe):
     assert training_args.remove_unused_columns is False  # the collator needs the raw columns
     assert training_args.eval_strategy.value == "epoch"
     assert training_args.metric_for_best_model == values["metric_for_best_model"]
+    # the levers as measured (docs/train.md, bench recipes): only the Whisper recipe turns the head multiplier on
+    assert model_args.head_lr_multiplier == (10.0 if recipe.name == "whisper-base.yaml" else 1.0)
+    assert not model_args.use_weighted_layer_sum and model_args.spec_augment == 0.0
 
 
 def test_cli_overrides_recipe_and_defaults_apply_without_recipe():
