@@ -70,32 +70,32 @@ def whisper_tiny_en(cache: Path) -> Path:
     return out
 
 
-def prepared_devset(tmp_dir: Path, cache: Path) -> Path:
+def prepared_devset(tmp_dir: Path, cache: Path, clip_s: float = CLIP_S) -> Path:
     from bench.devset import build_devset
     from prepare import PrepareConfig, prepare_dataset
 
     root = build_devset(tmp_dir / "devset", cache)
-    out = tmp_dir / "dataset"
-    prepare_dataset(PrepareConfig(audiofolder=str(root), out=str(out), clip_seconds=CLIP_S, hop_seconds=HOP_S,
+    out = tmp_dir / f"dataset-{clip_s:g}s"
+    prepare_dataset(PrepareConfig(audiofolder=str(root), out=str(out), clip_seconds=clip_s, hop_seconds=HOP_S,
                                   max_clips_per_video=MAX_CLIPS, split="0.4,0.1,0.5", balance="none", seed=0))
     return out
 
 
 def train_and_score(dataset: Path, model: Path, out: Path, seed: int, extra: list[str], epochs: int = EPOCHS,
-                    train_clips: int | None = TRAIN_CLIPS) -> dict:
+                    train_clips: int | None = TRAIN_CLIPS, crop_s: float = CLIP_S) -> dict:
     """Train one Whisper recipe (train.run) for a fixed number of steps and score its test split."""
     import train
 
     subset = ["--max_train_samples", str(train_clips)] if train_clips else []
     results = train.run([
         "--model_name_or_path", str(model), "--dataset_name", str(dataset), "--output_dir", str(out),
-        "--max_length_seconds", str(CLIP_S), *subset,
+        "--max_length_seconds", str(crop_s), *subset,
         "--num_train_epochs", str(epochs), "--per_device_train_batch_size", str(BATCH),
         "--learning_rate", str(LR), "--warmup_steps", "0.1", "--seed", str(seed), "--use_cpu", "true",
         "--precision", "fp32", "--dataloader_num_workers", "0", "--eval_strategy", "no", "--save_strategy", "no",
         "--load_best_model_at_end", "false", "--do_eval", "false", "--logging_strategy", "no",
         "--report_to", "none", "--freeze_feature_encoder", "false", *extra])
-    return {**score_test(out, dataset, CLIP_S), "train_runtime_s": results.get("train_runtime"),
+    return {**score_test(out, dataset, crop_s), "train_runtime_s": results.get("train_runtime"),
             "epoch_s": (results.get("train_runtime") or 0) / epochs}
 
 
