@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -134,16 +135,18 @@ def _bytes_named(name: str):
         raise AudioError(f"{name}: cannot decode it ({exc}); expected 16 kHz FLAC/WAV bytes as prepare writes them")
 
 
-def decode_audio_bytes(data: bytes, name: str = "audio bytes", start: int = 0,
+def decode_audio_bytes(data: bytes, name: str = "audio bytes", start: int | Callable[[int], int] = 0,
                        frames: int = -1) -> tuple[np.ndarray, int]:
     """Decode the bytes of a ``datasets.Audio`` cell (FLAC/WAV/OGG) to (mono float32 samples, sampling rate);
     undecodable bytes raise ``AudioError`` naming ``name``.
 
     ``start``/``frames`` read only samples ``[start, start + frames)``: soundfile seeks there (FLAC's seek points and
     frame headers) and decodes from it, instead of decoding the audio before it (10 s inside a 30-s FLAC clip:
-    1.86 ms against 4.88 ms for the whole clip, bit-exact; ../shared/FACTS.md)."""
+    1.86 ms against 4.88 ms for the whole clip, bit-exact; ../shared/FACTS.md). ``start`` may be a function of the
+    clip's length in samples (a random crop's start), which the same open reads from the header."""
     with _bytes_named(name):
         with sf.SoundFile(io.BytesIO(data)) as handle:
+            start = start(handle.frames) if callable(start) else start
             if start:
                 handle.seek(start)
             samples = handle.read(frames, dtype="float32", always_2d=True)

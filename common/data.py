@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -148,7 +148,8 @@ def split_content_sha256(split) -> str | None:
     return files_sha256(files) if files else None
 
 
-def clip_array(audio_cell: dict, sampling_rate: int = SAMPLING_RATE, start: int = 0, frames: int = -1) -> np.ndarray:
+def clip_array(audio_cell: dict, sampling_rate: int = SAMPLING_RATE, start: int | Callable[[int], int] = 0,
+               frames: int = -1) -> np.ndarray:
     """Decode one ``audio`` cell (``{"bytes", "path"}``) to float32 samples, checking its sampling rate; with
     ``start``/``frames`` only that stretch, read by seeking (``common.audio.decode_audio_bytes``)."""
     if audio_cell.get("bytes") is None:

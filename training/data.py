@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections import Counter
@@ -74,11 +75,9 @@ class RandomCrops:
 
     def __call__(self, batch: dict) -> dict:
         epoch = self.epoch                             # one read per batch
-        arrays = []
-        for cell, row in zip(batch["audio"], batch["row"]):
-            # only the crop is decoded: the clip's length from its header, then a seek to the crop's start
-            n_samples = audio_bytes_frames(cell["bytes"], name=f"audio cell {cell.get('path')!r}")
-            arrays.append(clip_array(cell, start=self.start(n_samples, row, epoch), frames=self.max_samples))
+        # only the crop is decoded: one open reads the clip's length from its header, then seeks to the crop's start
+        arrays = [clip_array(cell, start=functools.partial(self.start, row=row, epoch=epoch), frames=self.max_samples)
+                  for cell, row in zip(batch["audio"], batch["row"])]
         return {"samples": arrays, "label": list(batch["label"])}
 
 
