@@ -171,7 +171,8 @@ def _scan_all(videos, work, config, clip_samples, hop_samples, dropped):
             continue
         try:
             path = stream_path(video, work)
-            scan = scan_video(path, clip_samples, hop_samples, config.max_clips_per_video, config.min_rms_db)
+            scan = scan_video(path, clip_samples, hop_samples, config.max_clips_per_video, config.min_rms_db,
+                              *_row_plan(config, clip_samples))
         except FfmpegMissing:
             raise  # not this file's fault: every later non-16 kHz file would fail the same way
         except (AudioError, RuntimeError, ValueError, sf.LibsndfileError) as exc:
@@ -238,23 +239,25 @@ def _assign(videos, scans, class_names, config, dropped):
     return assignment, clip_starts, dropped_clips, dropped, grouping
 
 
+def _row_plan(config, clip_samples: int) -> tuple[int | None, int]:
+    """(samples per train row, rows per video at most) of ``--train-clip-seconds``; ``(None, 0)`` without longer
+    rows. The cap holds the video's ``--max-clips-per-video`` clips, rounded up to whole rows."""
+    row = round(config.train_clip_seconds * SAMPLING_RATE) if config.train_clip_seconds is not None else clip_samples
+    if row == clip_samples:
+        return None, 0
+    return row, math.ceil(config.max_clips_per_video * clip_samples / row) if config.max_clips_per_video else 0
+
+
 def _train_rows(assignment, scans, clip_starts, config, clip_samples: int) -> dict[str, int]:
-    """Samples per row of every video (``clip_samples`` unless ``--train-clip-seconds`` gives the train split longer
-    rows). A train video is rescanned on a grid of the row length, silent rows dropped, at most as many rows as
-    hold its ``--max-clips-per-video`` clips; ``clip_starts`` of such a video become its row starts. A train video
-    with no full loud row keeps its clips."""
+    """Samples per row of every video: ``clip_samples``, except train videos with ``--train-clip-seconds`` rows
+    (planned by the same scan, ``VideoScan.row_starts``), whose ``clip_starts`` become their row starts. A train
+    video with no full loud row keeps its clips."""
     rows = {vid: clip_samples for vid in clip_starts}
-    if config.train_clip_seconds is None or round(config.train_clip_seconds * SAMPLING_RATE) == clip_samples:
-        return rows
-    row = round(config.train_clip_seconds * SAMPLING_RATE)
-    cap = math.ceil(config.max_clips_per_video * clip_samples / row) if config.max_clips_per_video else 0
+    row, _ = _row_plan(config, clip_samples)
     for ids in assignment["train"].values():
         for vid in ids:
-            if not clip_starts[vid]:
-                continue
-            scan = scan_video(scans[vid][0], row, row, cap, config.min_rms_db)
-            if scan.starts:
-                clip_starts[vid], rows[vid] = list(scan.starts), row
+            if row and clip_starts[vid] and scans[vid][1].row_starts:
+                clip_starts[vid], rows[vid] = list(scans[vid][1].row_starts), row
     return rows
 
 

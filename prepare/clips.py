@@ -32,6 +32,7 @@ class VideoScan:
     silent_clips: int
     over_cap_clips: int
     has_remainder: bool      # audio after the end of the last full clip (too short to be a clip)
+    row_starts: tuple[int, ...] = ()  # kept starts of longer rows (``row_samples``), when asked for
 
 
 def grid_starts(total_samples: int, clip_samples: int, hop_samples: int) -> range:
@@ -63,22 +64,33 @@ def frame_energies(path, frame_samples: int) -> tuple[np.ndarray, int]:
     return (np.concatenate(energies) if energies else np.zeros(0)), total
 
 
-def scan_video(path, clip_samples: int, hop_samples: int, max_clips: int, min_rms_db: float) -> VideoScan:
-    """Plan the clips of one 16 kHz mono file: read it once, in blocks, and keep only clip starts."""
-    frame = math.gcd(clip_samples, hop_samples)  # every clip is a whole number of frames
+def scan_video(path, clip_samples: int, hop_samples: int, max_clips: int, min_rms_db: float,
+               row_samples: int | None = None, max_rows: int = 0) -> VideoScan:
+    """Plan the clips of one 16 kHz mono file: read it once, in blocks, and keep only clip starts. With
+    ``row_samples``, the same read also plans rows of that length on their own grid (no overlap), silent ones
+    dropped, at most ``max_rows`` (0 = all) spread evenly: ``row_starts``."""
+    frame = math.gcd(clip_samples, hop_samples, row_samples or clip_samples)  # every clip and row: whole frames
     energies, total = frame_energies(path, frame)
     starts = grid_starts(total, clip_samples, hop_samples)
-    frames_per_clip = clip_samples // frame
-    loud = []
-    for start in starts:
-        energy = energies[start // frame: start // frame + frames_per_clip].sum()
-        rms_db = 10 * math.log10(energy / clip_samples + 1e-20)
-        if rms_db >= min_rms_db:
-            loud.append(start)
+    loud = _loud(energies, frame, starts, clip_samples, min_rms_db)
     kept = [loud[i] for i in pick_evenly(len(loud), max_clips)]
+    rows = ()
+    if row_samples:
+        loud_rows = _loud(energies, frame, grid_starts(total, row_samples, row_samples), row_samples, min_rms_db)
+        rows = tuple(loud_rows[i] for i in pick_evenly(len(loud_rows), max_rows))
     last_end = (starts[-1] + clip_samples) if len(starts) else 0
     return VideoScan(total, tuple(kept), len(starts), len(starts) - len(loud), len(loud) - len(kept),
-                     has_remainder=total > last_end)
+                     has_remainder=total > last_end, row_starts=rows)
+
+
+def _loud(energies: np.ndarray, frame: int, starts, length: int, min_rms_db: float) -> list[int]:
+    """The ``starts`` whose ``length`` samples have an RMS level of at least ``min_rms_db`` dBFS."""
+    loud = []
+    for start in starts:
+        energy = energies[start // frame: (start + length) // frame].sum()
+        if 10 * math.log10(energy / length + 1e-20) >= min_rms_db:
+            loud.append(start)
+    return loud
 
 
 def read_clip(path, start: int, clip_samples: int) -> np.ndarray:
