@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.bench_recipes import paired_interval, score_test
+from bench.bench_recipes import check_paired, difference_rows, per_seed_accuracy, score_test
 
 logger = logging.getLogger(__name__)
 
@@ -48,16 +48,11 @@ def run(tmp_dir: Path) -> dict:
             train.run([str(TINY_RECIPE), "--model_name_or_path", str(model), "--dataset_name", str(dataset),
                        "--output_dir", str(out), "--seed", str(seed), *extra])
             scores[name].append(score_test(out, dataset, window_s))
+    check_paired(scores)
     (ast, w2v) = scores.values()
-    if any(s["video_ids"] != ast[0]["video_ids"] for runs in scores.values() for s in runs):
-        raise RuntimeError("the test videos differ between runs: the comparison would not be paired")
     rows = [{"figure": f"{name}: test video accuracy, mean of {len(SEEDS)} seeds ({len(ast[0]['video_ids'])} videos)",
              "value": round(float(np.mean([np.mean(r["video_correct"]) for r in runs])), 3), "unit": "",
              "reference": round(float(np.mean([r["clip_accuracy"] for r in runs])), 3), "ratio": None,
              "target": "clip accuracy as reference"} for name, runs in scores.items()]
-    per_seed = {name: [round(float(np.mean(r["video_correct"])), 3) for r in runs] for name, runs in scores.items()}
-    mean, low, high = paired_interval(ast, w2v)
-    rows.append({"figure": "tiny AST vs tiny wav2vec2: video accuracy difference [95% paired interval]",
-                 "value": round(mean, 3), "unit": "", "reference": f"[{low:+.3f}, {high:+.3f}]", "ratio": None,
-                 "target": "interval above 0 to keep the AST"})
-    return {"rows": rows, "per_seed_video_accuracy": per_seed}
+    rows += difference_rows(ast, w2v, "tiny AST vs tiny wav2vec2", "interval above 0 to keep the AST")
+    return {"rows": rows, "per_seed_video_accuracy": per_seed_accuracy(scores)}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -137,6 +138,42 @@ def paired_interval(a: list[dict], b: list[dict], level: str = "video", seed: in
     return float(diff.mean()), float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
 
 
+def train_recipes(runs: dict[str, dict], model: Path, tmp_dir: Path) -> dict[str, list[dict]]:
+    """Train and score each named recipe from every seed (``runs[name]``: ``train_and_score``'s keyword arguments,
+    ``dataset`` and ``extra`` among them); the test recordings must be the same in all runs (a paired comparison)."""
+    scores = {}
+    for name, kwargs in runs.items():
+        scores[name] = []
+        for seed in SEEDS:
+            logger.info("%s, seed %d", name, seed)
+            out = tmp_dir / "runs" / f"{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}-{seed}"
+            scores[name].append(train_and_score(model=model, out=out, seed=seed, **kwargs))
+    check_paired(scores)
+    return scores
+
+
+def check_paired(scores: dict[str, list[dict]]) -> None:
+    ids = next(iter(scores.values()))[0]["video_ids"]
+    if any(s["video_ids"] != ids for runs in scores.values() for s in runs):
+        raise RuntimeError("the test recordings differ between runs: the comparison would not be paired")
+
+
+def per_seed_accuracy(scores: dict[str, list[dict]]) -> dict[str, list[float]]:
+    """Test video accuracy of every run, by recipe, in seed order."""
+    return {name: [round(float(np.mean(r["video_correct"])), 3) for r in runs] for name, runs in scores.items()}
+
+
+def difference_rows(a: list[dict], b: list[dict], figure: str, target: str, ratio: float | None = None) -> list[dict]:
+    """The rows of ``a`` minus ``b``: video and clip accuracy differences with their paired 95% intervals."""
+    rows = []
+    for level in ("video", "clip"):
+        mean, low, high = paired_interval(a, b, level)
+        rows.append({"figure": f"{figure}: {level} accuracy difference [95% paired interval]",
+                     "value": round(mean, 3), "unit": "", "reference": f"[{low:+.3f}, {high:+.3f}]",
+                     "ratio": ratio if level == "video" else None, "target": target if level == "video" else ""})
+    return rows
+
+
 def crop_comparison(tmp_dir: Path, model: Path) -> tuple[dict, list[dict]]:
     """5-s clips (no overlap, the same crop every epoch) against 15-s train rows holding the same audio (prepare
     --train-clip-seconds: a new random 5-s crop from each row every epoch), same test clips, same training steps."""
@@ -145,26 +182,18 @@ def crop_comparison(tmp_dir: Path, model: Path) -> tuple[dict, list[dict]]:
 
     common = dict(audiofolder=str(tmp_dir / "devset"), clip_seconds=CLIP_S, max_clips_per_video=MAX_CLIPS,
                   split="0.4,0.1,0.5", balance="none", seed=0)
-    datasets = {"5-s clips": tmp_dir / "clips5", f"{ROW_S:g}-s train rows": tmp_dir / "rows15"}
-    prepare_dataset(PrepareConfig(out=str(datasets["5-s clips"]), **common))
-    prepare_dataset(PrepareConfig(out=str(datasets[f"{ROW_S:g}-s train rows"]), train_clip_seconds=ROW_S, **common))
-    steps = {name: -(-len(load_prepared(str(path))["train"]) // BATCH) for name, path in datasets.items()}
-    epochs = {name: max(1, round(EPOCHS * steps["5-s clips"] / n)) for name, n in steps.items()}
-    scores = {}
-    for name, path in datasets.items():
-        scores[name] = []
-        for seed in SEEDS:
-            logger.info("crops: %s, %d epochs, seed %d", name, epochs[name], seed)
-            out = tmp_dir / "runs" / f"crops-{path.name}-{seed}"
-            scores[name].append(train_and_score(path, model, out, seed, [], epochs=epochs[name], train_clips=None))
-    rows = []
-    reference, name = datasets
-    for level in ("video", "clip"):
-        mean, low, high = paired_interval(scores[name], scores[reference], level)
-        rows.append({"figure": f"{name} (new crops each epoch, {epochs[name]} epochs) vs {reference} ({epochs[reference]} "
-                               f"epochs), same audio and steps: {level} accuracy difference [95% paired interval]",
-                     "value": round(mean, 3), "unit": "", "reference": f"[{low:+.3f}, {high:+.3f}]", "ratio": None,
-                     "target": "gain (see docs/train.md for why it stays opt-in)" if level == "video" else ""})
+    reference, name = "5-s clips", f"{ROW_S:g}-s train rows"
+    datasets = {reference: tmp_dir / "clips5", name: tmp_dir / "rows15"}
+    prepare_dataset(PrepareConfig(out=str(datasets[reference]), **common))
+    prepare_dataset(PrepareConfig(out=str(datasets[name]), train_clip_seconds=ROW_S, **common))
+    steps = {key: -(-len(load_prepared(str(path))["train"]) // BATCH) for key, path in datasets.items()}
+    epochs = {key: max(1, round(EPOCHS * steps[reference] / n)) for key, n in steps.items()}
+    scores = train_recipes({key: {"dataset": path, "extra": [], "epochs": epochs[key], "train_clips": None}
+                            for key, path in datasets.items()}, model, tmp_dir)
+    rows = difference_rows(scores[name], scores[reference],
+                           f"{name} (new crops each epoch, {epochs[name]} epochs) vs {reference} "
+                           f"({epochs[reference]} epochs), same audio and steps",
+                           "gain (see docs/train.md for why it stays opt-in)")
     return scores, rows
 
 
@@ -176,19 +205,12 @@ def run(tmp_dir: Path) -> dict:
     cache.mkdir(parents=True, exist_ok=True)
     model = whisper_tiny_en(cache)
     dataset = prepared_devset(Path(tmp_dir), cache)
-    scores = {}
-    for name, extra in RECIPES.items():
-        scores[name] = []
-        for seed in SEEDS:
-            logger.info("recipe %s, seed %d", name, seed)
-            out = Path(tmp_dir) / "runs" / f"{name.strip('+ ').replace(' ', '_')}-{seed}"
-            scores[name].append(train_and_score(dataset, model, out, seed, extra))
-    ids = scores["clip length"][0]["video_ids"]
-    if any(s["video_ids"] != ids for runs in scores.values() for s in runs):
-        raise RuntimeError("the test recordings differ between runs: the comparison would not be paired")
+    scores = train_recipes({name: {"dataset": dataset, "extra": extra} for name, extra in RECIPES.items()}, model,
+                           Path(tmp_dir))
+    n_recordings = len(scores["clip length"][0]["video_ids"])
     rows = []
     for name, runs in scores.items():
-        rows.append({"figure": f"{name}: test video accuracy (mean of {len(SEEDS)} seeds, {len(ids)} recordings)",
+        rows.append({"figure": f"{name}: test video accuracy (mean of {len(SEEDS)} seeds, {n_recordings} recordings)",
                      "value": round(float(np.mean([np.mean(r["video_correct"]) for r in runs])), 3), "unit": "",
                      "reference": round(float(np.mean([r["clip_accuracy"] for r in runs])), 3),
                      "ratio": None, "target": "clip accuracy as reference"})
@@ -198,15 +220,8 @@ def run(tmp_dir: Path) -> dict:
                      "ratio": None, "target": "test clips/s as reference"})
     for name, reference in PAIRS:
         speed = np.mean([r["epoch_s"] for r in scores[reference]]) / np.mean([r["epoch_s"] for r in scores[name]])
-        for level in ("video", "clip"):
-            mean, low, high = paired_interval(scores[name], scores[reference], level)
-            rows.append({"figure": f"{name} vs {reference}: {level} accuracy difference [95% paired interval]",
-                         "value": round(mean, 3), "unit": "", "reference": f"[{low:+.3f}, {high:+.3f}]",
-                         "ratio": round(float(speed), 2) if level == "video" else None,
-                         "target": (">= 5 (epoch speed), not lower" if reference == "30-s input"
-                                    else "gain, or no loss at lower cost") if level == "video" else ""})
+        rows += difference_rows(scores[name], scores[reference], f"{name} vs {reference}",
+                                ">= 5 (epoch speed), not lower" if reference == "30-s input"
+                                else "gain, or no loss at lower cost", round(float(speed), 2))
     crop_scores, crop_rows = crop_comparison(Path(tmp_dir), model)
-    rows += crop_rows
-    per_seed = {name: [round(float(np.mean(r["video_correct"])), 3) for r in runs]
-                for name, runs in {**scores, **crop_scores}.items()}
-    return {"rows": rows, "per_seed_video_accuracy": per_seed}
+    return {"rows": rows + crop_rows, "per_seed_video_accuracy": per_seed_accuracy({**scores, **crop_scores})}

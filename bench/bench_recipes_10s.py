@@ -7,14 +7,12 @@ training budget, seeds and paired intervals; 10-s clips every 2.5 s, at most 6 p
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
-from bench.bench_recipes import SEEDS, cache_dir, paired_interval, prepared_devset, train_and_score, whisper_tiny_en
-
-logger = logging.getLogger(__name__)
+from bench.bench_recipes import (cache_dir, difference_rows, per_seed_accuracy, prepared_devset, train_recipes,
+                                 whisper_tiny_en)
 
 CLIP_S = 10.0
 RECIPES = {"30-s input": ["--whisper_input_seconds", "30"], "clip length": []}
@@ -28,16 +26,9 @@ def run(tmp_dir: Path) -> dict:
     cache.mkdir(parents=True, exist_ok=True)
     model = whisper_tiny_en(cache)
     dataset = prepared_devset(Path(tmp_dir), cache, clip_s=CLIP_S)
-    scores = {}
-    for name, extra in RECIPES.items():
-        scores[name] = []
-        for seed in SEEDS:
-            logger.info("10-s clips, %s, seed %d", name, seed)
-            out = Path(tmp_dir) / "runs" / f"{name.replace(' ', '_')}-{seed}"
-            scores[name].append(train_and_score(dataset, model, out, seed, extra, crop_s=CLIP_S))
+    scores = train_recipes({name: {"dataset": dataset, "extra": extra, "crop_s": CLIP_S}
+                            for name, extra in RECIPES.items()}, model, Path(tmp_dir))
     slow, fast = scores["30-s input"], scores["clip length"]
-    if any(a["video_ids"] != b["video_ids"] for a, b in zip(slow, fast)):
-        raise RuntimeError("the test recordings differ between runs: the comparison would not be paired")
     epoch = {name: float(np.mean([r["epoch_s"] for r in runs])) for name, runs in scores.items()}
     speed = {name: float(np.mean([r["predict_clips_per_s"] for r in runs])) for name, runs in scores.items()}
     rows = [{"figure": "10-s clips, Whisper at the clip's length: seconds per training epoch (48 clips)",
@@ -46,11 +37,6 @@ def run(tmp_dir: Path) -> dict:
             {"figure": "10-s clips, Whisper at the clip's length: test clips/s",
              "value": round(speed["clip length"], 1), "unit": "clips/s", "reference": round(speed["30-s input"], 1),
              "ratio": round(speed["clip length"] / speed["30-s input"], 2), "target": ">= 2.5x"}]
-    for level in ("video", "clip"):
-        mean, low, high = paired_interval(fast, slow, level)
-        rows.append({"figure": f"10-s clips, clip length vs 30-s input: {level} accuracy difference [95% paired "
-                               f"interval], {len(fast[0]['video_ids'])} recordings",
-                     "value": round(mean, 3), "unit": "", "reference": f"[{low:+.3f}, {high:+.3f}]", "ratio": None,
-                     "target": "not lower" if level == "video" else ""})
-    per_seed = {name: [round(float(np.mean(r["video_correct"])), 3) for r in runs] for name, runs in scores.items()}
-    return {"rows": rows, "per_seed_video_accuracy": per_seed}
+    rows += difference_rows(fast, slow, f"10-s clips, clip length vs 30-s input, {len(fast[0]['video_ids'])} "
+                                        "recordings", "not lower")
+    return {"rows": rows, "per_seed_video_accuracy": per_seed_accuracy(scores)}
