@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from common.audio import AudioError, probe
+from common.audio import AudioError, probe, require_ffmpeg
 
 logger = logging.getLogger(__name__)
 
@@ -460,17 +460,16 @@ def section_command(ydl, info: dict, start: float, length: float, out: Path,
     """(ffmpeg arguments, environment) that read ``length`` seconds from ``start`` of the format yt-dlp chose in
     ``info`` into ``out`` (NUT, audio copied), sending what yt-dlp's ``FFmpegFD`` sends: the format's HTTP headers,
     the cookies yt-dlp holds for its URL, its proxy as ``http_proxy``. Progress goes to stdout (``-progress``)."""
-    from common.audio import require_ffmpeg
-
     url = info["url"]
     args = [require_ffmpeg()[0], "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     cookies = ydl.cookiejar.get_cookies_for_url(url)
     if cookies:
         # ffmpeg matches a cookie's domain against the URL's "host:port" when the URL names a port (yt-dlp's
         # FFmpegFD sends the bare domain, which then never matches): give it what it compares
-        port = f":{urlsplit(url).port}" if urlsplit(url).port else ""
-        args += ["-cookies", "".join(f"{c.name}={c.value}; path={c.path}; domain={c.domain.lstrip('.')}{port};\r\n"
-                                     for c in cookies)]
+        port = urlsplit(url).port
+        host_suffix = f":{port}" if port is not None else ""
+        args += ["-cookies", "".join(f"{c.name}={c.value}; path={c.path}; domain={c.domain.lstrip('.')}{host_suffix};"
+                                     "\r\n" for c in cookies)]
     if info.get("http_headers"):
         args += ["-headers", "".join(f"{key}: {value}\r\n" for key, value in info["http_headers"].items())]
     # a stalled read fails after stall_timeout_s instead of hanging (ffmpeg then stops early: the caller checks)
