@@ -24,7 +24,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -168,6 +168,28 @@ def window_bounds(n_samples: int, window_samples: int, hop_samples: int | None =
     return [(s, s + window_samples) for s in starts]
 
 
+def iter_windows(blocks: Iterable[np.ndarray], window: int, hop: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start_sample, samples)`` of each window of ``window_bounds(total, window, hop)``, from a stream of blocks
+    whose total length is unknown until the end (predict's decoded files), or from ``[array]`` (eval's clips): the
+    one window iterator of eval and predict. Full windows on the hop grid come as soon as their samples have; at the
+    end ``window_bounds`` itself names what is left (the tail window, or a whole input shorter than one window). At
+    most ``window`` samples plus one block are kept."""
+    buffer, buffer_start, total, next_start, given = np.zeros(0, np.float32), 0, 0, 0, 0
+    for block in blocks:
+        buffer = np.concatenate([buffer, np.asarray(block, np.float32)])
+        total += len(block)
+        while next_start + window <= total:       # a full window on the grid: window_bounds has it whatever follows
+            offset = next_start - buffer_start
+            yield next_start, buffer[offset:offset + window]
+            next_start, given = next_start + hop, given + 1
+        # Keep what a later window may need: from the next hop start, or the last `window` samples for the tail.
+        keep_from = max(buffer_start, min(next_start, total - window))
+        buffer, buffer_start = buffer[keep_from - buffer_start:], keep_from
+    if total:
+        for start, end in window_bounds(total, window, hop)[given:]:
+            yield start, buffer[start - buffer_start:end - buffer_start]
+
+
 def check_window_fits(extractor, window_s: float) -> None:
     """Raise ``ValueError`` when ``window_s`` is longer than the fixed input of a Whisper feature extractor."""
     chunk = getattr(extractor, "chunk_length", None) if "Whisper" in type(extractor).__name__ else None
@@ -247,9 +269,9 @@ def predict_windows(model, extractor, arrays: Iterable[np.ndarray], window_s: fl
         batch.clear(), batch_meta.clear()
 
     for clip, array in enumerate(arrays):
-        for s, e in window_bounds(len(array), window, hop):
-            batch.append(array[s:e])
-            batch_meta.append((clip, s, e))
+        for s, samples in iter_windows([array], window, hop):
+            batch.append(samples)
+            batch_meta.append((clip, s, s + len(samples)))
             if len(batch) == batch_size:
                 flush()
     if batch:

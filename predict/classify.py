@@ -2,7 +2,8 @@
 per-window timeline (start, end, probabilities) that shows where in the recording each class is heard.
 
 Windows are those of ``common.modeling.window_bounds`` (full windows every hop, plus one ending at the end), cut
-from a decoded stream, so memory stays flat in the length of the input. The input's label and probabilities follow
+from a decoded stream by ``common.modeling.iter_windows`` (eval's iterator too), so memory stays flat in the length
+of the input. The input's label and probabilities follow
 eval.py's rule: softmax (sigmoid for multi-label models) of the mean of its windows' logits; the timeline keeps
 each window's own probabilities.
 
@@ -30,7 +31,7 @@ from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
 from common.jsonl import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
-from common.modeling import predict_windows
+from common.modeling import iter_windows, predict_windows
 from common.runs import default_window_seconds
 from common.provenance import file_sha256, package_versions
 from common.seed import set_seed
@@ -93,26 +94,6 @@ class InputResult:
     @property
     def real_time_factor(self) -> float:
         return self.seconds / self.duration_s if self.duration_s else float("nan")
-
-
-def iter_windows(blocks: Iterable[np.ndarray], window: int, hop: int) -> Iterator[tuple[int, np.ndarray]]:
-    """``(start_sample, samples)`` of the windows ``window_bounds(total, window, hop)`` would give, from a stream of
-    blocks whose total length is unknown until the end; at most ``window`` + one block is kept."""
-    buffer, buffer_start, total, next_start, last_end = np.zeros(0, np.float32), 0, 0, 0, 0
-    for block in blocks:
-        buffer = np.concatenate([buffer, np.asarray(block, np.float32)])
-        total += len(block)
-        while next_start + window <= total:
-            offset = next_start - buffer_start
-            yield next_start, buffer[offset:offset + window]
-            last_end, next_start = next_start + window, next_start + hop
-        # Keep what a later window may need: from the next hop start, or the last `window` samples for the tail.
-        keep_from = max(buffer_start, min(next_start, total - window))
-        buffer, buffer_start = buffer[keep_from - buffer_start:], keep_from
-    if total and last_end == 0:
-        yield 0, buffer  # the whole input is shorter than one window
-    elif last_end < total:
-        yield total - window, buffer[total - window - buffer_start:]
 
 
 class PeakLevel:

@@ -15,10 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.audio import SAMPLING_RATE
-from common.modeling import load_feature_extractor, load_model, predict_windows, window_bounds
+from common.modeling import iter_windows, load_feature_extractor, load_model, predict_windows, window_bounds
 from predict import PredictConfig, predict_inputs
 from predict.__main__ import main
-from predict.classify import iter_windows
 from testing.tiny_models import save_tiny_model
 
 NAMES = ["music", "speech", "noise"]
