@@ -31,8 +31,8 @@ from common.modeling import load_feature_extractor, load_model
 from common.seed import set_seed
 from training.args import PROG, WHISPER_SECONDS, parse_args
 from training.checkpoints import check_finished, last_complete_checkpoint
-from training.data import (AudioCollator, RandomCrops, class_weights, dataset_fingerprint, dataset_stats,
-                           eval_windows, random_subset)
+from training.data import (AudioCollator, RandomCrops, class_weights, clip_seconds_of, dataset_fingerprint,
+                           dataset_stats, eval_windows, random_subset, train_crops)
 from training.hub import push_run
 from common.runs import write_curves
 from training.report import model_card, run_config
@@ -92,14 +92,15 @@ class TrainData:
     train_split: object         # after --max_train_samples
     class_names: list[str]
     crops: RandomCrops          # the training transform (its epoch is set by CropEpochCallback)
-    train: object               # train_split with a row index and the crop transform
+    train: object               # one row per crop of an epoch (train_crops), read through the crop transform
     eval: object                # one row per fixed evaluation window
     eval_videos: list[str]      # the video id of each evaluation clip (video-level validation metrics)
 
 
 def load_data(data_args, training_args) -> TrainData:
-    """The prepared dataset's train and evaluation splits (checked), their seeded subsets, random training crops and
-    fixed evaluation windows. The crop and subset seed is ``--data_seed``, else ``--seed``."""
+    """The prepared dataset's train and evaluation splits (checked), their seeded subsets, random training crops
+    (``--crops_per_row``, by default one per clip length of each train row) and fixed evaluation windows. The crop
+    and subset seed is ``--data_seed``, else ``--seed``."""
     dataset = load_prepared(data_args.dataset_name)
     for flag in ("train_split_name", "eval_split_name"):
         if getattr(data_args, flag) not in dataset:
@@ -114,11 +115,13 @@ def load_data(data_args, training_args) -> TrainData:
     train_split = random_subset(train_split, data_args.max_train_samples, data_seed)
     eval_split = random_subset(eval_split, data_args.max_eval_samples, data_seed)
     crops = RandomCrops(data_args.max_length_seconds, seed=data_seed)
-    train_data = train_split.add_column("row", list(range(len(train_split)))).with_transform(crops)
+    # the clip length of the whole evaluation split (not of its subset): prepare cuts it into --clip-seconds clips
+    clip_seconds = clip_seconds_of(dataset[data_args.eval_split_name], fallback=data_args.max_length_seconds)
+    train_data = train_crops(train_split, crops, clip_seconds, per_row=data_args.crops_per_row)
     eval_data = eval_windows(eval_split, data_args.eval_window_seconds)
-    logger.info("%d training clips (random %.1f-s crops), %d validation clips in %d windows of %.1f s",
-                len(train_split), data_args.max_length_seconds, len(eval_split), len(eval_data),
-                data_args.eval_window_seconds)
+    logger.info("%d training rows give %d random %.1f-s crops per epoch (one per %.1f s of audio), %d validation "
+                "clips in %d windows of %.1f s", len(train_split), len(train_data), data_args.max_length_seconds,
+                clip_seconds, len(eval_split), len(eval_data), data_args.eval_window_seconds)
     return TrainData(dataset, train_split, class_names, crops, train_data, eval_data, list(eval_split["video_id"]))
 
 
@@ -188,11 +191,18 @@ def load_model_and_extractor(model_args, data_args, class_names: list[str]):
     return model, extractor
 
 
+def loss_weights(data_args, data: TrainData):
+    """``--class_weighting balanced``: class weights counted over the training crops of an epoch (a 30-s row of a
+    dataset of 10-s clips is 3 of them), read from the crop index without decoding audio; None otherwise."""
+    if data_args.class_weighting != "balanced":
+        return None
+    return class_weights(data.train.with_format(None)["label"], len(data.class_names))
+
+
 def build_trainer(model, extractor, model_args, data_args, training_args, data: TrainData, callbacks=()):
     """The Trainer: class-weighted loss (``--class_weighting``), new crops each epoch, clip-level validation
     metrics over the window rows, early stopping with ``--early_stopping_patience``."""
-    weights = (class_weights(data.train_split["label"], len(data.class_names))
-               if data_args.class_weighting == "balanced" else None)
+    weights = loss_weights(data_args, data)
     extra_callbacks = [CropEpochCallback(data.crops), *callbacks]
     if model_args.early_stopping_patience:
         extra_callbacks.append(EarlyStoppingCallback(model_args.early_stopping_patience))

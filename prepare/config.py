@@ -17,6 +17,12 @@ GROUP_BY_CHOICES = ("channel", "video")
 AUDIOFOLDER_GROUPS = ("auto", "subfolder", "file")
 
 
+# Train rows are this many clips long by default, so that train.py's crops differ every epoch (one per clip length
+# of a row, the same steps as clips). Measured on real Whisper weights and real audio (python -m bench --only crops,
+# docs/train.md): no gain and no loss against clips of the same audio, at the same cost.
+TRAIN_ROW_CLIPS = 3
+
+
 @dataclass
 class PrepareConfig:
     raw: list[str] = field(
@@ -39,11 +45,13 @@ class PrepareConfig:
     )
     train_clip_seconds: float | None = field(
         default=None,
-        metadata={"help": "Length of the train split's rows in seconds (default: --clip-seconds). Longer rows let "
-                          "train.py draw a new random --max_length_seconds crop from each every epoch; the train "
-                          "split keeps the same seconds per video (--max-clips-per-video x --clip-seconds, rounded "
-                          "up to whole rows), in rows this long, on their own grid (no overlap). A video shorter "
-                          "than one row keeps its --clip-seconds clips. Validation and test keep --clip-seconds."},
+        metadata={"help": f"Length of the train split's rows in seconds (default: {TRAIN_ROW_CLIPS} x --clip-seconds; "
+                          "--clip-seconds itself gives the train split clips like the others). train.py draws new "
+                          "random --max_length_seconds crops from each row every epoch, one per clip length; the "
+                          "train split keeps the same seconds per video (--max-clips-per-video x --clip-seconds, "
+                          "rounded up to whole rows), in rows this long, on their own grid (no overlap). A video "
+                          "shorter than one row keeps its --clip-seconds clips. Validation and test keep "
+                          "--clip-seconds."},
     )
     max_clips_per_video: int = field(
         default=20,
@@ -89,7 +97,9 @@ class PrepareConfig:
             raise ValueError(f"--clip-seconds must be > 0, got {self.clip_seconds}")
         if self.hop_seconds is None:
             self.hop_seconds = self.clip_seconds
-        if self.train_clip_seconds is not None and not self.train_clip_seconds >= self.clip_seconds:
+        if self.train_clip_seconds is None:
+            self.train_clip_seconds = TRAIN_ROW_CLIPS * self.clip_seconds
+        if not self.train_clip_seconds >= self.clip_seconds:
             raise ValueError(f"--train-clip-seconds must be >= --clip-seconds ({self.clip_seconds:g}), "
                              f"got {self.train_clip_seconds}")
         if not self.hop_seconds > 0:

@@ -50,7 +50,7 @@ Fixed-length {{ khz }} kHz mono clips of videos, labelled with the video's categ
   {{ config.max_clips_per_video or 'all' }} clips per video, spread evenly across it.
 {% if config.train_clip_seconds and config.train_clip_seconds != config.clip_seconds %}- The train split holds the
   same seconds per video in rows of {{ config.train_clip_seconds }} s (a video shorter than one keeps its clips), so
-  that training draws a new random crop from each row every epoch.
+  that training draws new random crops from each row every epoch (one per clip length of the row).
 {% endif %}- {{ split_statement }} Split fractions {{ config.split }}, seed {{ config.seed }}.
 - Balance `{{ config.balance }}`: {{ balance }}.
 

@@ -117,7 +117,7 @@ def test_silent_clips_dropped_and_cap_spreads_evenly(tmp_path):
 def test_dataset_clip_counts_match_durations(tmp_path):
     raw = make_raw(tmp_path / "raw", {"a": [3.0, 2.5, 4.9], "b": [1.0, 2.0, 3.7]})
     stats = prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, max_clips_per_video=0,
-                            split="0.34,0.33,0.33", balance="none")
+                            split="0.34,0.33,0.33", balance="none", train_clip_seconds=1.0)   # clips in train too
     dataset = load_prepared(str(tmp_path / "ds"))
     per_video = {}
     for split in SPLITS:
@@ -393,10 +393,11 @@ def test_audiofolder_any_format_rate_channels(tmp_path):
 
 
 def test_train_rows_longer_than_clips_keep_the_same_seconds_per_video(tmp_path):
-    """Issue 20 item 2: with 10-s clips and 10-s crops every epoch saw the same audio. --train-clip-seconds gives
-    the train split longer rows (new random crops each epoch) holding the same seconds per video as the clips would
-    (the --max-clips-per-video cap in seconds), while validation and test keep --clip-seconds. A video shorter than
-    one row keeps its clips instead of being dropped."""
+    """Issue 20 item 2: with 10-s clips and 10-s crops every epoch saw the same audio. The train split now has
+    longer rows (new random crops each epoch), by default 3 clips long (--train-clip-seconds), holding the same
+    seconds per video as the clips would (the --max-clips-per-video cap in seconds), while validation and test keep
+    --clip-seconds. A video shorter than one row keeps its clips instead of being dropped; --train-clip-seconds
+    equal to --clip-seconds gives the train split plain clips."""
     root = tmp_path / "sounds"
     for label, freq in (("cat", 300.0), ("dog", 900.0)):
         (root / label).mkdir(parents=True)
@@ -405,8 +406,10 @@ def test_train_rows_longer_than_clips_keep_the_same_seconds_per_video(tmp_path):
             sf.write(root / label / f"{label}{index}.wav", tone(seconds, freq=freq, seed=index), SAMPLING_RATE)
     common = dict(audiofolder=str(root), clip_seconds=1.0, max_clips_per_video=6, split="0.5,0.25,0.25", seed=0,
                   balance="none")
-    clips = prepare_dataset(out=str(tmp_path / "clips"), **common)
-    rows = prepare_dataset(out=str(tmp_path / "rows"), train_clip_seconds=3.0, **common)
+    clips = prepare_dataset(out=str(tmp_path / "clips"), train_clip_seconds=1.0, **common)
+    rows = prepare_dataset(out=str(tmp_path / "rows"), **common)                  # the default: 3 x --clip-seconds
+    assert rows["config"]["train_clip_seconds"] == 3.0
+    assert set(load_prepared(str(tmp_path / "clips"))["train"]["duration_s"]) == {1.0}
     by_clips, by_rows = load_prepared(str(tmp_path / "clips")), load_prepared(str(tmp_path / "rows"))
     for split in ("validation", "test"):
         assert by_rows[split]["start_s"] == by_clips[split]["start_s"] and set(by_rows[split]["duration_s"]) == {1.0}

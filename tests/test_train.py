@@ -13,8 +13,10 @@ import torch
 import train
 from training.args import parse_args
 from common.data import clip_array
-from training.data import RandomCrops, class_weights, eval_windows, random_subset
+from training.data import (RandomCrops, class_weights, clip_seconds_of, crops_per_row, eval_windows,
+                           random_subset, train_crops)
 from training.trainer import ClipMetrics
+from common.modeling import iter_windows
 from testing.tiny_models import save_tiny_model
 from testing.synthetic import make_prepared_dataset as prepared_dataset
 from testing.train_runs import run_argv
@@ -145,7 +147,7 @@ def test_persistent_data_loader_workers_draw_new_crops_each_epoch(tmp_path):
     path = prepared_dataset(tmp_path / "d", videos_per_class=(1, 1, 1), clips_per_video=1, clip_seconds=1.5)
     split = load_from_disk(path)["train"]
     crops = RandomCrops(max_seconds=0.5, seed=3)
-    train = split.add_column("row", list(range(len(split)))).with_transform(crops)
+    train = train_crops(split, crops, clip_seconds=1.5)
     loader = DataLoader(train, batch_size=2, num_workers=1, persistent_workers=True, collate_fn=lambda rows: rows)
     seen = []
     for epoch in range(3):
@@ -174,8 +176,7 @@ def test_crops_and_windows_decode_only_what_they_use(tmp_path, monkeypatch):
     monkeypatch.setattr(soundfile.SoundFile, "read",
                         lambda self, frames=-1, *a, **k: decoded.append(frames) or real_read(self, frames, *a, **k))
     crops = RandomCrops(max_seconds=1.0, seed=5)
-    batch = split.add_column("row", list(range(len(split))))[:]
-    got = crops(batch)["samples"]
+    got = train_crops(split, crops, clip_seconds=3.0)[:]["samples"]
     assert decoded and all(0 < n <= 16000 for n in decoded), decoded    # never a whole-clip read (frames=-1)
     assert all(np.array_equal(g, crops.crop(f, row)) for row, (g, f) in enumerate(zip(got, full)))
     decoded.clear()
@@ -184,6 +185,51 @@ def test_crops_and_windows_decode_only_what_they_use(tmp_path, monkeypatch):
         row, start, end = (windows.with_format(None)[index][k] for k in ("row", "start", "end"))
         assert np.array_equal(windows[index]["samples"], full[row][start:end])
     assert decoded and all(0 < n <= 16000 for n in decoded), decoded
+
+
+def test_longer_train_rows_give_one_new_crop_per_clip_length_each_epoch(tmp_path, tiny):
+    """Bug caught: with prepare's 3-clip train rows (its default) an epoch drew one crop per row, so a recipe tuned
+    on clips took a third of its steps and saw a third of the audio per epoch. Now a row gives one crop per clip
+    length of audio (the evaluation split's clip length), each from its own seed and read by seeking: an epoch over
+    3-s rows of a dataset of 1-s clips takes the steps of 1-s clips; --crops_per_row 1 gives one crop per row."""
+    from datasets import load_from_disk
+
+    assert crops_per_row([30.0, 10.0, 14.9, 15.0, 2.5], 10.0) == [3, 1, 1, 2, 1]
+    rows = prepared_dataset(tmp_path / "rows", videos_per_class=(1, 1, 1), clips_per_video=1, clip_seconds=1.0,
+                            train_row_seconds=3.0)
+    split = load_from_disk(rows)["train"]
+    assert clip_seconds_of(load_from_disk(rows)["validation"], fallback=9.0) == 1.0
+    crops = RandomCrops(max_seconds=1.0, seed=0)
+    index = train_crops(split, crops, clip_seconds=1.0)
+    assert index.with_format(None)["row"] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert index.with_format(None)["label"] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    full = clip_array(split[0]["audio"])
+    draws = [index[i]["samples"] for i in range(3)]
+    starts = {crops.start(len(full), row=0, draw=d) for d in range(3)}
+    assert len(starts) == 3                                       # three different crops of one row in one epoch
+    assert all(np.array_equal(x, crops.crop(full, row=0, draw=d)) for d, x in enumerate(draws))
+    assert len(train_crops(split, crops, clip_seconds=1.0, per_row=1)) == 4
+
+    clips = prepared_dataset(tmp_path / "clips", videos_per_class=(1, 1, 1), clips_per_video=3, clip_seconds=1.0)
+    steps = {}
+    for name, path, extra in (("rows", rows, []), ("clips", clips, []), ("one", rows, ["--crops_per_row", "1"])):
+        train.run(run_argv(path, tiny("wav2vec2"), tmp_path / name, "--num_train_epochs", "1", *extra))
+        steps[name] = read_json(tmp_path / name / "trainer_state.json")["global_step"]
+    assert steps == {"rows": 3, "clips": 3, "one": 1}             # 12 crops or clips in batches of 4; 4 rows
+
+    # --class_weighting balanced counts crops, not rows: class 0's one 3-s row weighs as much as another class's
+    # three 1-s clips (by rows it would weigh 3x more)
+    from datasets import DatasetDict, concatenate_datasets, load_from_disk
+
+    by_rows, by_clips = load_from_disk(rows), load_from_disk(clips)
+    mixed = DatasetDict({**by_clips, "train": concatenate_datasets([
+        by_rows["train"].filter(lambda r: r["label"] == 0), by_clips["train"].filter(lambda r: r["label"] != 0)])})
+    mixed.save_to_disk(str(tmp_path / "mixed"))
+    model_args, data_args, training_args = parse_args(run_argv(tmp_path / "mixed", tiny("wav2vec2"), tmp_path / "w",
+                                                               "--class_weighting", "balanced"))
+    data = train.load_data(data_args, training_args)
+    assert len(data.train_split) == 10 and len(data.train) == 12      # 1 row of 3 s + 9 clips of 1 s: 12 crops
+    assert torch.allclose(train.loss_weights(data_args, data), torch.ones(4))
 
 
 def test_eval_windows_cover_each_clip_and_metrics_average_per_clip(tmp_path):
@@ -195,6 +241,11 @@ def test_eval_windows_cover_each_clip_and_metrics_average_per_clip(tmp_path):
     index = windows.with_format(None)
     assert index["row"] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]      # 2.5 s -> [0,1) [1,2) [1.5,2.5)
     assert index["end"][:3] == [16000, 32000, 40000]
+    # the windows eval.py and predict cut (common.modeling.iter_windows) are these same windows, sample for sample
+    clip = clip_array(split[0]["audio"])
+    cut = list(iter_windows([clip], 16000, 16000))
+    assert [(s, s + len(x)) for s, x in cut] == list(zip(index["start"][:3], index["end"][:3]))
+    assert all(np.array_equal(x, w) for (_, x), w in zip(cut, windows[:3]["samples"]))
     assert [len(s) for s in windows[:3]["samples"]] == [16000] * 3
     # Clip 0 (label 0): two windows say 1, one says 0 strongly -> the mean logit picks 0.
     logits = np.zeros((12, 4))

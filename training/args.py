@@ -113,26 +113,34 @@ class DataArguments:
                           "optimistic; recorded in run_config.json and flagged in the report)."})
     max_length_seconds: float = field(
         default=10.0,
-        metadata={"help": "Training crop length in seconds: each epoch every clip gives a new random crop this long "
-                          "(read by seeking inside its FLAC). A crop as long as the clip is the same audio every "
-                          "epoch: prepare --train-clip-seconds gives the train split longer rows to crop from."})
+        metadata={"help": "Training crop length in seconds: each epoch every train row gives new random crops this "
+                          "long (read by seeking inside its FLAC; see --crops_per_row). prepare's train rows are "
+                          "3 clips long by default (--train-clip-seconds), so a crop as long as a clip still sees "
+                          "new audio every epoch."})
+    crops_per_row: int | None = field(
+        default=None,
+        metadata={"help": "Random crops each train row gives per epoch. Default: the row's length over the dataset's "
+                          "clip length (the median duration_s of the evaluation split: prepare --clip-seconds), "
+                          "rounded, at least 1. prepare's 30-s train rows of a dataset of 10-s clips give 3, so an "
+                          "epoch takes as many steps as 10-s clips of the same audio would; 1: one crop per row."})
     eval_window_seconds: float | None = field(
         default=None,
         metadata={"help": "Evaluation window in seconds (default: --max_length_seconds). Clips are cut into fixed "
                           "windows; a clip's prediction is the mean of its windows' logits."})
     max_train_samples: int | None = field(
-        default=None, metadata={"help": "Train on a seeded random subset of N clips (debugging, quick runs)."})
+        default=None, metadata={"help": "Train on a seeded random subset of N train rows (debugging, quick runs)."})
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Evaluate on a seeded random subset of N clips (debugging, quick runs)."})
     class_weighting: Literal["none", "balanced"] = field(
         default="none",
         metadata={"help": "Loss weighting for an unbalanced train split. balanced: weight of class c = "
-                          "n_clips / (n_classes * n_clips_of_c)."})
+                          "n / (n_classes * n_c), counting the training crops of an epoch (--crops_per_row)."})
 
     def __post_init__(self):
         if not self.dataset_name:
             raise ValueError("--dataset_name is required: a `python -m prepare` output folder or a Hub dataset id")
-        for flag in ("max_length_seconds", "eval_window_seconds", "max_train_samples", "max_eval_samples"):
+        for flag in ("max_length_seconds", "eval_window_seconds", "max_train_samples", "max_eval_samples",
+                     "crops_per_row"):
             value = getattr(self, flag)
             if value is not None and value <= 0:
                 raise ValueError(f"--{flag} {value}: expected a positive number")

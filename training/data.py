@@ -1,16 +1,18 @@
 """What the Trainer iterates over: random training crops (new ones each epoch), fixed evaluation windows, batches.
 
-Training: every epoch each clip gives one random crop of ``max_length_seconds``, drawn from a generator seeded with
-``(seed, epoch, row)``: the crops do not depend on batch order, worker or process, so a resumed run sees the same
-crops as an uninterrupted one. Evaluation: each clip is cut into fixed windows (``common.modeling.window_bounds``),
-one row per window, so no batch ever holds more than ``per_device_eval_batch_size`` windows whatever the clip length;
-``training.trainer.ClipMetrics`` averages the window logits of each clip back into one clip prediction.
+Training: every epoch each train row gives ``crops_per_row(...)`` random crops of ``max_length_seconds`` (one per
+clip length of audio it holds: a 30-s row of a dataset of 10-s clips gives 3, a plain clip 1), each drawn from a
+generator seeded with ``(seed, epoch, row[, draw])``: the crops do not depend on batch order, worker or process, so a
+resumed run sees the same crops as an uninterrupted one. Evaluation: each clip is cut into fixed windows
+(``common.modeling.window_bounds``), one row per window, so no batch ever holds more than
+``per_device_eval_batch_size`` windows whatever the clip length; ``training.trainer.ClipMetrics`` averages the window
+logits of each clip back into one clip prediction. Both read only the audio they need, by seeking inside the FLAC.
 
 Example::
 
-    from training.data import RandomCrops, eval_windows, AudioCollator
+    from training.data import RandomCrops, train_crops, eval_windows, AudioCollator
     crops = RandomCrops(max_seconds=10.0, seed=42)
-    train = dataset["train"].add_column("row", list(range(len(dataset["train"])))).with_transform(crops)
+    train = train_crops(dataset["train"], crops, clip_seconds=10.0)   # one index row per crop of an epoch
     windows = eval_windows(dataset["validation"], window_seconds=10.0)
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from collections import Counter
 from pathlib import Path
@@ -31,7 +34,8 @@ from common.modeling import featurize, window_bounds
 
 
 class RandomCrops:
-    """``with_transform`` function: decode each clip and cut a random ``max_seconds`` crop seeded by (seed, epoch, row).
+    """``with_transform`` function of a crop index (``train_crops``): read each crop out of its train row by seeking,
+    at a random start seeded by (seed, epoch, row, draw).
 
     ``epoch`` is set by ``training.trainer.CropEpochCallback`` at the start of every epoch, before the epoch's first
     batch is requested. It is kept in a small file that every copy of this object reads, so data-loader workers see
@@ -45,6 +49,7 @@ class RandomCrops:
 
         self.max_samples = int(round(max_seconds * SAMPLING_RATE))
         self.seed = seed
+        self.source = None                             # the train split's audio column, set by train_crops
         handle, self._epoch_file = tempfile.mkstemp(prefix="ytac-crop-epoch-", suffix=".txt")
         os.write(handle, b"0")
         os.close(handle)
@@ -62,23 +67,62 @@ class RandomCrops:
             handle.write(str(int(value)))
         os.replace(staged, self._epoch_file)          # a worker reads the old or the new value, never half of one
 
-    def start(self, n_samples: int, row: int, epoch: int | None = None) -> int:
-        """First sample of ``row``'s crop in ``epoch`` (0 when the clip is no longer than a crop)."""
+    def start(self, n_samples: int, row: int, epoch: int | None = None, draw: int = 0) -> int:
+        """First sample of crop ``draw`` of ``row`` in ``epoch`` (0 when the row is no longer than a crop). Draw 0
+        is seeded by (seed, epoch, row) alone, so a row that gives one crop per epoch crops as it always did."""
         if n_samples <= self.max_samples:
             return 0
-        rng = np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, row])
+        epoch = self.epoch if epoch is None else epoch
+        rng = np.random.default_rng([self.seed, epoch, row] + ([draw] if draw else []))
         return int(rng.integers(0, n_samples - self.max_samples + 1))
 
-    def crop(self, samples: np.ndarray, row: int, epoch: int | None = None) -> np.ndarray:
-        start = self.start(len(samples), row, epoch)
+    def crop(self, samples: np.ndarray, row: int, epoch: int | None = None, draw: int = 0) -> np.ndarray:
+        start = self.start(len(samples), row, epoch, draw)
         return samples[start:start + self.max_samples]
 
     def __call__(self, batch: dict) -> dict:
+        if self.source is None:
+            raise RuntimeError("RandomCrops reads crops of a train_crops(...) index; build the training set with it")
         epoch = self.epoch                             # one read per batch
-        # only the crop is decoded: one open reads the clip's length from its header, then seeks to the crop's start
-        arrays = [clip_array(cell, start=functools.partial(self.start, row=row, epoch=epoch), frames=self.max_samples)
-                  for cell, row in zip(batch["audio"], batch["row"])]
+        # only the crop is decoded: one open reads the row's length from its header, then seeks to the crop's start
+        arrays = [clip_array(self.source[int(row)]["audio"], frames=self.max_samples,
+                             start=functools.partial(self.start, row=int(row), epoch=epoch, draw=int(draw)))
+                  for row, draw in zip(batch["row"], batch["draw"])]
         return {"samples": arrays, "label": list(batch["label"])}
+
+
+def crops_per_row(durations, clip_seconds: float) -> list[int]:
+    """Crops per epoch of each train row: its length over ``clip_seconds`` (the dataset's clip length), rounded, at
+    least 1. A train split of longer rows (prepare ``--train-clip-seconds``) then takes as many steps per epoch as
+    one of ``clip_seconds`` clips of the same audio, each step on a new random crop."""
+    if not clip_seconds > 0:
+        raise ValueError(f"clip length {clip_seconds!r} s: expected a positive number of seconds")
+    return [max(1, math.floor(float(d) / clip_seconds + 0.5)) for d in durations]
+
+
+def clip_seconds_of(split, fallback: float) -> float:
+    """The dataset's clip length: the median ``duration_s`` of ``split`` (an evaluation split: prepare cuts
+    validation and test into ``--clip-seconds`` clips whatever ``--train-clip-seconds`` is); ``fallback`` when the
+    split is empty or has no ``duration_s``."""
+    if not len(split) or "duration_s" not in split.column_names:
+        return fallback
+    return float(np.median(np.asarray(split["duration_s"], dtype=np.float64)))
+
+
+def train_crops(split, crops: RandomCrops, clip_seconds: float, per_row: int | None = None):
+    """One index row per crop of an epoch (columns row, draw, label): ``per_row`` crops of each row of ``split``,
+    or by default ``crops_per_row(duration_s, clip_seconds)``; reading goes through ``crops``."""
+    from datasets import Dataset
+
+    labels = list(split["label"])
+    counts = ([per_row] * len(labels) if per_row else
+              crops_per_row(split["duration_s"] if "duration_s" in split.column_names else [0.0] * len(labels),
+                            clip_seconds))
+    rows = [row for row, n in enumerate(counts) for _ in range(n)]
+    draws = [draw for n in counts for draw in range(n)]
+    crops.source = split.select_columns(["audio"])
+    index = Dataset.from_dict({"row": rows, "draw": draws, "label": [labels[row] for row in rows]})
+    return index.with_transform(crops)
 
 
 def _remove(path: str) -> None:
