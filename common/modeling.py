@@ -176,7 +176,8 @@ def iter_windows(blocks: Iterable[np.ndarray], window: int, hop: int) -> Iterato
     most ``window`` samples plus one block are kept."""
     buffer, buffer_start, total, next_start, given = np.zeros(0, np.float32), 0, 0, 0, 0
     for block in blocks:
-        buffer = np.concatenate([buffer, np.asarray(block, np.float32)])
+        block = np.asarray(block, np.float32)
+        buffer = np.concatenate([buffer, block]) if len(buffer) else block   # an eval clip ([array]) is not copied
         total += len(block)
         while next_start + window <= total:       # a full window on the grid: window_bounds has it whatever follows
             offset = next_start - buffer_start

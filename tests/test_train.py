@@ -13,10 +13,10 @@ import torch
 import train
 from training.args import parse_args
 from common.data import clip_array
+from common.modeling import iter_windows
 from training.data import (RandomCrops, class_weights, clip_seconds_of, crops_per_row, eval_windows,
                            random_subset, train_crops)
 from training.trainer import ClipMetrics
-from common.modeling import iter_windows
 from testing.tiny_models import save_tiny_model
 from testing.synthetic import make_prepared_dataset as prepared_dataset
 from testing.train_runs import run_argv

@@ -85,10 +85,16 @@ class RandomCrops:
             raise RuntimeError("RandomCrops reads crops of a train_crops(...) index; build the training set with it")
         epoch = self.epoch                             # one read per batch
         # only the crop is decoded: one open reads the row's length from its header, then seeks to the crop's start
-        arrays = [clip_array(self.source[int(row)]["audio"], frames=self.max_samples,
+        cells = source_cells(self.source, batch["row"])
+        arrays = [clip_array(cell, frames=self.max_samples,
                              start=functools.partial(self.start, row=int(row), epoch=epoch, draw=int(draw)))
-                  for row, draw in zip(batch["row"], batch["draw"])]
+                  for cell, row, draw in zip(cells, batch["row"], batch["draw"])]
         return {"samples": arrays, "label": list(batch["label"])}
+
+
+def source_cells(source, rows) -> list[dict]:
+    """The audio cells of ``rows`` of an index's source split, in one read (one Arrow take per batch, not per row)."""
+    return source[[int(row) for row in rows]]["audio"]
 
 
 def crops_per_row(durations, clip_seconds: float) -> list[int]:
@@ -140,9 +146,8 @@ class WindowReader:
         self.source = source
 
     def __call__(self, batch: dict) -> dict:
-        arrays = []
-        for row, start, end in zip(batch["row"], batch["start"], batch["end"]):
-            arrays.append(clip_array(self.source[int(row)]["audio"], start=int(start), frames=int(end) - int(start)))
+        arrays = [clip_array(cell, start=int(start), frames=int(end) - int(start))
+                  for cell, start, end in zip(source_cells(self.source, batch["row"]), batch["start"], batch["end"])]
         return {"samples": arrays, "label": list(batch["label"])}
 
 
