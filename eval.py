@@ -39,17 +39,18 @@ def parse_args(argv: list[str] | None = None) -> EvalConfig:
     return parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))[0]
 
 
-def run(argv: list[str] | None = None) -> dict:
-    """Parse ``argv``, evaluate, print the headline; returns the metrics (``metrics.json``). Errors propagate."""
+def run(argv: list[str] | None = None):
+    """Parse ``argv``, evaluate, print the headline; returns the ``EvalRecord`` (``metrics.json``). Errors
+    propagate."""
     config, logs = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
     setup_logging(logs.verbose)
     metrics = evaluate_run(config)
-    video = metrics["video"]
-    low, high = video["ci"]["accuracy"]
-    print(f"report: {metrics['report']['html']}")
-    null = metrics["references"]["null"]
-    print(f"video accuracy {video['accuracy']:.3f} [{low:.3f}, {high:.3f}] over {video['n']} videos; "
-          f"clip accuracy {metrics['clip']['accuracy']:.3f}; null {null['accuracy']:.3f} ({null['kind']})")
+    video = metrics.video
+    low, high = video.ci.accuracy
+    print(f"report: {metrics.report.html}")
+    null = metrics.references.null
+    print(f"video accuracy {video.accuracy:.3f} [{low:.3f}, {high:.3f}] over {video.n} videos; "
+          f"clip accuracy {metrics.clip.accuracy:.3f}; null {null.accuracy:.3f} ({null.kind})")
     return metrics
 
 

@@ -18,23 +18,25 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import transformers
 from transformers import EarlyStoppingCallback
 
 from common.cli import format_table, run_cli, setup_logging
-from common.hub import check_hub_push
+from common.contract import RESUME_CONFIG, RUN_CONFIG, PrepareStats, RunRecord, read_build
+from common.contract.run import CropPlan
 from common.data import load_prepared
-from common.jsonl import atomic_write_json, atomic_write_text
+from common.hub import check_hub_push
+from common.jsonl import atomic_write_text
 from common.modeling import load_feature_extractor, load_model
+from common.runs import write_curves
 from common.seed import set_seed
 from training.args import PROG, WHISPER_SECONDS, parse_args
-from training.checkpoints import check_finished, last_complete_checkpoint
-from training.data import (AudioCollator, RandomCrops, class_weights, clip_seconds_of, dataset_fingerprint,
-                           dataset_stats, eval_windows, random_subset, train_crops)
+from training.checkpoints import check_finished, check_resume, last_complete_checkpoint
+from training.data import (AudioCollator, RandomCrops, class_weights, dataset_fingerprint, dataset_stats, eval_windows,
+                           random_subset, train_crops)
 from training.hub import push_run
-from common.runs import write_curves
 from training.report import model_card, run_config
 from training.trainer import ClipMetrics, CropEpochCallback, WeightedLossTrainer
 
@@ -51,18 +53,18 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
     hub = hub_preflight(training_args)
     set_seed(training_args.seed)
     data = load_data(data_args, training_args)
-    config = run_config(model_args, data_args, training_args, dataset_stats(data.dataset, data_args.dataset_name),
-                        dataset_fingerprint(data.dataset), None)
-    config["training_args"]["push_to_hub"] = hub.push
-    finished = check_finished(training_args.output_dir, config)  # ChangedRunError when made otherwise
+    record = run_config(model_args, data_args, training_args, dataset_stats(data.dataset, data.stats),
+                        dataset_fingerprint(data.dataset), data.stats.build, data.crop_plan)
+    record.training_args["push_to_hub"] = hub.push
+    finished = check_finished(training_args.output_dir, record)  # ChangedRunError when made otherwise
     if finished is not None:
         return reuse_finished(training_args, hub, finished)
-    last_checkpoint = find_resume_checkpoint(training_args)
+    last_checkpoint = find_resume_checkpoint(training_args, record, model_args.allow_resume_changes)
     model, extractor = load_model_and_extractor(model_args, data_args, data.class_names)
     trainer = build_trainer(model, extractor, model_args, data_args, training_args, data, callbacks)
     results, train_runtime = train_and_evaluate(trainer, training_args, last_checkpoint)
     if trainer.is_world_process_zero():
-        write_run_records(trainer, extractor, config, results, train_runtime, data.class_names, training_args, hub)
+        write_run_records(trainer, extractor, record, results, train_runtime, data.class_names, training_args, hub)
     return results
 
 
@@ -89,9 +91,11 @@ def hub_preflight(training_args) -> HubPush:
 @dataclass
 class TrainData:
     dataset: object             # the prepared DatasetDict
+    stats: PrepareStats         # its build record (prepare_stats.json): clip and row lengths, never guessed
     train_split: object         # after --max_train_samples
     class_names: list[str]
     crops: RandomCrops          # the training transform (its epoch is set by CropEpochCallback)
+    crop_plan: CropPlan         # how many crops of what, for the run record
     train: object               # one row per crop of an epoch (train_crops), read through the crop transform
     eval: object                # one row per fixed evaluation window
     eval_videos: list[str]      # the video id of each evaluation clip (video-level validation metrics)
@@ -99,9 +103,14 @@ class TrainData:
 
 def load_data(data_args, training_args) -> TrainData:
     """The prepared dataset's train and evaluation splits (checked), their seeded subsets, random training crops
-    (``--crops_per_row``, by default one per clip length of each train row) and fixed evaluation windows. The crop
-    and subset seed is ``--data_seed``, else ``--seed``."""
+    (``--crops_per_row``, by default one per clip length of each train row, the clip length read from the
+    dataset's build record) and fixed evaluation windows. The crop and subset seed is ``--data_seed``, else
+    ``--seed``."""
     dataset = load_prepared(data_args.dataset_name)
+    stats = read_build(data_args.dataset_name)
+    if stats is None:
+        raise ValueError(f"--dataset_name {data_args.dataset_name}: no prepare_stats.json (the build record that "
+                         "gives its clip length and train rows); expected a dataset made by python -m prepare")
     for flag in ("train_split_name", "eval_split_name"):
         if getattr(data_args, flag) not in dataset:
             raise ValueError(f"--{flag} {getattr(data_args, flag)!r}: {data_args.dataset_name} has splits "
@@ -111,18 +120,36 @@ def load_data(data_args, training_args) -> TrainData:
     if eval_split.features["label"].names != class_names:
         raise ValueError(f"{data_args.dataset_name}: splits {data_args.train_split_name} and "
                          f"{data_args.eval_split_name} have different label names")
+    if not len(train_split):
+        raise ValueError(f"--train_split_name {data_args.train_split_name!r} of {data_args.dataset_name} is empty: "
+                         "nothing to train on")
+    if not len(eval_split) and evaluates(training_args):
+        raise ValueError(f"--eval_split_name {data_args.eval_split_name!r} of {data_args.dataset_name} is empty, "
+                         "but this recipe evaluates on it (--eval_strategy, --load_best_model_at_end, --do_eval): "
+                         "prepare a dataset with a validation split (--split), or pass --eval_strategy no "
+                         "--load_best_model_at_end false --do_eval false")
     data_seed = training_args.seed if training_args.data_seed is None else training_args.data_seed
     train_split = random_subset(train_split, data_args.max_train_samples, data_seed)
     eval_split = random_subset(eval_split, data_args.max_eval_samples, data_seed)
     crops = RandomCrops(data_args.max_length_seconds, seed=data_seed)
-    # the clip length of the whole evaluation split (not of its subset): prepare cuts it into --clip-seconds clips
-    clip_seconds = clip_seconds_of(dataset[data_args.eval_split_name], fallback=data_args.max_length_seconds)
+    clip_seconds = stats.build.clip_seconds
     train_data = train_crops(train_split, crops, clip_seconds, per_row=data_args.crops_per_row)
     eval_data = eval_windows(eval_split, data_args.eval_window_seconds)
-    logger.info("%d training rows give %d random %.1f-s crops per epoch (one per %.1f s of audio), %d validation "
-                "clips in %d windows of %.1f s", len(train_split), len(train_data), data_args.max_length_seconds,
-                clip_seconds, len(eval_split), len(eval_data), data_args.eval_window_seconds)
-    return TrainData(dataset, train_split, class_names, crops, train_data, eval_data, list(eval_split["video_id"]))
+    logger.info("%d training rows give %d random %.1f-s crops per epoch (one per %g s of audio, the dataset's clip "
+                "length), %d validation clips in %d windows of %.1f s", len(train_split), len(train_data),
+                data_args.max_length_seconds, clip_seconds, len(eval_split), len(eval_data),
+                data_args.eval_window_seconds)
+    plan = CropPlan(train_rows=len(train_split), crops_per_epoch=len(train_data),
+                    crop_seconds=data_args.max_length_seconds, clip_seconds=clip_seconds,
+                    crops_per_row=data_args.crops_per_row)
+    return TrainData(dataset, stats, train_split, class_names, crops, plan, train_data, eval_data,
+                     list(eval_split["video_id"]))
+
+
+def evaluates(training_args) -> bool:
+    """Whether the recipe scores the evaluation split (each epoch, to choose the checkpoint, or at the end)."""
+    strategy = getattr(training_args.eval_strategy, "value", training_args.eval_strategy)
+    return strategy != "no" or training_args.load_best_model_at_end or training_args.do_eval
 
 
 def reuse_finished(training_args, hub: HubPush, finished: dict) -> dict:
@@ -135,15 +162,21 @@ def reuse_finished(training_args, hub: HubPush, finished: dict) -> dict:
     return finished
 
 
-def find_resume_checkpoint(training_args) -> str | None:
-    """The newest complete checkpoint to resume from (None: start fresh, or --resume_from_checkpoint decides)."""
-    if training_args.resume_from_checkpoint is not None:
-        return None
-    with training_args.main_process_first(local=False, desc="checkpoint check"):
-        last_checkpoint = last_complete_checkpoint(training_args.output_dir,
-                                                   needs_training_state=not training_args.save_only_model)
+def find_resume_checkpoint(training_args, record: RunRecord, allow_changes: bool = False) -> str | None:
+    """The newest complete checkpoint to resume from (None: start fresh, or --resume_from_checkpoint decides),
+    after checking that the run which wrote it had this configuration and dataset (``check_resume``); then this
+    run's record is written as ``resume_config.json`` for the next resume to compare with."""
+    last_checkpoint = None
+    if training_args.resume_from_checkpoint is None:
+        with training_args.main_process_first(local=False, desc="checkpoint check"):
+            last_checkpoint = last_complete_checkpoint(training_args.output_dir,
+                                                       needs_training_state=not training_args.save_only_model)
+    if last_checkpoint or training_args.resume_from_checkpoint:
+        check_resume(training_args.output_dir, record, allow_changes)
     if last_checkpoint:
         logger.info("resuming from %s (delete it or pick another --output_dir to start over)", last_checkpoint)
+    if training_args.should_save:
+        record.write(os.path.join(training_args.output_dir, RESUME_CONFIG))
     return last_checkpoint
 
 
@@ -243,16 +276,17 @@ def train_and_evaluate(trainer, training_args, last_checkpoint: str | None) -> t
     return results, train_runtime
 
 
-def write_run_records(trainer, extractor, config: dict, results: dict, train_runtime: float | None,
+def write_run_records(trainer, extractor, record: RunRecord, results: dict, train_runtime: float | None,
                       class_names: list[str], training_args, hub: HubPush) -> None:
     """The run folder's records (curves, model card, run_config.json last: with the weights and all_results.json it
     marks the run finished), the Hub push, and the summary table."""
     out = training_args.output_dir
     extractor.save_pretrained(out)
-    config["train_runtime_s"] = train_runtime
+    record = replace(record, train_runtime_s=train_runtime)
     write_curves(trainer.state.log_history, os.path.join(out, "training_curves.png"))
-    atomic_write_text(os.path.join(out, "README.md"), model_card(config, results, class_names, training_args.hub_model_id))
-    atomic_write_json(os.path.join(out, "run_config.json"), config)
+    atomic_write_text(os.path.join(out, "README.md"), model_card(record, results, class_names,
+                                                                 training_args.hub_model_id))
+    record.write(os.path.join(out, RUN_CONFIG))
     if hub.push:
         push_run(out, training_args.hub_model_id, token=hub.token, private=training_args.hub_private_repo,
                  revision=training_args.hub_revision)

@@ -35,7 +35,6 @@ KILLS_PER_STAGE, SEED = 4, 13
 # Manifest fields that measure a particular attempt rather than what was fetched.
 ATTEMPT_FIELDS = {"fetch_s", "bytes_fetched", "bytes_downloaded", "message", "elapsed_s", "attempts", "finished_at",
                   "started_at", "downloaded_at", "timestamp"}
-OK_RECORD = '"status": "ok"'  # as common.jsonl writes it (sort_keys, default separators)
 ENV = {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
        "TOKENIZERS_PARALLELISM": "false"}
 
@@ -88,9 +87,9 @@ def kill_after(argv: list[str], delay_s: float, log: Path) -> bool:
 def progress(stage: str, work: Path) -> str:
     """What a killed stage had finished: ok downloads, prepare's staging folder, train's checkpoints."""
     if stage == "download":
-        manifest = work / "raw" / "manifest.jsonl"
-        lines = manifest.read_text(encoding="utf-8").splitlines() if manifest.is_file() else []
-        return f"{sum(OK_RECORD in line for line in lines)} ok records"
+        from common.contract import MANIFEST, read_manifest
+
+        return f"{sum(record.ok for record in read_manifest(work / 'raw' / MANIFEST).records)} ok records"
     if stage == "prepare":
         return "staging folder left" if (work / ".dataset.partial").exists() else "no staging folder"
     names = sorted(p.name for p in (work / "run").glob("*checkpoint-*")) if (work / "run").is_dir() else []
@@ -105,19 +104,16 @@ def stage_outputs(work: Path) -> dict:
     """What must not depend on kills: ok records with their FLAC hashes, the dataset hash, the final weights."""
     from safetensors.torch import load_file
 
+    from common.contract import MANIFEST, STATS, PrepareStats, read_manifest
+
     records = {}
-    manifest = work / "raw" / "manifest.jsonl"
-    for line in manifest.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a torn line (the reader skips it too)
-        if record.get("status") == "ok":
-            kept = {k: v for k, v in record.items() if k not in ATTEMPT_FIELDS}
-            kept["flac_sha256"] = _sha256(work / "raw" / record["path"])
-            records[record["id"]] = kept
-    stats = json.loads((work / "dataset" / "prepare_stats.json").read_text(encoding="utf-8"))
-    return {"download": records, "prepare": stats["content_sha256"],
+    for record in read_manifest(work / "raw" / MANIFEST).records:   # a torn line is skipped, as stages do
+        if record.ok:
+            kept = {k: v for k, v in record.to_json().items() if k not in ATTEMPT_FIELDS}
+            kept["flac_sha256"] = _sha256(work / "raw" / str(record.path))
+            records[record.id] = kept
+    stats = PrepareStats.read(work / "dataset" / STATS)
+    return {"download": records, "prepare": stats.content_sha256,
             "train": load_file(work / "run" / "model.safetensors")}
 
 

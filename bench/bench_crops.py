@@ -21,12 +21,14 @@ CLIPS, ROWS = "5-s clips", "default train rows"
 
 
 def crops_per_epoch(dataset: Path) -> int:
-    """The training crops of one epoch of ``dataset``, as train.py draws them (``training.data.crops_per_row``)."""
+    """The training crops of one epoch of ``dataset``, as train.py draws them (``training.data.crops_per_row``, one
+    per clip length of the dataset's build record)."""
+    from common.contract import read_build
     from common.data import load_prepared
-    from training.data import clip_seconds_of, crops_per_row
+    from training.data import crops_per_row
 
     splits = load_prepared(str(dataset))
-    return sum(crops_per_row(splits["train"]["duration_s"], clip_seconds_of(splits["validation"], CLIP_S)))
+    return sum(crops_per_row(splits["train"]["duration_s"], read_build(str(dataset)).build.clip_seconds))
 
 
 def run(tmp_dir: Path) -> dict:
@@ -58,5 +60,5 @@ def run(tmp_dir: Path) -> dict:
              "target": f"{CLIPS} ({crops[CLIPS]} crops) as reference"}]
     rows += difference_rows(scores[ROWS], scores[CLIPS],
                             f"{ROWS} (15 s, 3 new crops each per epoch) vs {CLIPS}, {EPOCHS} epochs each, "
-                            f"{len(scores[ROWS][0]['video_ids'])} recordings", "gain (the rows are the default)")
+                            f"{len(scores[ROWS][0]['recording_ids'])} recordings", "gain (the rows are the default)")
     return {"rows": rows, "per_seed_video_accuracy": per_seed_accuracy(scores)}

@@ -36,7 +36,7 @@ def run(tmp_dir: Path) -> dict:
 
     tmp_dir = Path(tmp_dir)
     demo = run_demo(DemoConfig(out=str(tmp_dir / "demo"), port=0, baselines=False, bootstrap=100))
-    dataset = Path(demo["paths"]["dataset"])
+    dataset = Path(demo.paths["dataset"])
     window_s = float(yaml.safe_load(TINY_RECIPE.read_text())["max_length_seconds"])
     scores = {}
     for name, (builder, extra) in MODELS.items():
@@ -50,7 +50,7 @@ def run(tmp_dir: Path) -> dict:
             scores[name].append(score_test(out, dataset, window_s))
     check_paired(scores)
     (ast, w2v) = scores.values()
-    rows = [{"figure": f"{name}: test video accuracy, mean of {len(SEEDS)} seeds ({len(ast[0]['video_ids'])} videos)",
+    rows = [{"figure": f"{name}: test video accuracy, mean of {len(SEEDS)} seeds ({len(ast[0]['recording_ids'])} videos)",
              "value": round(float(np.mean([np.mean(r["video_correct"]) for r in runs])), 3), "unit": "",
              "reference": round(float(np.mean([r["clip_accuracy"] for r in runs])), 3), "ratio": None,
              "target": "clip accuracy as reference"} for name, runs in scores.items()]

@@ -48,13 +48,13 @@ elif args["mode"] == "load":
 else:
     import librosa, numpy as np
     from pathlib import Path
-    from common.jsonl import read_jsonl
-    first = next(iter(read_jsonl(Path(args["raw"]) / "manifest.jsonl")))
-    librosa.load(str(Path(args["raw"]) / first["path"]), sr=16000, duration=1.0)  # warm-up: lazy imports, JIT
+    from common.contract import MANIFEST, read_manifest
+    records = read_manifest(Path(args["raw"]) / MANIFEST).records
+    librosa.load(str(Path(args["raw"]) / records[0].path), sr=16000, duration=1.0)  # warm-up: lazy imports, JIT
     started = time.perf_counter()
     kept = []
-    for record in read_jsonl(Path(args["raw"]) / "manifest.jsonl"):
-        y, sr = librosa.load(str(Path(args["raw"]) / record["path"]), sr=16000)
+    for record in records:
+        y, sr = librosa.load(str(Path(args["raw"]) / record.path), sr=16000)
         clip = 10 * sr
         pieces = [y[s:s + clip] for s in range(0, len(y) - clip + 1, clip)]
         step = len(pieces) / 20
@@ -84,7 +84,7 @@ def make_downloads(directory: Path, hours: float, sources: list[np.ndarray]) -> 
     video is a base signal with a few samples of its own, so no two files are byte-identical: prepare keeps one of
     byte-identical sources (``duplicate_source``), and byte copies would measure a tenth of the work."""
     from common.audio import encode_flac
-    from common.jsonl import append_jsonl
+    from common.contract import DownloadRecord, append_record
 
     (directory / "audio").mkdir(parents=True)
     videos = round(hours * 3600 / VIDEO_SECONDS)
@@ -93,11 +93,11 @@ def make_downloads(directory: Path, hours: float, sources: list[np.ndarray]) -> 
         samples = sources[i % len(sources)].copy()
         samples[20 * 16000 + i: 20 * 16000 + i + 8] += 0.01        # after the silent intro: a per-video mark
         (directory / "audio" / f"{video_id}.flac").write_bytes(encode_flac(samples))
-        append_jsonl(directory / "manifest.jsonl", {
-            "id": video_id, "url": f"https://www.youtube.com/watch?v={video_id}", "category": CLASSES[i % 4],
-            "title": f"video {i}", "status": "ok", "message": "", "path": f"audio/{video_id}.flac",
-            "sample_rate": 16000, "duration_s": VIDEO_SECONDS, "section_start_s": 0.0,
-            "source_duration_s": VIDEO_SECONDS, "bytes_downloaded": 0, "attempts": 1})
+        append_record(directory, DownloadRecord(
+            id=video_id, url=f"https://www.youtube.com/watch?v={video_id}", category=CLASSES[i % 4],
+            title=f"video {i}", status="ok", message="", path=f"audio/{video_id}.flac", sample_rate=16000,
+            duration_s=VIDEO_SECONDS, section_start_s=0.0, source_duration_s=VIDEO_SECONDS, bytes_downloaded=0,
+            attempts=1))
     return directory
 
 

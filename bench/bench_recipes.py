@@ -116,7 +116,7 @@ def score_test(run_dir: Path, dataset: Path, window_s: float) -> dict:
     clip_logits = np.stack([windows.logits[windows.clip_index == c].mean(axis=0) for c in range(len(test))])
     labels = np.asarray(test["label"])
     videos = aggregate_videos(clip_logits, list(test["video_id"]), labels)
-    return {"video_ids": [str(v) for v in videos.video_ids],
+    return {"recording_ids": [str(v) for v in videos.video_ids],
             "video_correct": (videos.predictions == videos.labels).tolist(),
             "clip_video": videos.clip_group.tolist(), "clip_correct": (clip_logits.argmax(1) == labels).tolist(),
             "clip_accuracy": float((clip_logits.argmax(1) == labels).mean()),
@@ -154,8 +154,8 @@ def train_recipes(runs: dict[str, dict], model: Path, tmp_dir: Path) -> dict[str
 
 
 def check_paired(scores: dict[str, list[dict]]) -> None:
-    ids = next(iter(scores.values()))[0]["video_ids"]
-    if any(s["video_ids"] != ids for runs in scores.values() for s in runs):
+    ids = next(iter(scores.values()))[0]["recording_ids"]
+    if any(s["recording_ids"] != ids for runs in scores.values() for s in runs):
         raise RuntimeError("the test recordings differ between runs: the comparison would not be paired")
 
 
@@ -185,7 +185,7 @@ def run(tmp_dir: Path) -> dict:
     dataset = prepared_devset(Path(tmp_dir), cache)
     scores = train_recipes({name: {"dataset": dataset, "extra": extra} for name, extra in RECIPES.items()}, model,
                            Path(tmp_dir))
-    n_recordings = len(scores["clip length"][0]["video_ids"])
+    n_recordings = len(scores["clip length"][0]["recording_ids"])
     rows = []
     for name, runs in scores.items():
         rows.append({"figure": f"{name}: test video accuracy (mean of {len(SEEDS)} seeds, {n_recordings} recordings)",

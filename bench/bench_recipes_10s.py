@@ -37,6 +37,6 @@ def run(tmp_dir: Path) -> dict:
             {"figure": "10-s clips, Whisper at the clip's length: test clips/s",
              "value": round(speed["clip length"], 1), "unit": "clips/s", "reference": round(speed["30-s input"], 1),
              "ratio": round(speed["clip length"] / speed["30-s input"], 2), "target": ">= 2.5x"}]
-    rows += difference_rows(fast, slow, f"10-s clips, clip length vs 30-s input, {len(fast[0]['video_ids'])} "
+    rows += difference_rows(fast, slow, f"10-s clips, clip length vs 30-s input, {len(fast[0]['recording_ids'])} "
                                         "recordings", "not lower")
     return {"rows": rows, "per_seed_video_accuracy": per_seed_accuracy(scores)}

@@ -1,10 +1,12 @@
 """Generate the flag tables and benchmark tables of ``docs/*.md`` from the code: ``python -m bench.docgen`` (``make docs``).
 
 A flag table is built from the same ``common.cli.ArgumentParser`` that answers ``--help``, so the docs cannot disagree
-with the command line; a benchmark table is built from ``bench/results.json``. Each table lives between markers::
+with the command line; a benchmark table is built from ``bench/results.json``; a record table from the typed records
+of ``common.contract`` (each field's type and doc line, then the parts it holds). Each table lives between markers::
 
     <!-- BEGIN FLAGS prepare -->  ...  <!-- END FLAGS prepare -->
     <!-- BEGIN BENCH download -->  ...  <!-- END BENCH download -->
+    <!-- BEGIN RECORD RunRecord -->  ...  <!-- END RECORD RunRecord -->
 
 ``python -m bench.docgen --check`` exits 1 (naming the file and block) when a committed table is stale.
 """
@@ -31,7 +33,7 @@ STAGE_MODULES = {
     "bench": "bench.__main__",
     "bench-gpu": "bench.gpu",
 }
-BLOCK = re.compile(r"(<!-- BEGIN (FLAGS|BENCH) ([\w-]+) -->\n)(.*?)(<!-- END \2 \3 -->)", re.S)
+BLOCK = re.compile(r"(<!-- BEGIN (FLAGS|BENCH|RECORD) ([\w-]+) -->\n)(.*?)(<!-- END \2 \3 -->)", re.S)
 
 
 def stage_parser(stage: str):
@@ -91,10 +93,56 @@ def bench_table(stage: str, results_path: Path = ROOT / "bench" / "results.json"
     return "\n".join(rows) + "\n"
 
 
+def _parts_of(tp) -> list[type]:
+    """The record parts a field type holds (``list[ClassScores]``, ``dict[str, SystemScores] | None``, ...)."""
+    import dataclasses
+    import typing
+
+    if dataclasses.is_dataclass(tp):
+        return [tp]
+    return [part for arg in typing.get_args(tp) for part in _parts_of(arg)]
+
+
+def record_table(name: str, shown: set | None = None) -> str:
+    """The fields of the record ``name`` of ``common.contract`` (type, meaning), then each part it holds, once per
+    page (``shown``: the parts an earlier table of the page has listed)."""
+    import dataclasses
+    import typing
+
+    import common.contract as contract
+    from common.contract.base import type_name
+
+    top = next(cls for cls in contract.record_classes() if cls.__name__ == name)
+    seen = shown if shown is not None else set()
+    lines, todo = [], [top]
+    while todo:
+        cls = todo.pop(0)
+        if cls in seen:
+            continue
+        seen.add(cls)
+        hints = typing.get_type_hints(cls)
+        title = (f"`{cls.__name__}` (`{cls.FILE}`, schema_version {cls.VERSION})" if cls is top and cls.FILE
+                 else f"`{cls.__name__}`")
+        lines += ["" if lines else None, f"{title}: {_cell((cls.__doc__ or '').strip().splitlines()[0])}"
+                  if cls.__doc__ and not cls.__doc__.startswith(cls.__name__) else title, "",
+                  "| field | type | meaning |", "|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            lines.append(f"| `{f.name}` | `{_cell(type_name(hints[f.name]))}`{'' if required else ' (optional)'} | "
+                         f"{_cell(f.metadata.get('doc', ''))} |")
+            todo += [part for part in _parts_of(hints[f.name]) if part not in seen]
+    return "\n".join(line for line in lines if line is not None) + "\n"
+
+
 def render(text: str) -> str:
+    shown: set = set()      # record parts already listed on this page
+
     def replace(match: re.Match) -> str:
         kind, stage = match.group(2), match.group(3)
-        body = flags_table(stage) if kind == "FLAGS" else bench_table(stage)
+        body = record_table(stage, shown) if kind == "RECORD" else {"FLAGS": flags_table,
+                                                                     "BENCH": bench_table}[kind](stage)
         return match.group(1) + body + match.group(5)
 
     return BLOCK.sub(replace, text)

@@ -147,13 +147,13 @@ def write_dataset(path, train_clips: int, clip_seconds: float, seed: int = 0, va
     import numpy as np
 
     from common.audio import SAMPLING_RATE, encode_flac
-    from common.data import SPLITS, card_header, clip_features, write_split
+    from common.data import SPLITS
+    from testing.synthetic import write_prepared_rows
 
     path = Path(path)
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
-    features = clip_features(CLASS_NAMES)
     n = int(round(clip_seconds * SAMPLING_RATE))
     t = np.arange(n, dtype=np.float32) / SAMPLING_RATE
 
@@ -168,10 +168,8 @@ def write_dataset(path, train_clips: int, clip_seconds: float, seed: int = 0, va
                    "duration_s": float(clip_seconds), "title": f"synthetic {CLASS_NAMES[label]} {i // 8}"}
 
     counts = {"train": train_clips, "validation": val_clips, "test": val_clips}
-    for split in SPLITS:
-        write_split(path, split, rows(split, counts[split]), features)
-    (path / "README.md").write_text(card_header(SPLITS) + "\nA synthetic dataset written by bench/gpu.py.\n")
-    return str(path)
+    return write_prepared_rows(path, CLASS_NAMES, {split: rows(split, counts[split]) for split in SPLITS},
+                               clip_seconds, clip_seconds)
 
 
 def save_wav2vec2(path, tiny: bool, seed: int = 0) -> str:
@@ -606,7 +604,7 @@ def benchmark(plan: Plan, work: Path) -> dict:
     t = time.perf_counter()
     dataset = write_dataset(work / "dataset", plan.train_clips, plan.clip_seconds, seed=plan.seed)
     data_s = time.perf_counter() - t
-    size = sum(f.stat().st_size for f in Path(dataset).rglob("*.arrow"))
+    size = sum(f.stat().st_size for f in Path(dataset).rglob("*.parquet"))     # the shards on disk
     logger.info("dataset: %d x %.0f-s clips, %.0f MiB, written in %.1f s", plan.train_clips, plan.clip_seconds,
                 size / 2 ** 20, data_s)
     recipe = _bench_recipe(work)
@@ -660,7 +658,7 @@ def benchmark(plan: Plan, work: Path) -> dict:
         rows += rows_for(run, plan.tiny)
     return {"env": env, "plan": asdict(plan), "peak": {"used_tflops": peak, "given": plan.peak_tflops,
                                                        "measured": measured_peak},
-            "dataset": {"train_clips": plan.train_clips, "clip_seconds": plan.clip_seconds, "arrow_mib": size / 2 ** 20,
+            "dataset": {"train_clips": plan.train_clips, "clip_seconds": plan.clip_seconds, "parquet_mib": size / 2 ** 20,
                         "write_s": data_s},
             "runs": runs, "skipped": skipped, "rows": rows, "packages": _packages_used(),
             "wall_s": time.perf_counter() - started}

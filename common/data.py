@@ -39,7 +39,8 @@ def clip_features(class_names: list[str]):
             "audio": Audio(sampling_rate=SAMPLING_RATE, decode=False),
             "label": ClassLabel(names=list(class_names)),
             "video_id": Value("string"),
-            "channel": Value("string"),  # the video's channel name ("" where unknown); no channel spans two splits
+            "channel": Value("string"),  # the video's channel display name ("" where unknown)
+            "group": Value("string"),    # the split key (channel_id:UC..., video:ID, ...): no group spans two splits
             "start_s": Value("float32"),
             "duration_s": Value("float32"),
             "title": Value("string"),
@@ -141,9 +142,12 @@ def load_prepared(name_or_path: str):
 
 def split_content_sha256(split) -> str | None:
     """sha256 of the Arrow files behind a loaded split (``Dataset.cache_files``, public): the same content gives the
-    same value; None for a split held only in memory."""
+    same value; None for an empty split (``load_prepared`` makes one as an empty selection of another split, whose
+    files it still names) or one held only in memory."""
     from common.provenance import files_sha256
 
+    if not len(split):
+        return None
     files = sorted(c["filename"] for c in split.cache_files)
     return files_sha256(files) if files else None
 
@@ -161,19 +165,22 @@ def clip_array(audio_cell: dict, sampling_rate: int = SAMPLING_RATE, start: int 
     return samples
 
 
-def split_statement(stats: dict | None) -> str:
-    """How the splits keep groups apart, from prepare_stats.json's ``grouping`` (absent: a video-level split)."""
-    grouping = (stats or {}).get("grouping") or {}
-    if grouping.get("group_by") != "channel":
+GROUP_SOURCE_WORDS = {"channel_id": "by yt-dlp's channel_id", "listing_channel": "by the listing's channel header",
+                      "audiofolder_group": "by the audio folder's groups", "video": "alone, with no channel known"}
+
+
+def split_statement(stats) -> str:
+    """How the splits keep groups apart, from a ``PrepareStats`` (None, or no grouping: a video-level split)."""
+    grouping = stats.grouping if stats is not None else None
+    if grouping is None or grouping.group_by != "channel":
         return "Split by video, stratified by class: no video is in two splits."
-    sources = grouping.get("group_source_counts") or {}
-    cap = grouping.get("max_videos_per_group")
+    sources = "; ".join(f"{GROUP_SOURCE_WORDS.get(source, source)}: {count}"
+                        for source, count in grouping.group_source_counts.items())
     text = ("Split by channel, stratified by class: no channel and no video is in two splits (channel-disjoint). "
-            f"Videos grouped by yt-dlp's channel_id: {sources.get('channel_id', 0)}; by the listing's channel "
-            f"header: {sources.get('listing_channel', 0)}; alone, with no channel known: {sources.get('video', 0)}.")
-    if cap:
-        text += (f" At most {cap} videos per channel, capped before the split "
-                 f"({grouping.get('videos_dropped_by_cap', 0)} videos dropped).")
+            f"Videos grouped {sources}.")
+    if grouping.max_videos_per_group:
+        text += (f" At most {grouping.max_videos_per_group} videos per channel, capped before the split "
+                 f"({grouping.videos_dropped_by_cap} videos dropped).")
     return text
 
 

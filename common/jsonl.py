@@ -36,19 +36,23 @@ def append_jsonl(path, record: dict[str, Any]) -> None:
 
 
 def read_jsonl(path, problems: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Yield the records of a JSONL file. A line that is not valid JSON (a torn write) is skipped with a warning
-    naming it (also appended to ``problems``)."""
+    """Yield the records (JSON objects) of a JSONL file. A line that is not valid JSON (a torn write) or holds
+    another JSON value (a string, a list) is skipped with a warning naming the file and line (also appended to
+    ``problems``)."""
     path = Path(path)
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
-                continue
+                record = json.loads(line)
             except json.JSONDecodeError:
-                pass
-            note = f"{path}:{number}: skipped a partial line (torn write)"
+                note = f"{path}:{number}: skipped a partial line (torn write)"
+            else:
+                if isinstance(record, dict):
+                    yield record
+                    continue
+                note = f"{path}:{number}: skipped a line holding a JSON {type(record).__name__}, not an object"
             logger.warning(note)
             if problems is not None:
                 problems.append(note)
@@ -63,7 +67,7 @@ def latest_records(path, key: str = "id", keep_keyless: bool = False) -> dict[st
         return {}
     latest: dict[str, dict[str, Any]] = {}
     for number, record in enumerate(read_jsonl(path), start=1):
-        value = record.get(key) if isinstance(record, dict) else None
+        value = record.get(key)
         if value is not None:
             latest[str(value)] = record
         elif keep_keyless:

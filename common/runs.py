@@ -1,25 +1,29 @@
-"""A run folder's records as every stage reads them: its JSON files, the default inference window, the model's
-fingerprint, the training curves from ``trainer_state.json``'s log history and the hyperparameters a report or card
-shows. train.py draws the curves beside its model, eval.py into the report.
+"""A run folder's records as every stage reads them: its run record and the Trainer's own files, the inference
+window, the model's fingerprint, the training curves from ``trainer_state.json``'s log history. train.py draws the
+curves beside its model, eval.py into the report.
 
-A run folder (written by train.py) holds the model and its feature extractor beside ``run_config.json``,
-``trainer_state.json`` and ``all_results.json``; ``read_run_files`` reads those defensively (for a report),
-``read_run_config`` strictly (for a command).
+A run folder (written by train.py) holds the model and its feature extractor beside ``run_config.json`` (the
+``common.contract.RunRecord``), ``trainer_state.json`` and ``all_results.json`` (transformers' files);
+``read_run_files`` reads them for a report, saying why each missing one is missing.
 
 Example::
 
-    from common.runs import write_curves
-    write_curves(trainer.state.log_history, "runs/x/training_curves.png")
+    from common.runs import read_run_files, run_window, write_curves
+    files = read_run_files("runs/w2v")
+    window_s, source = run_window(files.record)
+    write_curves(files.trainer_log, "runs/x/training_curves.png")
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.contract import RUN_CONFIG, RunRecord, read_run_record
+
 DEFAULT_WINDOW_SECONDS = 10.0
-RUN_CONFIG = "run_config.json"
-RUN_FILES = (RUN_CONFIG, "trainer_state.json", "all_results.json")
+TRAINER_FILES = ("trainer_state.json", "all_results.json")
 
 
 def read_json_object(path) -> tuple[dict | None, str | None]:
@@ -36,41 +40,49 @@ def read_json_object(path) -> tuple[dict | None, str | None]:
     return data, None
 
 
-def read_run_files(model: str) -> tuple[dict[str, dict], dict[str, str]]:
-    """The run files of a local run folder that could be read, and why each other one is missing (for a Hub id:
-    every file, with that reason)."""
-    found, missing = {}, {}
-    for name in RUN_FILES:
+@dataclass
+class RunFiles:
+    """What a run folder says about its run: the run record and the Trainer's results and log, where present."""
+    record: RunRecord | None = None
+    all_results: dict | None = None
+    trainer_log: list[dict] | None = None       # trainer_state.json's log history
+    missing: dict[str, str] = field(default_factory=dict)     # file -> why it is not available
+
+
+def read_run_files(model: str) -> RunFiles:
+    """The run record (``run_config.json``, also from the Hub for a model train.py pushed) and, for a local run
+    folder, the Trainer's ``all_results.json`` and ``trainer_state.json`` log; each missing one with the reason.
+    A malformed run record is an error (it would say wrong things); the Trainer's files are only reported."""
+    files = RunFiles(record=read_run_record(model))
+    if files.record is None:
+        files.missing[RUN_CONFIG] = (f"{RUN_CONFIG} not found in {model}" if Path(model).is_dir() else
+                                     f"the model {model!r} has no {RUN_CONFIG} (not a run folder of train.py)")
+    for name in TRAINER_FILES:
         if not Path(model).is_dir():
-            missing[name] = f"the model {model!r} is not a local run directory (Hub id?), so it has no {name}"
+            files.missing[name] = f"the model {model!r} is not a local run directory (Hub id?), so it has no {name}"
             continue
         data, reason = read_json_object(Path(model) / name)
         if data is None:
-            missing[name] = reason
+            files.missing[name] = reason
+        elif name == "all_results.json":
+            files.all_results = data
+        elif isinstance(data.get("log_history"), list):     # transformers' TrainerState
+            files.trainer_log = data["log_history"]
         else:
-            found[name] = data
-    return found, missing
+            files.missing[name] = f"{Path(model) / name} has no log_history list"
+    return files
 
 
-def read_run_config(model: str) -> dict:
-    """``run_config.json`` of a run folder; ``{}`` when there is none (a Hub id); a malformed one is an error."""
-    path = Path(model) / RUN_CONFIG
-    if not path.is_file():
-        return {}
-    data, reason = read_json_object(path)
-    if data is None:
-        raise ValueError(reason)
-    return data
+def run_window(record: RunRecord | None) -> tuple[float, str]:
+    """The window a run's model is scored with, and where it comes from: the run record's ``eval_window_seconds``
+    (what training evaluated with), else ``DEFAULT_WINDOW_SECONDS`` for a model without a run record."""
+    if record is not None:
+        return record.eval_window_seconds, f"{RUN_CONFIG} eval_window_seconds"
+    return DEFAULT_WINDOW_SECONDS, f"default {DEFAULT_WINDOW_SECONDS:g} s (the model has no {RUN_CONFIG})"
 
 
-def default_window_seconds(run_config: dict | None) -> float:
-    """Inference window length for a trained run: its ``eval_window_seconds``, else the ``max_length_seconds`` it
-    was trained on (so evaluation sees what training saw), else ``DEFAULT_WINDOW_SECONDS``."""
-    for key in ("eval_window_seconds", "max_length_seconds"):
-        value = (run_config or {}).get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            return float(value)
-    return DEFAULT_WINDOW_SECONDS
+__all__ = ["DEFAULT_WINDOW_SECONDS", "RunFiles", "model_fingerprint", "read_json_object",
+           "read_run_files", "run_window", "training_series", "write_curves"]
 
 
 # The files that decide what a checkpoint computes: architecture, weights (single or sharded) and preprocessing.
@@ -136,9 +148,3 @@ def write_curves(log_history: list[dict], path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-# The training arguments a reader needs to repeat a run: the model card and the lab report both list these.
-HYPERPARAMETERS = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs",
-                   "max_steps", "warmup_steps", "lr_scheduler_type", "weight_decay", "seed", "bf16", "fp16",
-                   "metric_for_best_model")

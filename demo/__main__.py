@@ -15,18 +15,15 @@ def run(argv=None) -> int:
     config, logs = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
     setup_logging(logs.verbose)
     result = run_demo(config)
-    ci = result["video_accuracy_ci"]
-    ci_text = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
-    held = result["held_back"]
-    channels = result["split_channels"]
-    print(f"\nReport: {result['report']}\n"
-          f"Split by {result['group_by']}: {channels['test_videos']} test videos from {channels['test_channels']} "
+    metrics, held, channels = result.metrics, result.held_back, result.split_channels
+    low, high = metrics.video.ci.accuracy
+    print(f"\nReport: {metrics.report.html}\n"
+          f"Split by {result.split_by}: {channels['test_videos']} test videos from {channels['test_channels']} "
           f"channels, {channels['test_channels_in_train_or_validation']} of these channels also in train or "
           f"validation\n"
-          f"Video-level accuracy on the test split: {result['video_accuracy']:.3f}{ci_text} "
-          f"(clip-level {result['clip_accuracy']:.3f}; chance {result['chance']:.2f})\n"
-          f"Held-back video {held['video']} ({held['true']}): predicted {held['predicted']} "
-          f"(p={held['probability']:.2f})")
+          f"Video-level accuracy on the test split: {metrics.video.accuracy:.3f} [{low:.2f}, {high:.2f}] "
+          f"(clip-level {metrics.clip.accuracy:.3f}; chance {metrics.references.chance:.2f})\n"
+          f"Held-back video {held.video} ({held.true}): predicted {held.predicted} (p={held.probability:.2f})")
     return 0
 
 

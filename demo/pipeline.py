@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.cli import format_table
+from common.contract import MANIFEST
 
 logger = logging.getLogger("demo")
 GROUP_BY = ("channel", "video")
@@ -78,14 +79,14 @@ def split_channels(dataset, manifest: Path, videos) -> dict:
     """How channel-disjoint the prepared split is, from the demo's own knowledge of each video's channel (the
     synthetic listing), independent of what prepare recorded: test videos and channels, and how many of those
     channels (and of those videos) also have a video in train or validation."""
-    from common.jsonl import read_jsonl
+    from common.contract import read_manifest
 
     channel_of_path = {video.path: video.channel for video in videos}
     channel_of_id = {}
-    for record in read_jsonl(manifest):
-        path = next((p for p in channel_of_path if record["url"].endswith("/" + p)), None)
+    for record in read_manifest(manifest).records:
+        path = next((p for p in channel_of_path if (record.url or "").endswith("/" + p)), None)
         if path is not None:
-            channel_of_id[record["id"]] = channel_of_path[path]
+            channel_of_id[record.id] = channel_of_path[path]
     test = {channel_of_id[v] for v in set(dataset["test"]["video_id"])}
     test_videos = set(dataset["test"]["video_id"])
     seen = {channel_of_id[v] for split in dataset if split != "test" for v in set(dataset[split]["video_id"])}
@@ -94,7 +95,26 @@ def split_channels(dataset, manifest: Path, videos) -> dict:
             "test_videos_from_those_channels": sum(channel_of_id[v] in seen for v in test_videos)}
 
 
-def run_demo(config: DemoConfig) -> dict:
+@dataclass
+class HeldBack:
+    """The video kept out of the listing, and what predict made of it."""
+    video: str
+    true: str
+    predicted: str
+    probability: float
+
+
+@dataclass
+class DemoResult:
+    paths: dict[str, str]           # stage -> the folder it wrote
+    metrics: object                 # the evaluation record (common.contract.EvalRecord)
+    timings_s: dict[str, float]     # stage -> seconds
+    split_by: str                   # --group-by
+    split_channels: dict[str, int]  # how channel-disjoint the split is, by the demo's own knowledge of channels
+    held_back: HeldBack
+
+
+def run_demo(config: DemoConfig) -> DemoResult:
     """Run every stage; returns the paths it wrote and the headline metrics."""
     from common.data import load_prepared
     from testing.server import MediaServer
@@ -140,7 +160,7 @@ def run_demo(config: DemoConfig) -> dict:
 
         # ------------------------------------------------------------ 3. prepare a balanced dataset
         prepare_dataset(raw=[str(paths["raw"])], out=str(paths["dataset"]), **_prepare_options(config))
-        channels = split_channels(load_prepared(paths["dataset"]), paths["raw"] / "manifest.jsonl", listed)
+        channels = split_channels(load_prepared(paths["dataset"]), paths["raw"] / MANIFEST, listed)
         logger.info("split by %s: %d test videos from %d channels; %d of those channels (%d test videos) also in "
                     "train or validation", config.group_by, *channels.values())
         done("prepare")
@@ -169,19 +189,10 @@ def run_demo(config: DemoConfig) -> dict:
                                                     out=str(paths["predict"]), format="table"))
         done("predict")
 
-    result = {
-        "paths": {k: str(v) for k, v in paths.items()},
-        "report": metrics["report"]["html"],
-        "timings_s": timings,
-        "video_accuracy": metrics["video"]["accuracy"],
-        "clip_accuracy": metrics["clip"]["accuracy"],
-        "video_accuracy_ci": metrics["video"]["ci"]["accuracy"],
-        "chance": metrics["references"]["chance"]["accuracy"],
-        "group_by": config.group_by,
-        "split_channels": channels,
-        "held_back": {"video": held_back.path, "true": held_back.category, "predicted": prediction.label,
-                      "probability": prediction.probabilities[prediction.label]},
-    }
+    result = DemoResult(paths={k: str(v) for k, v in paths.items()}, metrics=metrics, timings_s=timings,
+                        split_by=config.group_by, split_channels=channels,
+                        held_back=HeldBack(video=held_back.path, true=held_back.category, predicted=prediction.label,
+                                           probability=prediction.probabilities[prediction.label]))
     logger.info("stage timings (s):\n%s", format_table(["stage", "seconds"], list(timings.items())
                                                         + [["total", round(sum(timings.values()), 1)]]))
     return result

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from common.contract import MANIFEST
 from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from download.downloader import DownloadConfig, download_videos
 from download.check import CHECK_VIDEO, environment_report, listing_endpoints, reach_hosts, youtube_extraction
@@ -82,7 +83,7 @@ def run(argv=None) -> int:
         print()
         print(summary.table())
         print(f"\n{summary.attempted} fetched this run, {summary.skipped} already done; manifest: "
-              f"{Path(inputs.out) / 'manifest.jsonl'}")
+              f"{Path(inputs.out) / MANIFEST}")
     return 0
 
 

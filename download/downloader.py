@@ -33,8 +33,8 @@ from tqdm import tqdm
 from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_flac, require_ffmpeg
 from common.cli import format_table
 from common.ids import check_safe_id
-from common.downloads import latest_download_records
-from common.jsonl import append_jsonl, atomic_write_json
+from common.contract import DownloadRecord, append_record, latest_download_records
+from common.jsonl import atomic_write_json
 from common.provenance import file_sha256, package_versions
 from download.breaker import CircuitBreaker, EnvironmentBreaker
 from download.errors import (BOT_CHECK_HELP, COOKIES_ADVICE, ENVIRONMENT, PAUSE, STOP, VIDEO, BotCheckError, FatalError,
@@ -47,7 +47,7 @@ from download.ytdlp import CACHE_DIR, CHANNEL_FIELDS, FETCH_CHOICES, media_secon
 
 logger = logging.getLogger(__name__)
 
-MANIFEST, REPORT, REPAIRS, SUMMARY = "manifest.jsonl", "listing_report.json", "repairs.jsonl", "download_summary.json"
+REPORT, REPAIRS, SUMMARY = "listing_report.json", "repairs.jsonl", "download_summary.json"
 # Decoded audio may end up to this much shorter than planned (codec priming/padding) and still be whole.
 LENGTH_TOLERANCE_S = 0.25
 MAX_BACKOFF_S = 300.0
@@ -182,7 +182,7 @@ def _parse_rate(value, flag: str = "--section-min-rate") -> float:
 class DownloadSummary:
     out_dir: Path
     listing: ClassifiedListing
-    records: dict[str, dict]            # id -> latest manifest record (this run's and earlier runs')
+    records: dict[str, DownloadRecord]  # id -> latest manifest record (this run's and earlier runs')
     attempted: int = 0                  # videos tried in this run
     skipped: int = 0                    # already done (ok and intact, or failed permanently)
     stopped: str | None = None          # why the run stopped early (fatal), else None
@@ -191,12 +191,12 @@ class DownloadSummary:
         listed = self.listing.counts()
         rows = []
         for category in sorted(listed):
-            recs = [r for r in self.records.values() if r.get("category") == category]
-            ok = [r for r in recs if r["status"] == "ok"]
-            failed = Counter(r["status"] for r in recs if r["status"] != "ok")
+            recs = [r for r in self.records.values() if r.category == category]
+            ok = [r for r in recs if r.ok]
+            failed = Counter(r.status for r in recs if not r.ok)
             rows.append([category, listed[category]["rows"], listed[category]["usable"], len(ok),
                          sum(failed.values()), ", ".join(f"{k}:{v}" for k, v in sorted(failed.items())) or "-",
-                         round(sum(r.get("duration_s") or 0 for r in ok) / 3600, 3)])
+                         round(sum(r.duration_s or 0 for r in ok) / 3600, 3)])
         return rows
 
     def table(self) -> str:
@@ -206,58 +206,61 @@ class DownloadSummary:
 
     @property
     def ok(self) -> int:
-        return sum(r["status"] == "ok" for r in self.records.values())
+        return sum(r.ok for r in self.records.values())
 
     @property
     def failed(self) -> int:
-        return sum(r["status"] != "ok" for r in self.records.values())
+        return sum(not r.ok for r in self.records.values())
 
 
 # ---------------------------------------------------------------- manifest
 
-def latest_records(out_dir) -> dict[str, dict]:
+def latest_records(out_dir) -> dict[str, DownloadRecord]:
     """id -> its latest record in ``DIR/manifest.jsonl`` (a later record supersedes earlier ones): the rule of
     ``common.downloads``, which prepare and eval apply across several folders."""
     return {video_id: found.record for video_id, found in latest_download_records([out_dir]).items()}
 
 
-def audio_damage(out_dir, record: dict) -> str | None:
+def audio_damage(out_dir, record: DownloadRecord) -> str | None:
     """Why an ok record's file cannot be trusted (missing, size or sha256 differs from what was recorded at write
     time, or for records without them: undecodable or shorter than recorded), else ``None``. A FLAC header alone
     proves nothing: a file truncated on disk keeps its header and its declared length."""
     try:
-        path = Path(out_dir) / record["path"]
+        path = Path(out_dir) / str(record.path)
         size = path.stat().st_size
-    except (OSError, KeyError, TypeError):
+    except OSError:
         return "missing file"
-    if record.get("sha256"):
-        if size != record.get("size"):
-            return f"size {size} B, recorded {record.get('size')} B"
-        return None if file_sha256(path) == record["sha256"] else "sha256 differs from the recorded one"
+    if record.path is None:
+        return "missing file"
+    if record.sha256:
+        if size != record.size:
+            return f"size {size} B, recorded {record.size} B"
+        return None if file_sha256(path) == record.sha256 else "sha256 differs from the recorded one"
     try:   # a record written before sizes and hashes were recorded: decode it all
         samples, rate = sf.read(str(path), dtype="int16")
     except Exception as exc:  # torn FLAC, bad record: all mean "download again"
         return f"undecodable ({type(exc).__name__})"
-    if rate != SAMPLING_RATE or abs(len(samples) / rate - record.get("duration_s", -1)) >= 0.01:
-        return f"{len(samples) / rate:.2f} s at {rate} Hz, recorded {record.get('duration_s')} s at {SAMPLING_RATE}"
+    recorded = record.duration_s if record.duration_s is not None else -1.0
+    if rate != SAMPLING_RATE or abs(len(samples) / rate - recorded) >= 0.01:
+        return f"{len(samples) / rate:.2f} s at {rate} Hz, recorded {record.duration_s} s at {SAMPLING_RATE}"
     return None
 
 
-def audio_is_intact(out_dir, record: dict) -> bool:
+def audio_is_intact(out_dir, record: DownloadRecord) -> bool:
     """An ok record's file is there and is exactly what was written (see ``audio_damage``)."""
     return audio_damage(out_dir, record) is None
 
 
-def _needs_work(out_dir: Path, record: dict | None, retry_failed: bool) -> tuple[bool, str | None]:
+def _needs_work(out_dir: Path, record: DownloadRecord | None, retry_failed: bool) -> tuple[bool, str | None]:
     """(fetch it?, why the earlier ok file is not trusted)."""
     if record is None:
         return True, None
-    if record["status"] == "ok":
+    if record.ok:
         damage = audio_damage(out_dir, record)
         if damage:
-            logger.warning("[%s] %s: %s; fetching it again", record["id"], record.get("path"), damage)
+            logger.warning("[%s] %s: %s; fetching it again", record.id, record.path, damage)
         return damage is not None, damage
-    return retry_failed or bool(record.get("transient")), None
+    return retry_failed or record.transient, None
 
 
 # ---------------------------------------------------------------- one video
@@ -326,7 +329,7 @@ class Breakers:
 
 
 def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: threading.Event,
-                 breakers: Breakers | None = None, damage: str | None = None) -> dict:
+                 breakers: Breakers | None = None, damage: str | None = None) -> DownloadRecord:
     """Fetch, convert and verify one video; return its manifest record (the file is already in place for ok).
 
     Transient errors are retried here with exponential backoff, except network failures before anything worked in
@@ -407,7 +410,7 @@ def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: thre
             break
     record.update(attempts=attempt, elapsed_s=round(time.monotonic() - started, 2),
                   finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    return record
+    return DownloadRecord.from_json(record, f"the record of {video.id}")
 
 
 # ---------------------------------------------------------------- the stage
@@ -508,7 +511,7 @@ def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary:
     """Fetch ``todo`` with ``config.workers`` threads; record each finished video as it lands. Stops on a fatal
     condition (bot wall, a breaker, rate limits past ``rate_limit_pauses``); pauses the whole pool for
     ``rate_limit_wait`` seconds when YouTube rate-limits the session. Ctrl-C records what finished, then stops."""
-    ok_in = Counter(r["category"] for r in summary.records.values() if r["status"] == "ok")
+    ok_in = Counter(r.category for r in summary.records.values() if r.ok)
     in_flight: dict = {}
     queue = list(todo)
     stop = threading.Event()
@@ -532,13 +535,13 @@ def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary:
         fatal = fatal or error
         summary.stopped = summary.stopped or str(error)
 
-    def land(video: Video, record: dict) -> None:
+    def land(video: Video, record: DownloadRecord) -> None:
         nonlocal failures
-        append_jsonl(out_dir / MANIFEST, record)
+        append_record(out_dir, record)
         summary.records[video.id] = record
         summary.attempted += 1
-        ok_in[video.category] += record["status"] == "ok"
-        failures += record["status"] != "ok"
+        ok_in[video.category] += record.ok
+        failures += not record.ok
         bar.update(1)
         bar.set_postfix(ok=bar.n - failures, failed=failures)
 

@@ -4,5 +4,5 @@ Example::
 
     from evaluation.pipeline import EvalConfig, evaluate_run
     metrics = evaluate_run(EvalConfig(model="runs/w2v", dataset="demo_out/dataset", out="demo_out/report"))
-    print(metrics["video"]["accuracy"], metrics["video"]["ci"]["accuracy"])
+    print(metrics.video.accuracy, metrics.video.ci.accuracy)          # an EvalRecord (metrics.json)
 """

@@ -5,24 +5,30 @@
 * frozen encoder: mean-pooled last hidden states of the *base* checkpoint (before fine-tuning) with logistic
   regression.
 
-Classifiers are trained on the training split's clips and give clip log-probabilities, aggregated to videos exactly
-like the model's logits.
+Baselines score like they train: the classifiers are fitted on clips of the evaluated clips' length (the dataset's
+clip length, from its build record), cut from the training split's rows (which may be longer: prepare's train rows),
+and give log-probabilities of the evaluated clips, aggregated to videos exactly like the model's logits. The
+report states the unit and the counts (``BaselineProtocol``).
 
 Example::
 
-    from evaluation.baselines import handcrafted_matrix, fit_predict
-    x_train, x_test = handcrafted_matrix(ds["train"]), handcrafted_matrix(ds["test"])
-    log_probs = fit_predict("logistic_regression", x_train, ds["train"]["label"], x_test, n_classes=4, seed=0)
+    from evaluation.baselines import handcrafted_matrix, fit_predict, train_pieces
+    pieces = train_pieces(ds["train"], clip_samples=80_000)         # 5-s clips cut from the train rows
+    x_train, x_test = handcrafted_matrix(pieces.arrays()), handcrafted_matrix(clip_arrays(ds["test"]))
+    log_probs = fit_predict("logistic_regression", x_train, pieces.labels, x_test, n_classes=4, seed=0)
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
+from common.contract.evaluation import BaselineProtocol, SystemScores
 from common.data import clip_array
 from evaluation.metrics import majority_class
 
@@ -52,10 +58,51 @@ def handcrafted_features(samples: np.ndarray, sampling_rate: int = SAMPLING_RATE
     return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), pairs]).astype(np.float64)
 
 
-def handcrafted_matrix(split, desc: str = "hand-crafted features") -> np.ndarray:
-    rows = [handcrafted_features(clip_array(row["audio"]))
-            for row in tqdm(split.select_columns(["audio"]), total=len(split), desc=desc, unit="clip")]
+def handcrafted_matrix(arrays, total: int | None = None, desc: str = "hand-crafted features") -> np.ndarray:
+    """The hand-crafted descriptors of each array of ``arrays`` (an iterable of clips), ``(n, 50)``."""
+    rows = [handcrafted_features(samples) for samples in tqdm(arrays, total=total, desc=desc, unit="clip")]
     return np.stack(rows) if rows else np.zeros((0, len(HANDCRAFTED_NAMES)))
+
+
+def clip_arrays(split) -> Iterator[np.ndarray]:
+    """Each row of ``split`` decoded, one at a time."""
+    for row in split.select_columns(["audio"]):
+        yield clip_array(row["audio"])
+
+
+@dataclass
+class TrainPieces:
+    """The training split cut into clips of the evaluated length: which row and where each piece comes from."""
+    split: object
+    rows: list[int]               # the train row of each piece
+    starts: list[int]             # its first sample in that row
+    samples: int | None           # piece length (None: each row whole)
+    labels: np.ndarray            # (n_pieces,)
+
+    def arrays(self) -> Iterator[np.ndarray]:
+        """Each piece, read by seeking inside its row's FLAC (only its own samples are decoded)."""
+        cells = self.split.select_columns(["audio"])
+        for row, start in zip(self.rows, self.starts):
+            yield clip_array(cells[row]["audio"], start=start, frames=self.samples or -1)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def train_pieces(split, clip_samples: int | None) -> TrainPieces:
+    """The rows of ``split`` cut into ``clip_samples`` pieces, back to back (what a row holds past its last whole
+    piece is left out, as prepare leaves a video's remainder out of its clips); ``None`` keeps each row whole.
+    Lengths come from the FLAC headers: nothing is decoded here."""
+    from common.audio import audio_bytes_frames
+
+    rows, starts, labels = [], [], []
+    for index, (cell, label) in enumerate(zip(split.select_columns(["audio"])["audio"], split["label"])):
+        n = audio_bytes_frames(cell["bytes"], name=f"train row {index}")
+        offsets = [0] if clip_samples is None else list(range(0, max(n - clip_samples + 1, 0), clip_samples)) or [0]
+        rows += [index] * len(offsets)
+        starts += offsets
+        labels += [int(label)] * len(offsets)
+    return TrainPieces(split, rows, starts, clip_samples, np.asarray(labels, dtype=np.int64))
 
 
 CLASSIFIERS = ("logistic_regression", "random_forest")
@@ -89,53 +136,67 @@ BASELINE_LABELS = {
 }
 
 
-def run_baselines(train_split, eval_split, n_classes: int, seed: int, encoder_embed=None) -> dict[str, np.ndarray]:
-    """Clip log-probabilities of every baseline on ``eval_split``. ``encoder_embed(split) -> (n_clips, hidden)``
-    gives frozen-encoder embeddings; when None that baseline is skipped (the caller says why)."""
-    y_train = np.asarray(train_split["label"])
-    x_train, x_eval = handcrafted_matrix(train_split, "features (train)"), handcrafted_matrix(eval_split, "features (eval)")
-    results = {f"handcrafted_{kind}": fit_predict(kind, x_train, y_train, x_eval, n_classes, seed)
+def run_baselines(pieces: TrainPieces, eval_split, n_classes: int, seed: int, encoder_embed=None
+                  ) -> dict[str, np.ndarray]:
+    """Clip log-probabilities of every baseline on ``eval_split``, fitted on ``pieces`` of the train split.
+    ``encoder_embed(arrays, n, desc) -> (n, hidden)`` gives frozen-encoder embeddings; when None that baseline is
+    skipped (the caller says why)."""
+    x_train = handcrafted_matrix(pieces.arrays(), len(pieces), "features (train)")
+    x_eval = handcrafted_matrix(clip_arrays(eval_split), len(eval_split), "features (eval)")
+    results = {f"handcrafted_{kind}": fit_predict(kind, x_train, pieces.labels, x_eval, n_classes, seed)
                for kind in CLASSIFIERS}
     if encoder_embed is not None:
-        e_train, e_eval = encoder_embed(train_split, "frozen encoder (train)"), encoder_embed(eval_split, "frozen encoder (eval)")
-        results["frozen_encoder_logistic_regression"] = fit_predict("logistic_regression", e_train, y_train, e_eval,
-                                                                    n_classes, seed)
+        e_train = encoder_embed(pieces.arrays(), len(pieces), "frozen encoder (train)")
+        e_eval = encoder_embed(clip_arrays(eval_split), len(eval_split), "frozen encoder (eval)")
+        results["frozen_encoder_logistic_regression"] = fit_predict("logistic_regression", e_train, pieces.labels,
+                                                                    e_eval, n_classes, seed)
     return results
 
 
 NOT_REQUESTED = "baselines were not requested (run eval.py with --baselines)"
 
 
-def majority_reference(inputs, scorer, model) -> dict:
-    """Always answering the training split's most frequent class, scored like every system."""
-    if "train" not in inputs.dataset:
-        return {"missing": "the dataset has no train split to take the majority class from"}
+def majority_reference(inputs, scorer, model) -> tuple[SystemScores | None, str | None]:
+    """Always answering the training split's most frequent class, scored like every system; or why there is none."""
+    if "train" not in inputs.dataset or not len(inputs.dataset["train"]):
+        return None, "the dataset has no train split to take the majority class from"
     majority = majority_class(inputs.dataset["train"]["label"], len(inputs.class_names))
     constant = np.full((len(inputs.labels), len(inputs.class_names)), -1e9)
     constant[:, majority] = 0.0
-    return {"class": inputs.class_names[majority], **scorer.compare(constant, model)}
+    return scorer.compare(constant, model, name="majority class", class_name=inputs.class_names[majority]), None
 
 
-def score_baselines(config, inputs, scorer, model) -> tuple[dict, dict]:
-    """Every audio baseline fitted on train and scored on the evaluated split: ``(scored, missing reasons)``."""
+@dataclass
+class Baselines:
+    scored: dict[str, SystemScores]
+    missing: dict[str, str]
+    protocol: BaselineProtocol | None = None
+
+
+def score_baselines(config, inputs, scorer, model) -> Baselines:
+    """Every audio baseline fitted on clips cut from the train rows and scored on the evaluated split."""
     if not config.baselines:
-        return {}, {"all": NOT_REQUESTED}
+        return Baselines({}, {"all": NOT_REQUESTED})
     if config.split == "train":
         # the audio baselines are fitted on the train split: scoring them there would report training accuracy
         reason = "--split train: the baselines are fitted on the train split, so they cannot be scored on it"
-        return {}, {name: reason for name in BASELINE_LABELS}
-    from evaluation.inference import infer_split, load_encoder
+        return Baselines({}, {name: reason for name in BASELINE_LABELS})
+    from evaluation.inference import embed_arrays, load_encoder
 
     missing, encoder_embed = {}, None
-    base = config.base_model or (inputs.run_config or {}).get("base_model")
+    base = config.base_model or (inputs.run_record.base_model if inputs.run_record else None)
     if base:
         encoder, base_extractor = load_encoder(base, inputs.class_names, inputs.device)
-        encoder_embed = lambda split, desc: infer_split(  # noqa: E731
-            encoder, base_extractor, None, split, inputs.window_s, config.batch_size, desc).clip_embeddings
+        encoder_embed = lambda arrays, n, desc: embed_arrays(  # noqa: E731
+            encoder, base_extractor, arrays, n, inputs.window_s, config.batch_size, desc)
     else:
         missing["frozen_encoder_logistic_regression"] = (
-            "no base checkpoint: run_config.json has no base_model and --base_model was not given")
-    systems = run_baselines(inputs.dataset["train"], inputs.eval_split, len(inputs.class_names), config.seed,
-                            encoder_embed)
-    return {name: {**scorer.compare(logits, model), "label": BASELINE_LABELS[name]}
-            for name, logits in systems.items()}, missing
+            "no base checkpoint: the run record has no base_model and --base_model was not given")
+    build = inputs.prepare_stats.build if inputs.prepare_stats else None
+    clip_samples = round(build.clip_seconds * SAMPLING_RATE) if build else None
+    pieces = train_pieces(inputs.dataset["train"], clip_samples)
+    systems = run_baselines(pieces, inputs.eval_split, len(inputs.class_names), config.seed, encoder_embed)
+    protocol = BaselineProtocol(unit_seconds=build.clip_seconds if build else None, train_clips=len(pieces),
+                                train_rows=len(inputs.dataset["train"]), eval_clips=len(inputs.eval_split))
+    return Baselines({name: scorer.compare(logits, model, name=BASELINE_LABELS[name])
+                      for name, logits in systems.items()}, missing, protocol)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.contract.evaluation import FusionFold, GridRow
+
 WEIGHT_GRID = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 21))
 FLOOR = 1e-9   # probabilities are clipped here before the log: a vote fraction of 0 must not become -inf
 
@@ -50,7 +52,7 @@ def fuse(audio_log_p: np.ndarray, text_log_p: np.ndarray, weight: float) -> np.n
 
 
 def choose_weight(audio_log_p: np.ndarray, text_log_p: np.ndarray, labels, grid=WEIGHT_GRID
-                  ) -> tuple[float, list[dict]]:
+                  ) -> tuple[float, list[GridRow]]:
     """The grid weight with the lowest mean log-loss on these (validation) videos, and the whole grid's scores."""
     labels = np.asarray(labels)
     if len(labels) == 0:
@@ -58,14 +60,14 @@ def choose_weight(audio_log_p: np.ndarray, text_log_p: np.ndarray, labels, grid=
     rows = []
     for weight in grid:
         fused = fuse(audio_log_p, text_log_p, float(weight))
-        rows.append({"weight": float(weight), "log_loss": float(-fused[np.arange(len(labels)), labels].mean()),
-                     "accuracy": float((fused.argmax(axis=1) == labels).mean())})
-    best = min(rows, key=lambda row: (round(row["log_loss"], 12), row["weight"]))
-    return best["weight"], rows
+        rows.append(GridRow(weight=float(weight), log_loss=float(-fused[np.arange(len(labels)), labels].mean()),
+                            accuracy=float((fused.argmax(axis=1) == labels).mean())))
+    best = min(rows, key=lambda row: (round(row.log_loss, 12), row.weight))
+    return best.weight, rows
 
 
 def cross_fit(audio_log_p: np.ndarray, text_log_p: np.ndarray, labels, folds: int = 5, seed: int = 0
-              ) -> tuple[np.ndarray, list[dict]]:
+              ) -> tuple[np.ndarray, list[FusionFold]]:
     """Fused log-probabilities of these videos where each video's weight is chosen (``choose_weight``) on the videos
     of the other folds only: ``min(folds, n)`` seeded folds. Returns the fused (V, K) log-probs and, per fold, its
     videos and weight."""
@@ -80,5 +82,5 @@ def cross_fit(audio_log_p: np.ndarray, text_log_p: np.ndarray, labels, folds: in
         rest = np.setdiff1d(order, part)
         weight, _ = choose_weight(audio_log_p[rest], text_log_p[rest], labels[rest])
         fused[part] = fuse(audio_log_p[part], text_log_p[part], weight)
-        chosen.append({"videos": int(len(part)), "weight": weight})
+        chosen.append(FusionFold(videos=int(len(part)), weight=weight))
     return fused, chosen

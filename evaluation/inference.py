@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -88,6 +88,14 @@ def infer_split(model, extractor, columns: Sequence[int] | None, split, window_s
     embeddings = aggregate_clips(windows.embeddings, windows.clip_index, n_clips)
     return SplitOutputs(aggregate_clips(logits, windows.clip_index, n_clips), embeddings, counts,
                         len(windows.clip_index), counter["samples"] / SAMPLING_RATE, elapsed)
+
+
+def embed_arrays(model, extractor, arrays: Iterable[np.ndarray], n: int, window_s: float, batch_size: int,
+                 desc: str = "embed") -> np.ndarray:
+    """``(n, hidden)``: the mean pooled last hidden state of each array's windows (the frozen-encoder features)."""
+    windows = predict_windows(model, extractor, tqdm(arrays, total=n, desc=desc, unit="clip"), window_s=window_s,
+                              batch_size=batch_size, return_embeddings=True)
+    return aggregate_clips(windows.embeddings, windows.clip_index, n)
 
 
 @dataclass

@@ -1,15 +1,14 @@
 """Evaluation's inputs: the split to score (``load_inputs``, strict: bad input is an error) and what the report says
-about data and training, read defensively from files other stages write.
+about data and training, read from the records other stages write (``common.contract``).
 
-Every defensive reader returns ``(value, None)`` or ``(None, reason)``: a missing or malformed input becomes a
-"not available: <reason>" line in the report, never an exception and never a placeholder.
+A missing input becomes a "not available: <reason>" line in the report, never a placeholder; a malformed record is
+an error naming the file and field.
 
 Example::
 
     from evaluation.inputs import load_inputs, dataset_summary
-    from common.runs import read_run_files
-    inputs = load_inputs(config)                   # dataset, split, class names, run files, window, device
-    run, missing = read_run_files("runs/w2v")        # missing: {"trainer_state.json": "file not found", ...}
+    inputs = load_inputs(config)          # dataset, split, class names, run files, window, device
+    inputs.run.record.eval_window_seconds, inputs.run.missing       # {"trainer_state.json": "... not found", ...}
 """
 
 from __future__ import annotations
@@ -21,22 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
+from common.contract import MANIFEST, PrepareStats, RunRecord, latest_download_records, read_build
+from common.contract.evaluation import CategoryDownloads, DownloadsSummary, SplitCounts
 from common.data import load_prepared
-from common.downloads import MANIFEST, latest_download_records
 from common.modeling import pick_device
-from common.runs import DEFAULT_WINDOW_SECONDS, default_window_seconds, read_json_object, read_run_files
+from common.runs import RunFiles, read_json_object, read_run_files, run_window
 
 logger = logging.getLogger(__name__)
 
-def resolve_window(config, run_config: dict | None) -> tuple[float, str]:
+
+def resolve_window(config, run: RunRecord | None) -> tuple[float, str]:
     """The window length and where it came from (the report says which)."""
     if config.window_seconds is not None:
         return float(config.window_seconds), "--window_seconds"
-    window = default_window_seconds(run_config)
-    # the key common.runs took it from: the first whose value is the window
-    source = next((f"run_config.json {key}" for key in ("eval_window_seconds", "max_length_seconds")
-                   if (run_config or {}).get(key) == window), None)
-    return window, source or f"default {DEFAULT_WINDOW_SECONDS:g} s (no window length in run_config.json)"
+    return run_window(run)
 
 
 @dataclass
@@ -46,86 +43,69 @@ class EvalInputs:
     class_names: list[str]
     labels: np.ndarray            # (n_clips,) of the evaluated split
     video_ids: list[str]          # (n_clips,)
-    run_files: dict[str, dict]    # run_config.json, trainer_state.json, all_results.json that were found
-    run_missing: dict[str, str]   # the others, with the reason
+    run: RunFiles                 # the run record and the Trainer's files that were found
+    prepare_stats: PrepareStats | None     # the dataset's build record
+    prepare_stats_missing: str | None
     window_s: float
     window_source: str
     device: str
 
     @property
-    def run_config(self) -> dict | None:
-        return self.run_files.get("run_config.json")
+    def run_record(self) -> RunRecord | None:
+        return self.run.record
 
     @property
     def validation_selected(self) -> bool:
         """Whether the validation split chose the checkpoint (``load_best_model_at_end``, train.py's default, and
-        early stopping): its predictions then flatter the model. Assumed when the run's config is unknown."""
-        training_args = (self.run_config or {}).get("training_args") or {}
-        return bool(training_args.get("load_best_model_at_end", True))
+        early stopping): its predictions then flatter the model. Assumed when the run's record is unknown."""
+        return True if self.run.record is None else self.run.record.selects_checkpoint
 
 
 def load_inputs(config) -> EvalInputs:
-    """The dataset and split to evaluate (an unknown or empty split is an error), the run's files, window, device."""
+    """The dataset and split to evaluate (an unknown or empty split is an error), the run's files, the dataset's
+    build record, window, device."""
     dataset = load_prepared(config.dataset)
     if config.split not in dataset:
         raise ValueError(f"--split {config.split!r}: dataset {config.dataset} has splits {list(dataset)}")
     eval_split = dataset[config.split]
     if len(eval_split) == 0:
         raise ValueError(f"--split {config.split!r} of {config.dataset} is empty: nothing to evaluate")
-    run_files, run_missing = read_run_files(config.model)
-    window_s, window_source = resolve_window(config, run_files.get("run_config.json"))
+    run = read_run_files(config.model)
+    window_s, window_source = resolve_window(config, run.record)
+    stats = read_build(config.dataset)
+    missing = None if stats is not None else f"{config.dataset} has no prepare_stats.json (not made by prepare)"
     return EvalInputs(dataset, eval_split, list(eval_split.features["label"].names), np.asarray(eval_split["label"]),
-                      [str(v) for v in eval_split["video_id"]], run_files, run_missing, window_s, window_source,
+                      [str(v) for v in eval_split["video_id"]], run, stats, missing, window_s, window_source,
                       pick_device(config.device))
 
 
-def dataset_summary(dataset, class_names: list[str]) -> dict:
+def dataset_summary(dataset, class_names: list[str]) -> dict[str, dict[str, SplitCounts]]:
     """Videos, clips and hours per split and class, from the label/video_id/duration_s columns (no decoding)."""
     summary = {}
     for split, data in dataset.items():
         labels, videos, durations = data["label"], data["video_id"], data["duration_s"]
-        per_class = {name: {"videos": set(), "clips": 0, "seconds": 0.0} for name in class_names}
+        per_class = {name: (set(), [0], [0.0]) for name in class_names}
         for label, video, duration in zip(labels, videos, durations):
-            entry = per_class[class_names[label]]
-            entry["videos"].add(video)
-            entry["clips"] += 1
-            entry["seconds"] += float(duration)
-        summary[split] = {name: {"videos": len(e["videos"]), "clips": e["clips"], "hours": e["seconds"] / 3600}
-                          for name, e in per_class.items()}
+            ids, clips, seconds = per_class[class_names[label]]
+            ids.add(video)
+            clips[0] += 1
+            seconds[0] += float(duration)
+        summary[split] = {name: SplitCounts(videos=len(ids), clips=clips[0], hours=seconds[0] / 3600)
+                          for name, (ids, clips, seconds) in per_class.items()}
     return summary
 
 
-def read_prepare_stats(dataset_path: str) -> tuple[dict | None, str | None]:
-    path = Path(dataset_path)
-    if not path.is_dir():
-        return None, f"the dataset {dataset_path!r} is not a local folder (Hub id?), so it has no prepare_stats.json"
-    return read_json_object(path / "prepare_stats.json")
-
-
-def flatten(value, prefix: str = "") -> list[tuple[str, object]]:
-    """Nested dicts as ``a.b.c = value`` rows for a two-column table."""
-    if isinstance(value, dict):
-        rows = []
-        for key, inner in value.items():
-            rows += flatten(inner, f"{prefix}.{key}" if prefix else str(key))
-        return rows
-    if isinstance(value, list) and len(value) > 8:
-        return [(prefix, f"{len(value)} items")]
-    return [(prefix, value)]
-
-
-def read_downloads(directories: list[str]) -> tuple[dict | None, str | None]:
+def read_downloads(directories: list[str]) -> tuple[DownloadsSummary | None, str | None]:
     """Per category: ok and failed videos, failure reasons with counts, hours of audio; and the listing counts.
 
     The directories may be shards of one download (each shard writes the report of the whole listing), so listing
     counts are taken once per distinct listing ``sha256``; a report without one counts on its own. Manifest records
-    are keyed by video id across all directories by ``common.downloads``' rule (the one prepare applies): within a
+    are keyed by video id across all directories by ``common.contract``'s rule (the one prepare applies): within a
     folder the last record wins, across folders an ok record beats a failure, then the latest ``finished_at``."""
     if not directories:
         return None, "no download directory given (--downloads DIR)"
     reports, problems = {}, []
-    latest = {video_id: found.record for video_id, found in latest_download_records(directories).items()
-              if "status" in found.record}
+    latest = [found.record for found in latest_download_records(directories, problems).values()]
     for directory in directories:
         manifest = Path(directory) / MANIFEST
         if not manifest.is_file():
@@ -137,8 +117,8 @@ def read_downloads(directories: list[str]) -> tuple[dict | None, str | None]:
             reports.setdefault(str(report.get("sha256") or f"no sha256: {directory}"), report)
     if not latest:
         return None, "no manifest records found: " + "; ".join(problems)
-    return {"per_category": _download_counts(latest.values()), "listing": _listing_counts(reports.values()),
-            "n_listings": len(reports), "problems": problems}, None
+    return DownloadsSummary(per_category=_download_counts(latest), listing=_listing_counts(reports.values()),
+                            n_listings=len(reports), problems=problems), None
 
 
 def _listing_counts(reports) -> dict | None:
@@ -150,17 +130,19 @@ def _listing_counts(reports) -> dict | None:
     return {k: dict(v) for k, v in sorted(listing.items())} or None
 
 
-def _download_counts(records) -> dict:
-    per_category = defaultdict(lambda: {"attempted": 0, "ok": 0, "failed": 0, "hours": 0.0, "reasons": Counter(),
-                                        "examples": {}})
-    for record in sorted(records, key=lambda r: str(r["id"])):
-        entry = per_category[str(record.get("category") or "") or "(none)"]
-        entry["attempted"] += 1
-        if record["status"] == "ok":
-            entry["ok"] += 1
-            entry["hours"] += float(record.get("duration_s") or 0.0) / 3600
-        else:
-            entry["failed"] += 1
-            entry["reasons"][record["status"]] += 1
-            entry["examples"].setdefault(record["status"], str(record.get("message", ""))[:160])
-    return {k: {**v, "reasons": dict(v["reasons"].most_common())} for k, v in sorted(per_category.items())}
+def _download_counts(records) -> dict[str, CategoryDownloads]:
+    by_category = defaultdict(list)
+    for record in sorted(records, key=lambda r: r.id):
+        by_category[record.category or "(none)"].append(record)
+    counts = {}
+    for category, found in sorted(by_category.items()):
+        ok = [record for record in found if record.ok]
+        failed = [record for record in found if not record.ok]
+        examples = {}
+        for record in failed:
+            examples.setdefault(record.status, (record.message or "")[:160])
+        counts[category] = CategoryDownloads(
+            attempted=len(found), ok=len(ok), failed=len(failed),
+            hours=sum((record.duration_s or 0.0) for record in ok) / 3600,
+            reasons=dict(Counter(record.status for record in failed).most_common()), examples=examples)
+    return counts

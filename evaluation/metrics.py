@@ -21,6 +21,8 @@ from typing import Sequence
 
 import numpy as np
 
+from common.contract.evaluation import (BinomialTest, ClassScores, Differences, Intervals, LevelScores,
+                                        PairedDifference, SystemScores)
 from common.metrics import aggregate_clips, confusion_matrix, scores_from_confusion, softmax  # noqa: F401
 
 
@@ -78,7 +80,8 @@ def point_scores(y_true, y_pred, n_classes: int) -> dict[str, float]:
 
 
 def classification_metrics(y_true, y_pred, class_names: Sequence[str]) -> dict:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion counts and row-normalised matrix."""
+    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion counts and row-normalised matrix: the
+    point estimates of ``LevelScores`` (as its keyword arguments)."""
     n_classes = len(class_names)
     conf = confusion_matrix(y_true, y_pred, n_classes)
     tp = np.diag(conf).astype(np.float64)
@@ -90,19 +93,12 @@ def classification_metrics(y_true, y_pred, class_names: Sequence[str]) -> dict:
     row_sums = conf.sum(axis=1, keepdims=True)
     normalised = np.divide(conf, row_sums, out=np.zeros(conf.shape), where=row_sums > 0)
     scores = point_scores(y_true, y_pred, n_classes)
-    return {
-        "n": int(conf.sum()),
-        "n_correct": int(tp.sum()),
-        "accuracy": float(scores["accuracy"]),
-        "macro_f1": float(scores["macro_f1"]),
-        "per_class": {
-            name: {"precision": float(precision[k]), "recall": float(recall[k]), "f1": float(f1[k]),
-                   "support": int(support[k])}
-            for k, name in enumerate(class_names)
-        },
-        "confusion": conf.tolist(),
-        "confusion_normalized": normalised.round(6).tolist(),
-    }
+    return dict(
+        n=int(conf.sum()), n_correct=int(tp.sum()), accuracy=float(scores["accuracy"]),
+        macro_f1=float(scores["macro_f1"]),
+        per_class={name: ClassScores(float(precision[k]), float(recall[k]), float(f1[k]), int(support[k]))
+                   for k, name in enumerate(class_names)},
+        confusion=conf.tolist(), confusion_normalized=normalised.round(6).tolist())
 
 
 def bootstrap_weights(n_videos: int, n_resamples: int, seed: int) -> np.ndarray:
@@ -122,23 +118,23 @@ def bootstrap_scores(y_true, y_pred, groups, n_classes: int, weights: np.ndarray
     return scores_from_confusion(confusions)
 
 
-def percentile_interval(samples: np.ndarray, level: float = 0.95) -> list[float]:
+def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     tail = (1.0 - level) / 2 * 100
     low, high = np.percentile(samples, [tail, 100 - tail])
-    return [float(low), float(high)]
+    return float(low), float(high)
 
 
 CLIP_P_VALUE_MISSING = ("n/a: clips of one video are not independent, so a binomial test over clips would be "
                         "optimistic; the p-value is given at the video level only")
 
 
-def binomial_test(n_correct: int, n: int, null_accuracy: float) -> dict:
+def binomial_test(n_correct: int, n: int, null_accuracy: float) -> BinomialTest:
     """One-sided exact binomial test of accuracy > ``null_accuracy`` (1/K on a balanced split, else the
     majority-class rate). Valid for independent items only: videos, never clips of shared videos."""
     from scipy.stats import binomtest
 
     p_value = binomtest(int(n_correct), int(n), null_accuracy, alternative="greater").pvalue if n > 0 else float("nan")
-    return {"n_correct": int(n_correct), "n": int(n), "null_accuracy": float(null_accuracy), "p_value": float(p_value)}
+    return BinomialTest(p_value=float(p_value), n_correct=int(n_correct), n=int(n), null_accuracy=float(null_accuracy))
 
 
 def majority_class(train_labels: Sequence[int], n_classes: int) -> int:
@@ -147,32 +143,34 @@ def majority_class(train_labels: Sequence[int], n_classes: int) -> int:
 
 
 def level_metrics(y_true, y_pred, groups, class_names: Sequence[str], weights: np.ndarray,
-                  null_accuracy: float | None = None, level: float = 0.95) -> dict:
+                  null_accuracy: float | None = None, level: float = 0.95) -> LevelScores:
     """Everything reported for one system at one level (clips or videos), with intervals over videos; the binomial
     test against ``null_accuracy`` only where items are independent (videos: pass it; clips: leave it None)."""
-    result = classification_metrics(y_true, y_pred, class_names)
+    point = classification_metrics(y_true, y_pred, class_names)
     boot = bootstrap_scores(y_true, y_pred, groups, len(class_names), weights)
-    result["ci"] = {name: percentile_interval(values, level) for name, values in boot.items()}
-    result["ci_level"] = level
-    result["n_resamples"] = int(weights.shape[0])
-    result["binomial_test"] = (binomial_test(result["n_correct"], result["n"], null_accuracy)
-                               if null_accuracy is not None else {"p_value": None, "missing": CLIP_P_VALUE_MISSING})
-    return result
+    right = int((np.asarray(y_true) == np.asarray(y_pred)).sum())
+    test = (binomial_test(right, len(y_true), null_accuracy) if null_accuracy is not None
+            else BinomialTest(p_value=None, missing=CLIP_P_VALUE_MISSING))
+    return LevelScores(**point, ci=Intervals(accuracy=percentile_interval(boot["accuracy"], level),
+                                             macro_f1=percentile_interval(boot["macro_f1"], level)),
+                       ci_level=level, n_resamples=int(weights.shape[0]), binomial_test=test)
 
 
 def paired_difference(y_true, pred_a, pred_b, groups, n_classes: int, weights: np.ndarray,
-                      level: float = 0.95) -> dict:
+                      level: float = 0.95) -> PairedDifference:
     """Accuracy of A minus accuracy of B with a paired bootstrap interval (same resampled videos for both)."""
     a = bootstrap_scores(y_true, pred_a, groups, n_classes, weights)["accuracy"]
     b = bootstrap_scores(y_true, pred_b, groups, n_classes, weights)["accuracy"]
     point = float(np.mean(np.asarray(pred_a) == y_true) - np.mean(np.asarray(pred_b) == y_true))
-    return {"accuracy_difference": point, "ci": percentile_interval(a - b, level)}
+    return PairedDifference(accuracy_difference=point, ci=percentile_interval(a - b, level))
 
 
 @dataclass
 class Scored:
-    """One system scored on the evaluated split: the metrics dict plus the arrays a paired comparison needs."""
-    metrics: dict                 # {"clip": level_metrics, "video": level_metrics}
+    """One system scored on the evaluated split: its scores at both levels plus the arrays a paired comparison
+    needs."""
+    clip: LevelScores
+    video: LevelScores
     clip_predictions: np.ndarray  # (n_clips,)
     videos: VideoAggregate
 
@@ -197,19 +195,19 @@ class Scorer:
         clip_predictions = np.asarray(clip_logits).argmax(axis=1)
         videos = aggregate_videos(clip_logits, self.video_ids, self.labels, self.aggregate)
         video_rows = np.arange(len(videos.video_ids))
-        return Scored({
-            "clip": level_metrics(self.labels, clip_predictions, videos.clip_group, self.class_names, self.weights),
-            "video": level_metrics(videos.labels, videos.predictions, video_rows, self.class_names, self.weights,
-                                   self.null_accuracy),
-        }, clip_predictions, videos)
+        return Scored(
+            level_metrics(self.labels, clip_predictions, videos.clip_group, self.class_names, self.weights),
+            level_metrics(videos.labels, videos.predictions, video_rows, self.class_names, self.weights,
+                          self.null_accuracy),
+            clip_predictions, videos)
 
-    def compare(self, clip_logits, model: Scored) -> dict:
-        """Another system's metrics plus ``difference_vs_model``: model minus system, paired, at both levels."""
+    def compare(self, clip_logits, model: Scored, name: str = "", class_name: str | None = None) -> SystemScores:
+        """Another system's scores plus ``difference_vs_model``: model minus system, paired, at both levels."""
         other = self.score(clip_logits)
         videos, n_classes = model.videos, len(self.class_names)
-        return {**other.metrics, "difference_vs_model": {
-            "video": paired_difference(videos.labels, videos.predictions, other.videos.predictions,
-                                       np.arange(len(videos.video_ids)), n_classes, self.weights),
-            "clip": paired_difference(self.labels, model.clip_predictions, other.clip_predictions, videos.clip_group,
-                                      n_classes, self.weights),
-        }}
+        return SystemScores(clip=other.clip, video=other.video, name=name, class_name=class_name,
+                            difference_vs_model=Differences(
+            video=paired_difference(videos.labels, videos.predictions, other.videos.predictions,
+                                    np.arange(len(videos.video_ids)), n_classes, self.weights),
+            clip=paired_difference(self.labels, model.clip_predictions, other.clip_predictions, videos.clip_group,
+                                   n_classes, self.weights)))

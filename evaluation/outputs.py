@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.contract.evaluation import Figure
 from evaluation import plots
 from evaluation.metrics import softmax
 from common.runs import training_series, write_curves
@@ -47,36 +48,36 @@ def write_predictions(out: Path, eval_split, class_names, clip_logits, windows_p
                              *[f"{p:.6f}" for p in videos.scores[v]]])
 
 
-def draw_figures(out: Path, result: dict, class_names, embeddings, labels, log_history, seed) -> dict[str, dict]:
-    """Every picture, each either ``{"png": path}`` or ``{"missing": reason}``."""
-    figures: dict[str, dict] = {}
+def draw_figures(out: Path, model, class_names, embeddings, labels, log_history, seed) -> dict[str, Figure]:
+    """Every picture of the model's scores (``evaluation.metrics.Scored``), each drawn or with why it is not."""
+    figures: dict[str, Figure] = {}
 
     def attempt(name, make):
         try:
             figures[name] = make()
         except ValueError as error:
-            figures[name] = {"missing": str(error)}
+            figures[name] = Figure(missing=str(error))
             logger.warning("figure %s not drawn: %s", name, error)
 
-    attempt("confusion_video", lambda: {"png": plots.plot_confusion(
-        result["video"]["confusion"], class_names, "Video level", out / "confusion_video.png")})
-    attempt("confusion_clip", lambda: {"png": plots.plot_confusion(
-        result["clip"]["confusion"], class_names, "Clip level", out / "confusion_clip.png")})
-    attempt("per_class_accuracy", lambda: {"png": plots.plot_per_class_accuracy(
-        {"clips": result["clip"]["per_class"], "videos": result["video"]["per_class"]}, class_names,
-        1 / len(class_names), out / "per_class_accuracy.png")})
+    attempt("confusion_video", lambda: Figure(png=plots.plot_confusion(
+        model.video.confusion, class_names, "Video level", out / "confusion_video.png")))
+    attempt("confusion_clip", lambda: Figure(png=plots.plot_confusion(
+        model.clip.confusion, class_names, "Clip level", out / "confusion_clip.png")))
+    attempt("per_class_accuracy", lambda: Figure(png=plots.plot_per_class_accuracy(
+        {"clips": model.clip.per_class, "videos": model.video.per_class}, class_names,
+        1 / len(class_names), out / "per_class_accuracy.png")))
     if log_history is None:
-        figures["training_curves"] = {"missing": "trainer_state.json is not available"}
+        figures["training_curves"] = Figure(missing="trainer_state.json is not available")
     elif not training_series(log_history):
-        figures["training_curves"] = {"missing": "trainer_state.json log_history holds no loss or eval_* entries "
-                                                 "with an epoch"}
+        figures["training_curves"] = Figure(missing="trainer_state.json log_history holds no loss or eval_* entries "
+                                                    "with an epoch")
     else:
-        attempt("training_curves", lambda: {"png": str(write_curves(log_history, out / "training_curves.png"))})
+        attempt("training_curves", lambda: Figure(png=str(write_curves(log_history, out / "training_curves.png"))))
 
     def maps():
         png, html = plots.plot_embedding_maps(plots.project_embeddings(embeddings, seed), labels, class_names,
                                               out / "embeddings.png", out / "embeddings.html")
-        return {"png": png, "html": html}
+        return Figure(png=png, html=html)
 
     attempt("embeddings", maps)
     return figures

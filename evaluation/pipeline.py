@@ -10,26 +10,27 @@ Example::
     from evaluation.pipeline import EvalConfig, evaluate_run
     metrics = evaluate_run(EvalConfig(model="runs/w2v", dataset="demo_out/dataset", out="demo_out/report",
                                       baselines=True, lang="ru"))
-    metrics["video"]["accuracy"], metrics["video"]["ci"]["accuracy"], metrics["report"]["html"]
+    metrics.video.accuracy, metrics.video.ci.accuracy, metrics.report.html     # an EvalRecord (metrics.json)
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Optional
 
 from common.cli import format_table
+from common.contract import METRICS, EvalRecord
+from common.contract.evaluation import DataSummary, Inference, InputHashes, References, RunSection
 from common.data import split_content_sha256
-from common.jsonl import atomic_write_json
-from common.runs import model_fingerprint
 from common.provenance import CORE_PACKAGES, package_versions
+from common.runs import model_fingerprint
 from common.seed import set_seed
 from evaluation.baselines import majority_reference, score_baselines
 from evaluation.checks import run_checks
 from evaluation.inference import infer
-from evaluation.inputs import dataset_summary, load_inputs, read_downloads, read_prepare_stats
+from evaluation.inputs import dataset_summary, load_inputs, read_downloads
 from evaluation.metrics import Scorer
 from evaluation.outputs import draw_figures, write_predictions
 from evaluation.report import write_report
@@ -57,7 +58,7 @@ class EvalConfig:
         "help": "Video aggregation: mean of clip logits, or majority vote of clip predictions."})
     batch_size: int = field(default=8, metadata={"help": "Windows per forward pass (bounds memory)."})
     window_seconds: Optional[float] = field(default=None, metadata={
-        "help": "Window length in seconds; default: the run's eval_window_seconds or max_length_seconds, else 10."})
+        "help": "Window length in seconds; default: the run record's eval_window_seconds (a model without one: 10)."})
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples of videos for 95% intervals."})
     seed: int = field(default=0, metadata={"help": "Seed for bootstrap, classifiers and t-SNE."})
     device: str = field(default="auto", metadata={"help": "torch device: auto (cuda when available), cpu, cuda:0..."})
@@ -79,86 +80,79 @@ class EvalConfig:
             raise ValueError(f"--aggregate {self.aggregate!r}: expected mean or vote")
 
 
-def evaluate_run(config: EvalConfig) -> dict:
+def evaluate_run(config: EvalConfig) -> EvalRecord:
     """Evaluate ``config.model`` on ``config.split`` of ``config.dataset``; write every output to ``config.out``
-    and return the metrics (the content of ``metrics.json``)."""
+    and return the record (the content of ``metrics.json``)."""
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)
     inputs = load_inputs(config)
-    checks = run_checks(inputs.dataset, config.split, inputs.run_config, inputs.class_names)
+    build = inputs.prepare_stats.build if inputs.prepare_stats else None
+    checks = run_checks(inputs.dataset, config.split, inputs.run_record, inputs.class_names,
+                        channel_split=build is not None and build.group_by == "channel")
     inferred = infer(config, inputs)
     scorer = Scorer(inputs.labels, inputs.video_ids, inputs.class_names, config.bootstrap, config.seed,
-                    config.aggregate, checks["null"]["accuracy"])
+                    config.aggregate, checks.null.accuracy)
     model = scorer.score(inferred.split.clip_logits)
-    references = {"chance": {"accuracy": 1 / len(inputs.class_names)}, "null": checks["null"],
-                  "majority": majority_reference(inputs, scorer, model)}
-    baselines, baselines_missing = score_baselines(config, inputs, scorer, model)
+    majority, majority_missing = majority_reference(inputs, scorer, model)
+    references = References(chance=1 / len(inputs.class_names), null=checks.null, majority=majority,
+                            majority_missing=majority_missing)
+    baselines = score_baselines(config, inputs, scorer, model)
     text = score_text(config, inputs, inferred, scorer, model, out)
     write_predictions(out, inputs.eval_split, inputs.class_names, inferred.split.clip_logits,
                       inferred.split.windows_per_clip, model.videos)
-    log_history = (inputs.run_files.get("trainer_state.json") or {}).get("log_history")
-    figures = draw_figures(out, model.metrics, inputs.class_names, inferred.split.clip_embeddings, inputs.labels,
-                           log_history, config.seed)
-    metrics = {
-        "config": asdict(config),
-        "split": config.split,
-        "class_names": inputs.class_names,
-        "n_clips": len(inputs.labels),
-        "n_videos": len(model.videos.video_ids),
-        "inference": inference_summary(config, inputs, inferred.split),
-        **model.metrics,
-        "references": references,
-        "baselines": baselines,
-        "baselines_missing": baselines_missing,
-        "text": text,
-        "checks": checks,
-        "data": data_summary(config, inputs),
-        "run": {"files": inputs.run_config, "all_results": inputs.run_files.get("all_results.json"),
-                "missing": inputs.run_missing},
-        "figures": figures,
-        "versions": package_versions((*CORE_PACKAGES, "scipy", "matplotlib", "plotly")),
-        "input_hashes": {"dataset_fingerprint": split_content_sha256(inputs.eval_split),
-                         "model_fingerprint": model_fingerprint(config.model)},
-    }
-    metrics["report"] = write_report(metrics, out, config.lang)
-    atomic_write_json(out / "metrics.json", metrics)
-    log_summary(metrics)
-    return metrics
+    figures = draw_figures(out, model, inputs.class_names, inferred.split.clip_embeddings, inputs.labels,
+                           inputs.run.trainer_log, config.seed)
+    record = EvalRecord(
+        config=asdict(config), model=config.model,
+        base_model=config.base_model or (inputs.run_record.base_model if inputs.run_record else None),
+        split=config.split, class_names=inputs.class_names, n_clips=len(inputs.labels),
+        n_videos=len(model.videos.video_ids), inference=inference_summary(config, inputs, inferred.split),
+        clip=model.clip, video=model.video, references=references, checks=checks,
+        data=data_summary(config, inputs),
+        run=RunSection(files=inputs.run.record, all_results=inputs.run.all_results,
+                       trainer_log=inputs.run.trainer_log, missing=inputs.run.missing),
+        input_hashes=InputHashes(dataset_fingerprint=split_content_sha256(inputs.eval_split),
+                                 model_fingerprint=model_fingerprint(config.model)),
+        baselines=baselines.scored, baselines_missing=baselines.missing, baseline_protocol=baselines.protocol,
+        text=text, figures=figures, versions=package_versions((*CORE_PACKAGES, "scipy", "matplotlib", "plotly")))
+    record = replace(record, report=write_report(record, out, config.lang))
+    record.write(out / METRICS)
+    log_summary(record)
+    return record
 
 
-def inference_summary(config: EvalConfig, inputs, outputs) -> dict:
-    return {"device": inputs.device, "window_seconds": inputs.window_s, "window_source": inputs.window_source,
-            "aggregate": config.aggregate, "n_windows": outputs.n_windows, "audio_seconds": outputs.audio_seconds,
-            "inference_seconds": outputs.inference_seconds,
-            "audio_seconds_per_second": outputs.audio_seconds / max(outputs.inference_seconds, 1e-9)}
+def inference_summary(config: EvalConfig, inputs, outputs) -> Inference:
+    return Inference(device=inputs.device, window_seconds=inputs.window_s, window_source=inputs.window_source,
+                     aggregate=config.aggregate, batch_size=config.batch_size, n_windows=outputs.n_windows, audio_seconds=outputs.audio_seconds,
+                     inference_seconds=outputs.inference_seconds,
+                     audio_seconds_per_second=outputs.audio_seconds / max(outputs.inference_seconds, 1e-9))
 
 
-def data_summary(config: EvalConfig, inputs) -> dict:
-    prepare_stats, prepare_missing = read_prepare_stats(config.dataset)
+def data_summary(config: EvalConfig, inputs) -> DataSummary:
     downloads, downloads_missing = read_downloads(config.downloads)
-    return {"splits": dataset_summary(inputs.dataset, inputs.class_names),
-            "prepare_stats": prepare_stats, "prepare_stats_missing": prepare_missing,
-            "downloads": downloads, "downloads_missing": downloads_missing}
+    return DataSummary(splits=dataset_summary(inputs.dataset, inputs.class_names),
+                       prepare_stats=inputs.prepare_stats, prepare_stats_missing=inputs.prepare_stats_missing,
+                       downloads=downloads, downloads_missing=downloads_missing)
 
 
-def log_summary(metrics: dict) -> None:
-    def row(name, entry):
-        clip, video = entry["clip"], entry["video"]
-        return [name, f"{clip['accuracy']:.3f}", f"{video['accuracy']:.3f}",
-                "[{:.3f}, {:.3f}]".format(*video["ci"]["accuracy"]), f"{video['macro_f1']:.3f}"]
+def log_summary(record: EvalRecord) -> None:
+    def row(name, clip, video):
+        return [name, f"{clip.accuracy:.3f}", f"{video.accuracy:.3f}", "[{:.3f}, {:.3f}]".format(*video.ci.accuracy),
+                f"{video.macro_f1:.3f}"]
 
-    rows = [row("fine-tuned model", metrics)]
-    if "clip" in metrics["references"]["majority"]:
-        rows.append(row("majority class", metrics["references"]["majority"]))
-    rows += [row(entry["label"], entry) for entry in metrics["baselines"].values()]
-    rows += [row(entry["label"], entry) for entry in metrics.get("text", {}).get("systems", {}).values()]
-    chance = metrics["references"]["chance"]["accuracy"]
+    rows = [row("fine-tuned model", record.clip, record.video)]
+    majority = record.references.majority
+    if majority is not None:
+        rows.append(row("majority class", majority.clip, majority.video))
+    rows += [row(entry.name, entry.clip, entry.video) for entry in record.baselines.values()]
+    rows += [row(entry.name, entry.clip, entry.video) for entry in record.text.systems.values()]
+    chance = record.references.chance
     rows.append(["chance (1/K)", f"{chance:.3f}", f"{chance:.3f}", "", ""])
-    null = metrics["references"]["null"]
-    if null["kind"] != "chance":
-        rows.append([f"null: majority rate ({null['class']})", "", f"{null['accuracy']:.3f}", "", ""])
+    null = record.references.null
+    if null.kind != "chance":
+        rows.append([f"null: majority rate ({null.class_name})", "", f"{null.accuracy:.3f}", "", ""])
     table = format_table(["system", "clip acc", "video acc", "video acc 95% CI", "video macro-F1"], rows)
-    logger.info("evaluation of %s on %s (%d clips, %d videos)\n%s", metrics["config"]["model"], metrics["split"],
-                metrics["n_clips"], metrics["n_videos"], table)
-    logger.info("report: %s", metrics["report"]["html"])
+    logger.info("evaluation of %s on %s (%d clips, %d videos)\n%s", record.model, record.split,
+                record.n_clips, record.n_videos, table)
+    logger.info("report: %s", record.report.html if record.report else "not written")

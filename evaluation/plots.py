@@ -52,12 +52,13 @@ def plot_confusion(confusion, class_names: Sequence[str], title: str, path) -> s
     return _save(fig, path)
 
 
-def plot_per_class_accuracy(per_class: dict[str, dict[str, dict]], class_names: Sequence[str], chance: float, path) -> str:
-    """Per-class recall (= accuracy on that class) for each level given, with the chance line."""
+def plot_per_class_accuracy(per_class: dict[str, dict], class_names: Sequence[str], chance: float, path) -> str:
+    """Per-class recall (= accuracy on that class) for each level given (level -> class -> ``ClassScores``), with
+    the chance line."""
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(class_names), 3.6))
     width = 0.8 / max(len(per_class), 1)
     for i, (level, metrics) in enumerate(per_class.items()):
-        values = [metrics[name]["recall"] for name in class_names]
+        values = [metrics[name].recall for name in class_names]
         ax.bar(np.arange(len(class_names)) + i * width - 0.4 + width / 2, values, width, label=level)
     ax.axhline(chance, color="grey", linestyle="--", label=f"chance {chance:.2f}")
     ax.set_xticks(range(len(class_names)), class_names, rotation=20)

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.contract.evaluation import Fusion, TextResults
 from common.data import split_video_labels
 from evaluation.fusion import choose_weight, cross_fit, fuse, log_probs
 from evaluation.metrics import aggregate_videos
@@ -60,7 +61,7 @@ class TextResult:
     video_ids: dict[str, list[str]]                 # split -> sorted ids (the order of every array below)
     log_probs: dict[str, dict[str, np.ndarray]]     # system -> split -> (videos, K); splits: validation, eval
     fitted: dict[str, object] = field(default_factory=dict)       # system -> fitted classifier (train videos only)
-    fusion: dict[str, dict] = field(default_factory=dict)         # fusion system -> where and which weight
+    fusion: dict[str, Fusion] = field(default_factory=dict)       # fusion system -> where and which weight
     missing: dict[str, str] = field(default_factory=dict)         # system -> why it is not available
 
 
@@ -117,16 +118,16 @@ def _fuse_all(result: TextResult, labels, eval_split: str, audio, eval_labels, s
         if eval_labels is not None:
             fused, folds = cross_fit(audio_eval, text_eval, [eval_labels[vid] for vid in eval_ids], seed=seed)
             result.log_probs[name] = {eval_split: fused}
-            result.fusion[name] = {"text_system": text_name, "chosen_on": "cross_fit", "split": eval_split,
-                                   "weight": float(np.median([f["weight"] for f in folds])), "folds": folds}
+            result.fusion[name] = Fusion(text_system=text_name, chosen_on="cross_fit", split=eval_split,
+                                         weight=float(np.median([fold.weight for fold in folds])), folds=folds)
             continue
         val_ids = result.video_ids["validation"]
         audio_val = np.stack([audio["validation"][vid] for vid in val_ids])
         y_val = np.array([labels["validation"][vid] for vid in val_ids])
         weight, grid = choose_weight(audio_val, result.log_probs[text_name]["validation"], y_val)
         result.log_probs[name] = {eval_split: fuse(audio_eval, text_eval, weight)}
-        result.fusion[name] = {"text_system": text_name, "chosen_on": "validation", "weight": weight,
-                               "validation_grid": grid, "validation_videos": len(val_ids)}
+        result.fusion[name] = Fusion(text_system=text_name, chosen_on="validation", weight=weight,
+                                     validation_grid=grid, validation_videos=len(val_ids))
 
 
 def _fusion_unavailable(result: TextResult, labels, eval_split: str, audio, eval_labels) -> str:
@@ -148,11 +149,11 @@ def _fusion_unavailable(result: TextResult, labels, eval_split: str, audio, eval
     return ""
 
 
-def score_text(config, inputs, inferred, scorer, model, out: Path) -> dict:
+def score_text(config, inputs, inferred, scorer, model, out: Path) -> TextResults:
     """Text baselines and audio+text fusion, scored like every other system (video log-probabilities repeated on
     each clip of the video, so clip-level numbers of a text system are its video predictions counted per clip)."""
     if not config.baselines:
-        return {"systems": {}, "missing": {"all": "baselines were not requested (run eval.py with --baselines)"}}
+        return TextResults(missing={"all": "baselines were not requested (run eval.py with --baselines)"})
     dataset, videos = inputs.dataset, model.videos
     texts, sources = read_video_texts(dataset, config.dataset, config.downloads)
     audio = {config.split: dict(zip(videos.video_ids, log_probs(videos.scores)))}
@@ -168,30 +169,24 @@ def score_text(config, inputs, inferred, scorer, model, out: Path) -> dict:
         result = run_text_systems(dataset, texts, config.split, len(inputs.class_names), config.seed, encoder,
                                   about_encoder, audio, eval_labels)
     except ValueError as error:
-        return {"systems": {}, "missing": {"all": str(error)}, "sources": sources}
+        return TextResults(missing={"all": str(error)}, sources=sources)
     if list(result.video_ids[config.split]) != list(videos.video_ids):
         raise RuntimeError(f"bug: the text systems scored other {config.split} videos than the audio model "
                            f"({len(result.video_ids[config.split])} vs {len(videos.video_ids)})")
     systems, predictions = {}, {"audio": videos.predictions}
     for name, per_split in result.log_probs.items():
-        systems[name] = scorer.compare(per_split[config.split][videos.clip_group], model)
-        systems[name]["label"] = TEXT_LABELS[name] + (f" ({about_encoder})" if "encoder" in name else "")
+        label = TEXT_LABELS[name] + (f" ({about_encoder})" if "encoder" in name else "")
+        systems[name] = scorer.compare(per_split[config.split][videos.clip_group], model, name=label)
         predictions[name] = per_split[config.split].argmax(axis=1)
     save_texts(out / "texts.jsonl", videos.video_ids, texts)
     shown = {"audio": predictions["audio"], "text": predictions.get("text_tfidf")}
     if "fusion_tfidf" in predictions:
         shown["fusion"] = predictions["fusion_tfidf"]
     class_names = inputs.class_names
-    return {
-        "systems": systems,
-        "missing": result.missing,
-        "sources": sources,
-        "encoder": about_encoder,
-        "fusion": result.fusion,
-        "per_class_recall": {k: per_class_recall(videos.labels, p, class_names) for k, p in predictions.items()},
-        "disagreements": (disagreements(videos.video_ids, videos.labels, shown, texts, class_names)
-                          if shown["text"] is not None else []),
-        "n_videos": {split: len(ids) for split, ids in result.video_ids.items()},
-        "agreement": (agreement_counts(videos.labels, shown["audio"], shown["text"])
-                      if shown["text"] is not None else None),
-    }
+    compared = shown["text"] is not None
+    return TextResults(
+        systems=systems, missing=result.missing, sources=sources, encoder=about_encoder, fusion=result.fusion,
+        per_class_recall={k: per_class_recall(videos.labels, p, class_names) for k, p in predictions.items()},
+        disagreements=disagreements(videos.video_ids, videos.labels, shown, texts, class_names) if compared else [],
+        n_videos={split: len(ids) for split, ids in result.video_ids.items()},
+        agreement=agreement_counts(videos.labels, shown["audio"], shown["text"]) if compared else None)

@@ -13,53 +13,54 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
-from common.downloads import latest_download_records
-from common.jsonl import read_jsonl
+from common.contract import VIDEOS as VIDEOS_TABLE, latest_download_records, read_video_rows
 from common.text import video_document
 
-VIDEOS_TABLE = "prepare_videos.jsonl"
+
+class VideoText(NamedTuple):
+    title: str
+    description: str
 
 
-def read_video_texts(dataset, dataset_path: str | None, downloads: list[str]) -> tuple[dict[str, dict], dict[str, int]]:
-    """``{video_id: {"title", "description"}}`` for the dataset's videos, and how many came from each source."""
+def read_video_texts(dataset, dataset_path: str | None, downloads: list[str]
+                     ) -> tuple[dict[str, VideoText], dict[str, int]]:
+    """``{video_id: VideoText}`` for the dataset's videos, and how many came from each source."""
     wanted = {str(vid) for data in dataset.values() for vid in data["video_id"]}
-    texts: dict[str, dict] = {}
+    texts: dict[str, VideoText] = {}
     sources = {VIDEOS_TABLE: 0, "download manifests": 0, "title column": 0}
     table = Path(dataset_path or "") / VIDEOS_TABLE
     if dataset_path and table.is_file():
-        for record in read_jsonl(table):
-            vid = str(record.get("video_id"))
-            if vid in wanted and "description" in record:  # an older table without descriptions: try manifests
-                texts[vid] = {"title": str(record.get("title") or ""), "description": str(record["description"] or "")}
+        for row in read_video_rows(table):
+            if row.video_id in wanted and row.description is not None:  # an older table without descriptions
+                texts[row.video_id] = VideoText(row.title, row.description)
                 sources[VIDEOS_TABLE] += 1
     for vid, found in latest_download_records(downloads or []).items():
         record = found.record
-        if vid in wanted and vid not in texts and (record.get("title") or record.get("description")):
-            texts[vid] = {"title": str(record.get("title") or ""), "description": str(record.get("description") or "")}
+        if vid in wanted and vid not in texts and (record.title or record.description):
+            texts[vid] = VideoText(record.title or "", record.description or "")
             sources["download manifests"] += 1
     for data in dataset.values():
         if "title" not in data.column_names:
             continue
         for vid, title in zip(data["video_id"], data["title"]):
             if str(vid) not in texts:
-                texts[str(vid)] = {"title": str(title or ""), "description": ""}
+                texts[str(vid)] = VideoText(str(title or ""), "")
                 sources["title column"] += 1
     return texts, sources
 
 
-def documents(video_ids, texts: dict[str, dict]) -> list[str]:
-    return [video_document(texts.get(vid, {}).get("title"), texts.get(vid, {}).get("description")) for vid in video_ids]
+def documents(video_ids, texts: dict[str, VideoText]) -> list[str]:
+    return [video_document(*texts.get(vid, VideoText("", ""))) for vid in video_ids]
 
 
 # ---------------------------------------------------------------- models
 
 
-def save_texts(path: Path, video_ids, texts) -> None:
+def save_texts(path: Path, video_ids, texts: dict[str, VideoText]) -> None:
     """What the text models read, one JSON line per video (for checking by eye)."""
     with open(path, "w", encoding="utf-8") as handle:
         for vid in video_ids:
-            entry = texts.get(vid, {})
-            handle.write(json.dumps({"video_id": vid, "document": video_document(entry.get("title"),
-                                                                                 entry.get("description"))},
+            handle.write(json.dumps({"video_id": vid, "document": video_document(*texts.get(vid, VideoText("", "")))},
                                     ensure_ascii=False) + "\n")

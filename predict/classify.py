@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from common.audio import SAMPLING_RATE
 from common.jsonl import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
 from common.modeling import iter_windows, predict_windows
-from common.runs import default_window_seconds
+from common.runs import run_window
 from common.provenance import file_sha256, package_versions
 from common.seed import set_seed
 from predict.loading import load_classifier, model_fingerprint
@@ -57,7 +57,7 @@ class PredictConfig:
         "help": "Folder for predictions.jsonl, timelines/<id>.json|.csv, run_info.json and URL downloads; re-runs "
                 "skip inputs already predicted with the same model and windows."})
     window_seconds: float | None = field(default=None, metadata={
-        "help": "Window length in seconds; default: the run's eval_window_seconds, else max_length_seconds, else 10."})
+        "help": "Window length in seconds; default: the run record's eval_window_seconds (a model without one: 10)."})
     hop_seconds: float | None = field(default=None, metadata={
         "help": "Hop between window starts in seconds; default: the window length (no overlap)."})
     batch_size: int = field(default=8, metadata={"help": "Windows per forward pass (memory grows with it)."})
@@ -238,8 +238,8 @@ def predict_inputs(config: PredictConfig) -> list[InputResult]:
     """Classify every input of ``config``; with ``config.out`` also write timelines, a manifest and run info."""
     set_seed(config.seed)
     out = Path(config.out) if config.out else None
-    model, extractor, run_config = load_classifier(config.model, config.device)
-    window_s = config.window_seconds or default_window_seconds(run_config)
+    model, extractor, run = load_classifier(config.model, config.device)
+    window_s = config.window_seconds or run_window(run)[0]
     hop_s = config.hop_seconds or window_s
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     sources = resolve_inputs(config.inputs, download_dir=out / "downloads" if out else None)

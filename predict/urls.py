@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from common.contract import MANIFEST
 from common.errors import ExpectedError
 from common.jsonl import atomic_write_text
 
@@ -42,10 +43,9 @@ def download_urls(urls: Sequence[str], download_dir, config=None) -> dict:
     sources = {}
     for url, video_id in ids.items():
         record = summary.records.get(video_id)
-        if record is None or record.get("status") != "ok":
-            status = record.get("status") if record else "not attempted"
-            message = record.get("message", "") if record else ""
-            raise UrlInputError(f"input {url!r}: download failed ({status}: {message}); see {download_dir / 'manifest.jsonl'}")
-        sources[url] = Source(input=url, id=video_id, path=str(download_dir / record["path"]), url=url,
-                              offset_s=float(record.get("section_start_s") or 0.0))
+        if record is None or not record.ok:
+            reason = f"{record.status}: {record.message or ''}" if record else "not attempted"
+            raise UrlInputError(f"input {url!r}: download failed ({reason}); see {download_dir / MANIFEST}")
+        sources[url] = Source(input=url, id=video_id, path=str(download_dir / str(record.path)), url=url,
+                              offset_s=record.section_start_s or 0.0)
     return sources

@@ -32,7 +32,7 @@ class VideoScan:
     silent_clips: int
     over_cap_clips: int
     has_remainder: bool      # audio after the end of the last full clip (too short to be a clip)
-    row_starts: tuple[int, ...] = ()  # kept starts of longer rows (``row_samples``), when asked for
+    rows: tuple[tuple[int, int], ...] = ()  # kept (start, samples) of longer rows (``row_samples``), when asked for
 
 
 def grid_starts(total_samples: int, clip_samples: int, hop_samples: int) -> range:
@@ -65,22 +65,55 @@ def frame_energies(path, frame_samples: int) -> tuple[np.ndarray, int]:
 
 
 def scan_video(path, clip_samples: int, hop_samples: int, max_clips: int, min_rms_db: float,
-               row_samples: int | None = None, max_rows: int = 0) -> VideoScan:
+               row_samples: int | None = None) -> VideoScan:
     """Plan the clips of one 16 kHz mono file: read it once, in blocks, and keep only clip starts. With
-    ``row_samples``, the same read also plans rows of that length on their own grid (no overlap), silent ones
-    dropped, at most ``max_rows`` (0 = all) spread evenly: ``row_starts``."""
-    frame = math.gcd(clip_samples, hop_samples, row_samples or clip_samples)  # every clip and row: whole frames
+    ``row_samples``, the same read also plans longer rows (``plan_rows``): ``rows``."""
+    frame = math.gcd(clip_samples, hop_samples)  # every clip and every cell of the row grid: whole frames
     energies, total = frame_energies(path, frame)
     starts = grid_starts(total, clip_samples, hop_samples)
     loud = _loud(energies, frame, starts, clip_samples, min_rms_db)
     kept = [loud[i] for i in pick_evenly(len(loud), max_clips)]
     rows = ()
     if row_samples:
-        loud_rows = _loud(energies, frame, grid_starts(total, row_samples, row_samples), row_samples, min_rms_db)
-        rows = tuple(loud_rows[i] for i in pick_evenly(len(loud_rows), max_rows))
+        cells = _loud(energies, frame, grid_starts(total, clip_samples, clip_samples), clip_samples, min_rms_db)
+        rows = plan_rows(cells, clip_samples, row_samples, max_clips)
     last_end = (starts[-1] + clip_samples) if len(starts) else 0
     return VideoScan(total, tuple(kept), len(starts), len(starts) - len(loud), len(loud) - len(kept),
-                     has_remainder=total > last_end, row_starts=rows)
+                     has_remainder=total > last_end, rows=rows)
+
+
+def plan_rows(loud_cells: list[int], clip_samples: int, row_samples: int, max_clips: int) -> tuple[tuple[int, int], ...]:
+    """Longer train rows that keep the audio the clips keep: ``loud_cells`` are the starts of the loud clips on the
+    non-overlapping clip grid; each run of consecutive ones is cut into rows of ``row_samples``, and what is left of
+    the run, when at least one clip long, becomes a shorter last row (whole clips). So a video loses no clip length
+    of audio to the row grid (a 59-s video of 10-s clips keeps a 30-s and a 20-s row: 50 s, as its clips do). With
+    ``max_clips`` (0: no cap) rows are picked evenly across the video until they hold ``max_clips`` clips' worth of
+    audio, rounded up to whole rows. Returns ``(start, samples)`` pairs in order."""
+    runs, run = [], []
+    for start in loud_cells:
+        if run and start != run[-1] + clip_samples:
+            runs.append(run)
+            run = []
+        run.append(start)
+    if run:
+        runs.append(run)
+    rows = []
+    for run in runs:
+        position, end = run[0], run[-1] + clip_samples
+        while end - position >= row_samples:
+            rows.append((position, row_samples))
+            position += row_samples
+        left = (end - position) // clip_samples * clip_samples
+        if left:
+            rows.append((position, left))
+    budget = max_clips * clip_samples
+    if not max_clips or sum(n for _, n in rows) <= budget:
+        return tuple(rows)
+    for wanted in range(1, len(rows) + 1):
+        picked = [rows[i] for i in pick_evenly(len(rows), wanted)]
+        if sum(n for _, n in picked) >= budget:
+            return tuple(picked)
+    return tuple(rows)
 
 
 def _loud(energies: np.ndarray, frame: int, starts, length: int, min_rms_db: float) -> list[int]:

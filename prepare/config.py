@@ -9,8 +9,11 @@ Example::
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+import shlex
+from dataclasses import asdict, dataclass, field, fields
 from typing import Literal
+
+from common.contract import DatasetBuild
 
 BALANCE_CHOICES = ("videos", "none")
 GROUP_BY_CHOICES = ("channel", "video")
@@ -47,11 +50,11 @@ class PrepareConfig:
         default=None,
         metadata={"help": f"Length of the train split's rows in seconds (default: {TRAIN_ROW_CLIPS} x --clip-seconds; "
                           "--clip-seconds itself gives the train split clips like the others). train.py draws new "
-                          "random --max_length_seconds crops from each row every epoch, one per clip length; the "
-                          "train split keeps the same seconds per video (--max-clips-per-video x --clip-seconds, "
-                          "rounded up to whole rows), in rows this long, on their own grid (no overlap). A video "
-                          "shorter than one row keeps its --clip-seconds clips. Validation and test keep "
-                          "--clip-seconds."},
+                          "random --max_length_seconds crops from each row every epoch, one per clip length. The "
+                          "rows keep the audio the clips keep: each loud stretch of a video is cut into rows this "
+                          "long and what is left of it, when at least one clip long, is a shorter last row (whole "
+                          "clips); at most --max-clips-per-video x --clip-seconds of audio per video, rounded up to "
+                          "whole rows. Validation and test keep --clip-seconds."},
     )
     max_clips_per_video: int = field(
         default=20,
@@ -59,7 +62,7 @@ class PrepareConfig:
                           "(200 s of a 600-s download) keeps long videos from dominating a class."},
     )
     min_rms_db: float = field(
-        default=-50.0, metadata={"help": "Drop clips quieter than this RMS level in dBFS (-inf keeps every clip)."}
+        default=-50.0, metadata={"help": "Drop clips quieter than this RMS level in dBFS (--min-rms-db=-inf keeps every clip)."}
     )
     split: str = field(default="0.8,0.1,0.1", metadata={"help": "Train,validation,test fractions of videos per class."})
     group_by: Literal["channel", "video"] = field(
@@ -137,4 +140,39 @@ class PrepareConfig:
 
     def dataset_defining(self) -> dict:
         """The fields that decide the dataset's content (not where it goes or whether it is published)."""
-        return {k: v for k, v in self.to_dict().items() if k not in ("out", "overwrite", "push_to_hub")}
+        return {k: v for k, v in self.to_dict().items() if k not in NOT_DATASET_DEFINING}
+
+    def command(self) -> str:
+        """The command that builds this dataset again: ``python -m prepare`` with every flag whose value differs
+        from what the command would otherwise resolve to (so derived defaults such as ``--hop-seconds`` stay out
+        unless they were set), in the fields' order."""
+        given = {"raw": self.raw, "audiofolder": self.audiofolder, "out": self.out}
+        for f in fields(self):
+            if f.name in given or f.name in NOT_DATASET_DEFINING:
+                continue
+            if getattr(PrepareConfig(**given), f.name) != getattr(self, f.name):
+                given[f.name] = getattr(self, f.name)
+        assert PrepareConfig(**given).dataset_defining() == self.dataset_defining(), "bug: the command differs"
+        argv = ["python", "-m", "prepare"]
+        for name, value in given.items():
+            flag = "--" + name.replace("_", "-")
+            if isinstance(value, list):
+                argv += [item for entry in value for item in (flag, str(entry))]
+            elif isinstance(value, bool):
+                argv += [flag] if value else [flag, "false"]
+            elif value is not None:
+                text = repr(value) if isinstance(value, float) else str(value)
+                argv += [f"{flag}={text}"] if text.startswith("-") else [flag, text]   # "-inf" is not a flag
+        return shlex.join(argv)
+
+    def build(self, class_names: list[str]) -> DatasetBuild:
+        """The facts later stages read about a dataset built with this config (``common.contract``)."""
+        return DatasetBuild(clip_seconds=self.clip_seconds, hop_seconds=self.hop_seconds,
+                            train_row_seconds=self.train_clip_seconds, group_by=self.group_by,
+                            class_names=list(class_names), command=self.command(), split=self.split, seed=self.seed,
+                            balance=self.balance, max_clips_per_video=self.max_clips_per_video,
+                            max_videos_per_group=self.max_videos_per_group, min_rms_db=self.min_rms_db)
+
+
+# Where the dataset goes and whether it is published: not part of what it holds.
+NOT_DATASET_DEFINING = ("out", "overwrite", "push_to_hub")

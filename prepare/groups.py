@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
+from common.contract.dataset import DuplicateSource
 from prepare.sources import Dropped, VideoSource
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def resolve_groups(videos: list[VideoSource], group_by: str) -> tuple[dict[str, 
 
 
 def drop_duplicate_sources(video_ids: list[str], sha256_of: dict[str, str], category_of: dict[str, str]
-                           ) -> tuple[list[str], list[Dropped], list[dict]]:
+                           ) -> tuple[list[str], list[Dropped], list[DuplicateSource]]:
     """Keep each byte-identical source file once (the smallest id), so the same audio never sits on two sides.
 
     When the copies carry different labels none is kept (the audio cannot be both). Returns
@@ -76,8 +77,8 @@ def drop_duplicate_sources(video_ids: list[str], sha256_of: dict[str, str], cate
             else:
                 dropped.append(Dropped(vid, "duplicate_source_conflicting_labels",
                                        f"byte-identical to {[i for i in ids if i != vid]} under labels {categories}"))
-        report.append({"source_sha256": digest, "video_ids": ids, "kept": keep, "categories": categories})
+        report.append(DuplicateSource(source_sha256=digest, video_ids=ids, kept=keep, categories=categories))
     if report:
         logger.warning("%d source file(s) appear under more than one id (e.g. %s); each is kept once",
-                       len(report), report[0]["video_ids"])
+                       len(report), report[0].video_ids)
     return sorted(kept), dropped, report

@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 
 from common.audio import SAMPLING_RATE
+from common.contract import CARD_KEY, STATS, VIDEOS, PrepareStats
 from common.data import DATA_DIR, card_configs, split_statement
 
 logger = logging.getLogger(__name__)
@@ -45,14 +46,15 @@ Fixed-length {{ khz }} kHz mono clips of videos, labelled with the video's categ
 ## How it was built
 `{{ command }}`
 
-- Clips of {{ config.clip_seconds }} s every {{ config.hop_seconds }} s; the remainder shorter than a clip is
-  dropped; clips quieter than {{ config.min_rms_db }} dBFS RMS are dropped; at most
-  {{ config.max_clips_per_video or 'all' }} clips per video, spread evenly across it.
-{% if config.train_clip_seconds and config.train_clip_seconds != config.clip_seconds %}- The train split holds the
-  same seconds per video in rows of {{ config.train_clip_seconds }} s (a video shorter than one keeps its clips), so
-  that training draws new random crops from each row every epoch (one per clip length of the row).
-{% endif %}- {{ split_statement }} Split fractions {{ config.split }}, seed {{ config.seed }}.
-- Balance `{{ config.balance }}`: {{ balance }}.
+- Clips of {{ build.clip_seconds }} s every {{ build.hop_seconds }} s; the remainder shorter than a clip is
+  dropped; clips quieter than {{ build.min_rms_db }} dBFS RMS are dropped; at most
+  {{ build.max_clips_per_video or 'all' }} clips per video, spread evenly across it.
+{% if not build.train_rows_are_clips %}- The train split holds the same audio per video in rows of up to
+  {{ build.train_row_seconds }} s (the loud stretches of a video cut into rows; what is left of a stretch, when at
+  least one clip long, is a shorter row), so that training draws new random crops from each row every epoch (one per
+  clip length of the row).
+{% endif %}- {{ split_statement }} Split fractions {{ build.split }}, seed {{ build.seed }}.
+- Balance `{{ build.balance }}`: {{ balance }}.
 
 ## Counts
 | split | class | videos | clips | hours |
@@ -67,8 +69,9 @@ Fixed-length {{ khz }} kHz mono clips of videos, labelled with the video's categ
 ## Columns
 - `audio`: `Audio(sampling_rate={{ sampling_rate }}, decode=False)`, FLAC bytes; decode with
   `soundfile.read(io.BytesIO(row["audio"]["bytes"]))` (or let `datasets` decode it where torchcodec works).
-- `label`: `ClassLabel` with the names above; `video_id`; `channel` where the dataset has it; `start_s` (seconds
-  from the start of the original video); `duration_s`; `title`.
+- `label`: `ClassLabel` with the names above; `video_id`; `channel` (the channel's display name); `group` (the
+  split key: `channel_id:...`, `video:...`; no group is in two splits); `start_s` (seconds from the start of the
+  original video); `duration_s`; `title`.
 
 ## Versions
 ```
@@ -77,45 +80,41 @@ Fixed-length {{ khz }} kHz mono clips of videos, labelled with the video's categ
 """
 
 
-def dataset_card(stats: dict) -> str:
-    """README.md for the dataset: a YAML header validated by ``huggingface_hub.DatasetCardData``, provenance, counts,
-    what was dropped and how it was built (including whether the split is channel-disjoint)."""
+def dataset_card(stats: PrepareStats) -> str:
+    """README.md for the dataset: a YAML header validated by ``huggingface_hub.DatasetCardData`` (with the build
+    record under ``ytac_build``, so a Hub copy says how it was cut), provenance, counts, what was dropped and how it
+    was built (including whether the split is channel-disjoint, and the command that rebuilds it)."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    config = stats["config"]
-    total_clips = sum(c["clips"] for per_class in stats["splits"].values() for c in per_class.values())
-    channel_split = (stats.get("grouping") or {}).get("group_by") == "channel"
+    build = stats.build
+    total_clips = sum(stats.split_clips(split) for split in stats.splits)
+    channel_split = build.group_by == "channel"
     card_data = DatasetCardData(pretty_name="YouTube audio clips by category", task_categories=["audio-classification"],
                                 tags=["audio", "youtube", "channel-disjoint-split" if channel_split
                                       else "video-level-split"],
                                 size_categories=[_size_category(total_clips)], license="other",
-                                configs=card_configs(split for split, per_class in stats["splits"].items()
-                                                     if sum(c["clips"] for c in per_class.values())))
-    if config.get("raw"):
+                                configs=card_configs(split for split in stats.splits if stats.split_clips(split)),
+                                **{CARD_KEY: build.to_json()})
+    if stats.inputs.manifests:
         source = "download manifests (`python -m download`): " + ", ".join(
-            f"`{m['path']}` (sha256 `{m['sha256'][:12]}`, {m['records']} records)" for m in stats["inputs"]["manifests"])
+            f"`{m.path}` (sha256 `{m.sha256[:12]}`, {m.records} records)" for m in stats.inputs.manifests)
     else:
-        source = f"the audio folder `{config.get('audiofolder')}` (class = first folder under the root)"
-    command = " ".join(["python -m prepare"] + [f"--raw {d}" for d in config.get("raw") or []]
-                       + ([f"--audiofolder {config['audiofolder']}"] if config.get("audiofolder") else [])
-                       + [f"--{key.replace('_', '-')} {config[key]}" for key in
-                          ("clip_seconds", "hop_seconds", "max_clips_per_video", "min_rms_db", "split", "seed", "balance",
-                           "group_by", "max_videos_per_group") if config.get(key) is not None])
+        source = f"the audio folder `{stats.inputs.audiofolder}` (class = first folder under the root)"
     balance = ("equal videos per class (undersampled to the smallest class) and equal clips per class in validation "
                "and test, so chance is exactly 1/K; train keeps every clip of its videos"
-               if config["balance"] == "videos" else "no balancing")
-    dropped = ([f"video, {reason}: {n}" for reason, n in stats["dropped"]["videos"].items()]
-               + [f"clip, {reason}: {n}" for reason, n in stats["dropped"]["clips"].items()])
+               if build.balance == "videos" else "no balancing")
+    dropped = ([f"video, {reason}: {n}" for reason, n in stats.dropped.videos.items()]
+               + [f"clip, {reason}: {n}" for reason, n in stats.dropped.clips.items()])
     card = DatasetCard.from_template(
         card_data, template_str="---\n{{ card_data }}\n---\n" + DATASET_CARD, pretty_name=card_data.pretty_name,
-        khz=SAMPLING_RATE // 1000, sampling_rate=SAMPLING_RATE, class_names=stats["class_names"], source=source,
-        inputs=stats["inputs"], content_sha256=stats["content_sha256"], command=command, config=config,
-        split_statement=split_statement(stats), balance=balance, splits=stats["splits"], dropped=dropped,
-        versions=json.dumps(stats["versions"], indent=2))
+        khz=SAMPLING_RATE // 1000, sampling_rate=SAMPLING_RATE, class_names=stats.class_names, source=source,
+        inputs=stats.inputs, content_sha256=stats.content_sha256, command=build.command, build=build,
+        split_statement=split_statement(stats), balance=balance, splits=stats.splits, dropped=dropped,
+        versions=json.dumps(stats.versions, indent=2))
     return str(card)
 
 
-UPLOADED = ["README.md", f"{DATA_DIR}/*.parquet", "prepare_stats.json", "prepare_videos.jsonl"]
+UPLOADED = ["README.md", f"{DATA_DIR}/*.parquet", STATS, VIDEOS]
 
 
 def push_dataset(dataset_dir, repo_id: str, token: str | None = None, private: bool | None = None) -> None:
@@ -129,6 +128,8 @@ def push_dataset(dataset_dir, repo_id: str, token: str | None = None, private: b
                                 "folder written by `python -m prepare`)")
     api = HfApi(token=token)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    # the shards of an earlier push that this one does not hold go in the same commit (a rebuilt dataset may have
+    # fewer or other shards: left behind, load_dataset would read them as part of it)
     api.upload_folder(folder_path=str(dataset_dir), repo_id=repo_id, repo_type="dataset", allow_patterns=UPLOADED,
-                      commit_message="Dataset from python -m prepare")
+                      delete_patterns=[f"{DATA_DIR}/*.parquet"], commit_message="Dataset from python -m prepare")
     logger.info("pushed %s to https://huggingface.co/datasets/%s", dataset_dir, repo_id)

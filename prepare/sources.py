@@ -24,10 +24,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from common.provenance import file_sha256
+from common.contract import MANIFEST as MANIFEST_NAME, DownloadRecord, ManifestRead, latest_download_records
+from common.contract.dataset import FolderFingerprint, ManifestInput
+from common.contract.downloads import read_manifest
 from common.ids import is_safe_id as is_valid_id  # noqa: F401 (the one id rule, also used by download/)
-from common.downloads import MANIFEST as MANIFEST_NAME, latest_download_records
-from common.jsonl import latest_records
+from common.provenance import file_sha256
 from common.text import clean_description
 
 logger = logging.getLogger(__name__)
@@ -64,39 +65,38 @@ def safe_id(relative_path: str) -> str:
     return f"{slug}-{hashlib.sha1(relative_path.encode()).hexdigest()[:8]}"
 
 
-def _check_manifest(manifest: Path) -> int:
-    """The number of records of one folder's manifest; a missing or empty manifest is an error naming it."""
+def _check_manifest(manifest: Path) -> ManifestRead:
+    """One folder's manifest, read; a missing or empty manifest is an error naming it."""
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest}: no download manifest here (expected DIR/{MANIFEST_NAME} written by "
                                 f"`python -m download --out DIR`)")
-    records = len(latest_records(manifest, keep_keyless=True))
-    if not records:
+    read = read_manifest(manifest)
+    if not read.records and not read.problems:
         raise ValueError(f"{manifest}: the manifest is empty (no records); run the download stage first")
-    return records
+    return read
 
 
-def _source_from_record(directory: Path, video_id: str, record: dict) -> VideoSource | Dropped:
+def _source_from_record(directory: Path, record: DownloadRecord) -> VideoSource | Dropped:
+    video_id = record.id
     if not is_valid_id(video_id):
         return Dropped(video_id, "bad_id", f"{directory / MANIFEST_NAME}: id {video_id!r} is not a safe video id")
-    status = record.get("status")
-    if status != "ok":
-        return Dropped(video_id, f"download_{status or 'unknown'}", str(record.get("message") or ""))
-    category = record.get("category")
-    if not isinstance(category, str) or not category.strip():
+    if not record.ok:
+        return Dropped(video_id, f"download_{record.status or 'unknown'}", record.message or "")
+    category = record.category
+    if not category or not category.strip():
         return Dropped(video_id, "no_category", f"{directory / MANIFEST_NAME}: record {video_id} has no category")
-    listing_channel = _text_or_none(record.get("listing_channel"))
-    relative = record.get("path")
+    listing_channel = _text_or_none(record.listing_channel)
+    relative = record.path
     root = directory.resolve()
     path = (root / str(relative or "")).resolve()
     if not relative or root not in path.parents:
         return Dropped(video_id, "bad_path", f"path {relative!r} is not a file inside {directory}")
     if not path.is_file():
         return Dropped(video_id, "missing_file", f"{path} does not exist")
-    return VideoSource(video_id, category, str(record.get("title") or ""), path,
-                       float(record.get("section_start_s") or 0.0),
-                       clean_description(str(record.get("description") or "")),
-                       channel_id=_text_or_none(record.get("channel_id")),
-                       channel=_text_or_none(record.get("channel")) or listing_channel or "",
+    return VideoSource(video_id, category, record.title or "", path, record.section_start_s or 0.0,
+                       clean_description(record.description or ""),
+                       channel_id=_text_or_none(record.channel_id),
+                       channel=_text_or_none(record.channel) or listing_channel or "",
                        listing_channel=listing_channel, origin=f"{directory / MANIFEST_NAME}, id {video_id}")
 
 
@@ -105,23 +105,25 @@ def _text_or_none(value) -> str | None:
 
 
 def read_download_dirs(directories, merge_label_case: bool = False
-                       ) -> tuple[list[VideoSource], list[Dropped], list[dict]]:
+                       ) -> tuple[list[VideoSource], list[Dropped], list[ManifestInput]]:
     """The ok videos of one or more download directories (shards of one listing), labels unified; an id in several
-    folders is one video, its record chosen by ``common.downloads``' rule (and not counted as dropped).
+    folders is one video, its record chosen by ``common.contract``' rule (and not counted as dropped).
 
     Returns ``(videos, dropped, manifests)``; ``manifests`` holds each manifest's path, sha256 and record count.
     """
     directories = [Path(d) for d in directories]
-    manifests = []
+    manifests, reads = [], {}
     for directory in directories:
         manifest = directory / MANIFEST_NAME
-        records = _check_manifest(manifest)
-        manifests.append({"path": str(manifest), "sha256": file_sha256(manifest), "records": records})
+        reads[directory] = read = _check_manifest(manifest)
+        manifests.append(ManifestInput(str(manifest), file_sha256(manifest), len(read.latest()) + len(read.problems)))
     videos: dict[str, VideoSource] = {}
-    dropped: list[Dropped] = []
-    # one rule for an id found in several folders (common.downloads): ok beats a failure, then the latest finished
-    for video_id, found in latest_download_records(directories, keep_keyless=True).items():
-        source = _source_from_record(found.directory, video_id, found.record)
+    problems: list[str] = []
+    # one rule for an id found in several folders (common.contract): ok beats a failure, then the latest finished
+    found_records = latest_download_records(directories, problems, reads)
+    dropped: list[Dropped] = [Dropped(problem.split(": ", 1)[0], "bad_record", problem) for problem in problems]
+    for video_id, found in found_records.items():
+        source = _source_from_record(found.directory, found.record)
         if isinstance(source, Dropped):
             dropped.append(source)
             continue
@@ -176,7 +178,7 @@ def read_audiofolder(root, groups: str = "auto", merge_label_case: bool = False
     return unify_labels(videos, merge_label_case), dropped
 
 
-def audiofolder_fingerprint(root, groups: str = "auto") -> dict:
+def audiofolder_fingerprint(root, groups: str = "auto") -> FolderFingerprint:
     """What a finished dataset built from an audio folder was built from: a sha256 over every file's relative path,
     size and modification time under ``root`` (hidden files aside) and the groups CSV's, and the file count. A file
     added, removed, replaced or rewritten changes it; reading no audio keeps the check cheap."""
@@ -190,7 +192,7 @@ def audiofolder_fingerprint(root, groups: str = "auto") -> dict:
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else f"groups:{path.resolve()}"
         digest.update(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
         files += 1
-    return {"sha256": digest.hexdigest(), "files": files}
+    return FolderFingerprint(digest.hexdigest(), files)
 
 
 def _groups_csv_path(root: Path, groups: str) -> Path | None:

@@ -11,6 +11,7 @@ import soundfile as sf
 
 from common.audio import convert_to_flac
 from common.data import load_prepared
+from common.contract import EvalRecord
 from common.jsonl import append_jsonl, read_jsonl
 from common.text import header_length
 from demo.pipeline import DemoConfig, run_demo, split_channels
@@ -28,7 +29,7 @@ def test_reduced_demo_runs_every_stage(tmp_path):
                         max_seconds=12, clip_seconds=4, epochs=2, port=free_port(), bootstrap=50, baselines=False,
                         split="0.34,0.33,0.33")
     result = run_demo(config)
-    paths = result["paths"]
+    paths = result.paths
     out = tmp_path / "demo"
 
     records = list(read_jsonl(f"{paths['raw']}/manifest.jsonl"))
@@ -48,40 +49,40 @@ def test_reduced_demo_runs_every_stage(tmp_path):
     split_videos = {split: set(dataset[split]["video_id"]) for split in dataset}
     assert not split_videos["train"] & split_videos["test"] and not split_videos["validation"] & split_videos["test"]
     assert sorted(dataset["test"]["label"]).count(0) == sorted(dataset["test"]["label"]).count(3)
-    channels = result["split_channels"]
+    channels = result.split_channels
     assert channels["test_videos"] == len(split_videos["test"]) == 8
     # the default --group-by channel: prepare's split is channel-disjoint, as the demo counts it from its own listing
     assert channels["test_channels"] == 4 and channels["test_channels_in_train_or_validation"] == 0
 
     for name in ("config.json", "all_results.json", "trainer_state.json", "run_config.json", "training_curves.png"):
         assert (out / "run" / name).exists(), name
-    metrics = json.loads((out / "report" / "metrics.json").read_text())
-    assert metrics["n_videos"] == 8 and metrics["split"] == "test"
+    metrics = EvalRecord.read(out / "report" / "metrics.json")
+    assert metrics == result.metrics and metrics.n_videos == 8 and metrics.split == "test"
     # the report's video table holds exactly the test videos, and its accuracy is the share of its correct rows
     with open(out / "report" / "predictions_videos.csv", newline="", encoding="utf-8") as handle:
         video_rows = list(csv.DictReader(handle))
     assert {row["video_id"] for row in video_rows} == split_videos["test"]
     assert all(row["predicted"] in CLASS_NAMES for row in video_rows)
     correct = sum(row["predicted"] == row["label"] for row in video_rows)
-    assert metrics["video"]["accuracy"] == pytest.approx(correct / 8)
+    assert metrics.video.accuracy == pytest.approx(correct / 8)
     report = (out / "report" / "report.md").read_text()
-    assert f"{metrics['video']['accuracy']:.3f}" in report and "XX" not in report
+    assert f"{metrics.video.accuracy:.3f}" in report and "XX" not in report
 
     # the held-back video (never listed) is classified into one of the classes, with a distribution over them
     predictions = list(read_jsonl(out / "predict" / "predictions.jsonl"))
-    assert len(predictions) == 1 and predictions[0]["label"] == result["held_back"]["predicted"]
+    assert len(predictions) == 1 and predictions[0]["label"] == result.held_back.predicted
     assert sorted(predictions[0]["probabilities"]) == CLASS_NAMES
     assert math.fsum(predictions[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert predictions[0]["label"] == max(predictions[0]["probabilities"], key=predictions[0]["probabilities"].get)
-    assert result["held_back"]["video"] not in {row["link"].split("/", 3)[-1] for row in rows}
+    assert result.held_back.video not in {row["link"].split("/", 3)[-1] for row in rows}
     assert predictions[0]["n_windows"] >= 1
-    assert set(result["timings_s"]) == {"synthesize", "download", "prepare", "train", "eval", "predict"}
+    assert set(result.timings_s) == {"synthesize", "download", "prepare", "train", "eval", "predict"}
 
     # a second run resumes: nothing is downloaded, prepared or trained again
     stamps = {name: (out / name).stat().st_mtime_ns
               for name in ("raw/manifest.jsonl", "dataset/prepare_stats.json", "run/model.safetensors")}
     again = run_demo(config)
-    assert again["video_accuracy"] == pytest.approx(result["video_accuracy"])
+    assert again.metrics.video.accuracy == pytest.approx(result.metrics.video.accuracy)
     assert len(list(read_jsonl(f"{paths['raw']}/manifest.jsonl"))) == 24
     assert {name: (out / name).stat().st_mtime_ns for name in stamps} == stamps
     # ... but not with other training settings: train.run's own check names what differs (the demo has no copy of it)
@@ -126,7 +127,7 @@ def test_split_channels_counts_test_channels_seen_in_training(tmp_path):
               _video("food/d.webm", "Oven"), _video("food/e.webm", "Oven")]
     for video in videos:
         append_jsonl(tmp_path / "manifest.jsonl",
-                     {"id": f"id-{video.path[5]}", "url": f"http://127.0.0.1:1/{video.path}"})
+                     {"id": f"id-{video.path[5]}", "status": "ok", "url": f"http://127.0.0.1:1/{video.path}"})
     # a and b share channel Kettle across train and test (a deliberate overlap); c (Pan) is only in test
     dataset = {"train": {"video_id": ["id-a", "id-a", "id-d"]}, "validation": {"video_id": ["id-e"]},
                "test": {"video_id": ["id-b", "id-c", "id-c"]}}

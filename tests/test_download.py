@@ -165,7 +165,7 @@ def test_permanent_failures_are_not_retried_unless_asked(media, server, tmp_path
     assert server.requests == 0 and summary.skipped == 1 and summary.failed == 1
     summary = download_videos(str(listing), tmp_path / "out", DownloadConfig(retry_failed=True, **FAST))
     assert [r["status"] for r in _manifest(tmp_path / "out")] == ["not_found", "ok"]
-    assert latest_records(tmp_path / "out")[summary.listing.videos[0].id]["status"] == "ok"
+    assert latest_records(tmp_path / "out")[summary.listing.videos[0].id].status == "ok"
 
 
 @pytest.mark.parametrize("slow", [dict(latency_s=0.4), dict(throttle=Throttle(rate=32 * 1024, burst=16 * 1024))],

@@ -21,9 +21,9 @@ def test_metrics_match_hand_computed_fixture():
     assert m["confusion"] == [[2, 1, 0], [0, 2, 0], [1, 0, 2]]
     assert m["accuracy"] == pytest.approx(6 / 8)
     # a: TP2 FP1 FN1 -> P=R=F1=2/3; b: TP2 FP1 FN0 -> P=2/3 R=1 F1=0.8; c: TP2 FP0 FN1 -> P=1 R=2/3 F1=0.8
-    assert m["per_class"]["a"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3})
-    assert m["per_class"]["b"] == pytest.approx({"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2})
-    assert m["per_class"]["c"] == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
+    assert m["per_class"]["a"].to_json() == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3})
+    assert m["per_class"]["b"].to_json() == pytest.approx({"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2})
+    assert m["per_class"]["c"].to_json() == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
     assert m["macro_f1"] == pytest.approx(34 / 45)
     assert m["confusion_normalized"][0] == pytest.approx([2 / 3, 1 / 3, 0.0], abs=1e-6)
     assert m["n"] == 8 and m["n_correct"] == 6
@@ -34,7 +34,7 @@ def test_absent_class_counts_as_zero_f1_like_sklearn():
     m = classification_metrics(Y_TRUE, Y_PRED, names)
     assert m["macro_f1"] == pytest.approx(34 / 60)
     assert m["macro_f1"] == pytest.approx(f1_score(Y_TRUE, Y_PRED, labels=range(4), average="macro", zero_division=0))
-    assert m["per_class"]["d"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert m["per_class"]["d"].to_json() == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
 
 
 def test_vectorised_scores_equal_sklearn_on_random_stacks():
@@ -55,10 +55,10 @@ def test_vectorised_scores_equal_sklearn_on_random_stacks():
 def test_binomial_test_hand_computed():
     # P(X >= 6), X ~ Bin(8, 1/3) = (C(8,6) 2^2 + C(8,7) 2 + 1) / 3^8 = 129 / 6561
     result = binomial_test(6, 8, 1 / 3)
-    assert result["p_value"] == pytest.approx(129 / 6561)
-    assert result["null_accuracy"] == pytest.approx(1 / 3)
+    assert result.p_value == pytest.approx(129 / 6561)
+    assert result.null_accuracy == pytest.approx(1 / 3)
     # against a majority-class rate of 1/2: P(X >= 6), X ~ Bin(8, 1/2) = (28 + 8 + 1) / 256
-    assert binomial_test(6, 8, 0.5)["p_value"] == pytest.approx(37 / 256)
+    assert binomial_test(6, 8, 0.5).p_value == pytest.approx(37 / 256)
 
 
 def test_p_value_only_where_items_are_independent():
@@ -66,8 +66,8 @@ def test_p_value_only_where_items_are_independent():
     videos = level_metrics([0, 0, 1, 1], [0, 0, 1, 0], np.arange(4), ["a", "b"], weights, null_accuracy=0.5)
     clips = level_metrics([0, 0, 1, 1], [0, 0, 1, 0], np.arange(4), ["a", "b"], weights)
     # P(X >= 3), X ~ Bin(4, 1/2) = 5/16
-    assert videos["binomial_test"]["p_value"] == pytest.approx(5 / 16)
-    assert clips["binomial_test"]["p_value"] is None and "not independent" in clips["binomial_test"]["missing"]
+    assert videos.binomial_test.p_value == pytest.approx(5 / 16)
+    assert clips.binomial_test.p_value is None and "not independent" in clips.binomial_test.missing
 
 
 def test_clip_aggregation_is_mean_of_windows():
@@ -120,9 +120,9 @@ def test_intervals_contain_point_and_shrink_with_more_videos():
         weights = bootstrap_weights(n_videos, 1000, seed=0)
         m = level_metrics(labels, predictions, np.arange(n_videos), list("abcd"), weights)
         for metric in ("accuracy", "macro_f1"):
-            low, high = m["ci"][metric]
-            assert low <= m[metric] <= high, (n_videos, metric, m[metric], m["ci"][metric])
-        widths[n_videos] = m["ci"]["accuracy"][1] - m["ci"]["accuracy"][0]
+            low, high = getattr(m.ci, metric)
+            assert low <= getattr(m, metric) <= high, (n_videos, metric, getattr(m, metric), getattr(m.ci, metric))
+        widths[n_videos] = m.ci.accuracy[1] - m.ci.accuracy[0]
     # width ~ 1/sqrt(n): 16x the videos -> about 1/4 of the width
     assert widths[320] < widths[20] / 2.5, widths
 
@@ -134,7 +134,7 @@ def test_clip_level_interval_resamples_videos_not_clips():
     predictions = np.r_[np.zeros(50, dtype=int), np.ones(50, dtype=int)]
     groups = np.r_[np.zeros(50, dtype=int), np.ones(50, dtype=int)]
     m = level_metrics(labels, predictions, groups, ["a", "b"], bootstrap_weights(2, 400, seed=0))
-    assert m["ci"]["accuracy"] == [0.0, 1.0]
+    assert m.ci.accuracy == (0.0, 1.0)
 
 
 def test_paired_interval_is_narrower_than_unpaired_for_correlated_systems():
@@ -149,8 +149,8 @@ def test_paired_interval_is_narrower_than_unpaired_for_correlated_systems():
     groups = np.arange(n_videos)
     weights = bootstrap_weights(n_videos, 1000, seed=1)
     paired = paired_difference(labels, pred_a, pred_b, groups, 2, weights)
-    assert paired["accuracy_difference"] == pytest.approx(0.05)
-    low, high = paired["ci"]
+    assert paired.accuracy_difference == pytest.approx(0.05)
+    low, high = paired.ci
     assert 0.0 < low < 0.05 < high < 0.1
     independent = (bootstrap_scores(labels, pred_a, groups, 2, weights)["accuracy"]
                    - bootstrap_scores(labels, pred_b, groups, 2, bootstrap_weights(n_videos, 1000, seed=2))["accuracy"])
@@ -161,7 +161,7 @@ def test_paired_interval_is_narrower_than_unpaired_for_correlated_systems():
 
 def test_majority_class_and_a_hopeless_test():
     assert majority_class([2, 1, 2, 0, 1], 3) == 1 and majority_class([2, 2, 0], 3) == 2
-    assert math.isclose(binomial_test(0, 10, 0.25)["p_value"], 1.0)
+    assert math.isclose(binomial_test(0, 10, 0.25).p_value, 1.0)
 
 
 def test_the_evaluate_module_matches_scikit_learn_and_is_what_training_reports():

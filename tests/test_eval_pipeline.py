@@ -4,18 +4,24 @@ import csv
 import json
 import re
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import eval as eval_cli
+from dataclasses import replace
+
 from common.audio import encode_flac
+from common.contract import EvalRecord, PrepareStats, RunRecord
+from common.contract.dataset import DroppedCounts
+from common.contract.run import Hardware
 from common.data import clip_features
 from common.jsonl import append_jsonl
 from common.modeling import load_feature_extractor, load_model
 from evaluation import inference
 from evaluation.report import TEXT
-from testing.synthetic import CLASS_NAMES, tone_clip
+from testing.synthetic import CLASS_NAMES, tone_clip, write_prepared
 from testing.tiny_models import save_tiny_model
 
 
@@ -31,6 +37,7 @@ def tone_split(rng, n_videos, clips_per_video, clip_seconds, prefix):
                 rows["label"].append(label)
                 rows["video_id"].append(f"{prefix}-{name}-{v}")
                 rows["channel"].append(f"{prefix}-{name}-{v}")
+                rows["group"].append(f"channel:{prefix}-{name}-{v}")
                 rows["start_s"].append(c * clip_seconds)
                 rows["duration_s"].append(clip_seconds)
                 rows["title"].append(f"{name} | video {v}")
@@ -38,11 +45,15 @@ def tone_split(rng, n_videos, clips_per_video, clip_seconds, prefix):
 
 
 def save_dataset(path, videos=(6, 2, 4), clips_per_video=2, clip_seconds=1.0):
+    """The splits in prepare's layout, with a build record whose dropped counts the report shows."""
     from datasets import DatasetDict
 
     rng = np.random.default_rng(0)
     splits = {s: tone_split(rng, n, clips_per_video, clip_seconds, s) for s, n in zip(("train", "validation", "test"), videos)}
-    DatasetDict(splits).save_to_disk(str(path))
+    path = Path(write_prepared(DatasetDict(splits), path, clip_seconds=clip_seconds))
+    stats = PrepareStats.read(path / "prepare_stats.json")
+    replace(stats, dropped=DroppedCounts(videos={"balance_undersampled": 3}, clips={"silent": 5})).write(
+        path / "prepare_stats.json")
     return str(path)
 
 
@@ -56,11 +67,10 @@ def save_run_dir(tmp, class_names=CLASS_NAMES, run_files=True):
     load_model(base, class_names=list(class_names)).save_pretrained(run)
     load_feature_extractor(base).save_pretrained(run)
     if run_files:
-        (run / "run_config.json").write_text(json.dumps({
-            "base_model": base, "max_length_seconds": 0.5,
-            "training_args": {"learning_rate": 3e-5, "num_train_epochs": 3, "per_device_train_batch_size": 4},
-            "model_args": {"freeze_feature_encoder": True}, "hardware": {"device": "cpu", "torch_threads": 1},
-            "train_runtime_s": 42.0}))
+        RunRecord(base_model=base, dataset_name="d", max_length_seconds=0.5, eval_window_seconds=0.5,
+                  training_args={"learning_rate": 3e-5, "num_train_epochs": 3, "per_device_train_batch_size": 4},
+                  model_args={"freeze_feature_encoder": True}, hardware=Hardware(device="cpu", torch_threads=1),
+                  train_runtime_s=42.0).write(run / "run_config.json")
         (run / "trainer_state.json").write_text(json.dumps({"log_history": [
             {"epoch": e, "loss": 1.4 - 0.1 * e} for e in (1, 2, 3)] + [
             {"epoch": e, "eval_loss": 1.3 - 0.1 * e, "eval_accuracy": 0.3 + 0.1 * e} for e in (1, 2, 3)]}))
@@ -85,9 +95,6 @@ def save_downloads(path):
 def inputs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("eval")
     dataset = save_dataset(tmp / "dataset")
-    (tmp / "dataset" / "prepare_stats.json").write_text(json.dumps({
-        "config": {"balance": "videos", "split": [0.8, 0.1, 0.1], "seed": 0, "clip_seconds": 1.0},
-        "dropped": {"videos": {"balance_undersampled": 3}, "clips": {"silent": 5}}}))
     return {"tmp": tmp, "dataset": dataset, "run": save_run_dir(tmp), "bare": save_run_dir(tmp, run_files=False),
             "downloads": save_downloads(tmp / "downloads")}
 
@@ -124,61 +131,63 @@ def test_full_run_writes_every_output(full_run):
     saved = json.loads((out / "metrics.json").read_text())
     clips, videos = read_csv(out / "predictions_clips.csv"), read_csv(out / "predictions_videos.csv")
     # the headline agrees with the per-video predictions written beside it (recounted here, not read back)
-    assert saved["video"]["accuracy"] == pytest.approx(sum(row["label"] == row["predicted"] for row in videos) / 16)
-    assert saved["clip"]["accuracy"] == pytest.approx(sum(row["label"] == row["predicted"] for row in clips) / 32)
-    assert len(clips) == 32 and len(videos) == 16 and saved["n_videos"] == 16
-    # run_config's max_length_seconds (0.5 s) sets the window: two windows per 1-s clip
-    assert saved["inference"]["window_seconds"] == 0.5 and saved["inference"]["n_windows"] == 64
+    assert EvalRecord.from_json(saved) == metrics                                      # the file is the record
+    assert metrics.video.accuracy == pytest.approx(sum(row["label"] == row["predicted"] for row in videos) / 16)
+    assert metrics.clip.accuracy == pytest.approx(sum(row["label"] == row["predicted"] for row in clips) / 32)
+    assert len(clips) == 32 and len(videos) == 16 and metrics.n_videos == 16
+    # the run record's eval_window_seconds (0.5 s) sets the window: two windows per 1-s clip
+    assert metrics.inference.window_seconds == 0.5 and metrics.inference.n_windows == 64
     assert {row["windows"] for row in clips} == {"2"}
     # scores from known predictions: tests/test_eval_checks.py; here the CSVs name every clip and video once
     assert sorted(row["video_id"] for row in videos) == sorted({row["video_id"] for row in clips})
-    low, high = saved["video"]["ci"]["accuracy"]
-    assert low <= saved["video"]["accuracy"] <= high
-    assert saved["references"]["chance"]["accuracy"] == 0.25
-    assert saved["references"]["majority"]["class"] == "art_music"  # balanced train: lowest index wins the tie
-    assert saved["inference"]["window_source"] == "run_config.json max_length_seconds"
-    from pathlib import Path
-
+    low, high = metrics.video.ci.accuracy
+    assert low <= metrics.video.accuracy <= high
+    assert metrics.references.chance == 0.25
+    assert metrics.references.majority.class_name == "art_music"  # balanced train: lowest index wins the tie
+    assert metrics.inference.window_source == "run_config.json eval_window_seconds"
     from common.provenance import files_sha256
-    run = Path(saved["config"]["model"])
+    run = Path(metrics.model)
     hashed = sorted(p for p in run.iterdir() if p.name in ("config.json", "model.safetensors", "preprocessor_config.json"))
-    assert saved["input_hashes"]["model_fingerprint"] == "sha256:" + files_sha256(hashed)
-    assert saved["versions"]["torch"] and saved["versions"]["scipy"]
+    assert metrics.input_hashes.model_fingerprint == "sha256:" + files_sha256(hashed)
+    assert metrics.versions["torch"] and metrics.versions["scipy"]
 
 
 def test_baselines_beat_chance_on_separable_tones(full_run):
     _, metrics = full_run
-    baselines = metrics["baselines"]
+    baselines = metrics.baselines
     assert set(baselines) == {"handcrafted_logistic_regression", "handcrafted_random_forest",
                               "frozen_encoder_logistic_regression"}
     for name in ("handcrafted_logistic_regression", "handcrafted_random_forest"):
-        video = baselines[name]["video"]
-        assert video["accuracy"] >= 0.9, (name, video["accuracy"])
-        assert video["binomial_test"]["p_value"] < 0.001
-    assert baselines["frozen_encoder_logistic_regression"]["clip"]["accuracy"] > 0.5
+        video = baselines[name].video
+        assert video.accuracy >= 0.9, (name, video.accuracy)
+        assert video.binomial_test.p_value < 0.001
+    assert baselines["frozen_encoder_logistic_regression"].clip.accuracy > 0.5
     # majority on a balanced test split is exactly chance
-    assert metrics["references"]["majority"]["video"]["accuracy"] == pytest.approx(0.25)
+    assert metrics.references.majority.video.accuracy == pytest.approx(0.25)
+    # fitted on clips of the test clips' length (here the train rows are such clips already)
+    assert metrics.baseline_protocol.to_json() == {"unit_seconds": 1.0, "train_clips": 48, "train_rows": 48,
+                                                   "eval_clips": 32}
 
 
 def test_text_and_fusion_on_the_same_videos(full_run):
     out, metrics = full_run
-    text = metrics["text"]
+    text = metrics.text
     # the tone dataset's titles name the class ("food | video 3"): TF-IDF on titles alone is perfect
-    assert text["sources"]["title column"] == 48 and text["n_videos"] == {"validation": 8, "test": 16}
-    tfidf = text["systems"]["text_tfidf"]
-    assert tfidf["video"]["accuracy"] == 1.0 and tfidf["video"]["n"] == metrics["video"]["n"] == 16
-    assert tfidf["clip"]["n"] == metrics["clip"]["n"]  # video predictions repeated on each clip
-    fusion = text["fusion"]["fusion_tfidf"]
+    assert text.sources["title column"] == 48 and text.n_videos == {"validation": 8, "test": 16}
+    tfidf = text.systems["text_tfidf"]
+    assert tfidf.video.accuracy == 1.0 and tfidf.video.n == metrics.video.n == 16
+    assert tfidf.clip.n == metrics.clip.n  # video predictions repeated on each clip
+    fusion = text.fusion["fusion_tfidf"]
     # the run selected its checkpoint on validation (train.py's default): the weight is cross-fitted on the 16
     # test videos; the titles are perfect and the tiny audio model is near chance: every fold picks text alone
-    assert fusion["chosen_on"] == "cross_fit" and [f["videos"] for f in fusion["folds"]] == [4, 3, 3, 3, 3]
-    assert fusion["weight"] == 1.0 and {f["weight"] for f in fusion["folds"]} == {1.0}
-    assert text["systems"]["fusion_tfidf"]["video"]["accuracy"] == 1.0
-    assert set(text["per_class_recall"]) >= {"audio", "text_tfidf", "fusion_tfidf"}
-    agreement = text["agreement"]
-    assert agreement["agree"] + agreement["disagree_audio_right"] + agreement["disagree_text_right"] \
-        + agreement["disagree_neither_right"] == 16
-    assert len(text["disagreements"]) == min(5, 16 - agreement["agree"])
+    assert fusion.chosen_on == "cross_fit" and [f.videos for f in fusion.folds] == [4, 3, 3, 3, 3]
+    assert fusion.weight == 1.0 and {f.weight for f in fusion.folds} == {1.0}
+    assert text.systems["fusion_tfidf"].video.accuracy == 1.0
+    assert set(text.per_class_recall) >= {"audio", "text_tfidf", "fusion_tfidf"}
+    agreement = text.agreement
+    assert agreement.agree + agreement.disagree_audio_right + agreement.disagree_text_right \
+        + agreement.disagree_neither_right == 16
+    assert len(text.disagreements) == min(5, 16 - agreement.agree)
     assert len((out / "texts.jsonl").read_text().splitlines()) == 16
     md = (out / "report.md").read_text()
     assert "5.1 Text alone and audio + text together" in md and "late fusion" in md
@@ -196,7 +205,7 @@ def test_english_report_has_every_section_and_no_placeholder(full_run):
     assert "| food | 3 | 1 | 2 | 33% | 0.50 | private: 2 |" in md
     assert "| history | 1 | 1 | 0 | 100% |" in md
     assert "balance_undersampled" in md and "| learning_rate | 3e-05 |" in md
-    assert f"{metrics['video']['accuracy']:.3f}" in metrics["report"]["conclusion"][0]
+    assert f"{metrics.video.accuracy:.3f}" in metrics.report.conclusion[0]
     # self-contained: every picture inline, no file references except the interactive map link
     assert page.count("data:image/png;base64,") == 5 and not re.search(r'src="(?!data:)', page)
     assert "MFCC + spectral, logistic regression" in md
@@ -214,7 +223,7 @@ def test_russian_report_with_missing_inputs_says_not_available(inputs):
     for reason in ("no download directory given", "run_config.json not found", "trainer_state.json",
                    "baselines were not requested", "all_results.json"):
         assert re.search(r"нет данных \(not available\): .*" + re.escape(reason), md), reason
-    assert metrics["inference"]["n_windows"] == 32 and metrics["inference"]["aggregate"] == "vote"
+    assert metrics.inference.n_windows == 32 and metrics.inference.aggregate == "vote"
     # vote: a video's prediction is the class with most clip votes (ties by mean logits)
     clips = read_csv(out / "predictions_clips.csv")
     for row in read_csv(out / "predictions_videos.csv"):
@@ -303,11 +312,11 @@ def test_split_train_refuses_baselines_fitted_on_it(inputs):
     out = inputs["tmp"] / "report_train"
     metrics = eval_cli.run(["--model", inputs["run"], "--dataset", inputs["dataset"], "--split", "train", "--out",
                             str(out), "--baselines", "--text_encoder", "none", "--bootstrap", "20"])
-    assert metrics["baselines"] == {}
-    assert set(metrics["baselines_missing"]) == {"handcrafted_logistic_regression", "handcrafted_random_forest",
-                                                 "frozen_encoder_logistic_regression"}
-    assert all("fitted on the train split" in r for r in metrics["baselines_missing"].values())
-    assert metrics["text"]["systems"] == {} and "--split train" in metrics["text"]["missing"]["all"]
+    assert metrics.baselines == {}
+    assert set(metrics.baselines_missing) == {"handcrafted_logistic_regression", "handcrafted_random_forest",
+                                              "frozen_encoder_logistic_regression"}
+    assert all("fitted on the train split" in r for r in metrics.baselines_missing.values())
+    assert metrics.text.systems == {} and "--split train" in metrics.text.missing["all"]
     md = (out / "report.md").read_text()
     assert "fitted on the train split" in md and "MFCC + spectral, logistic regression |" not in md
 
@@ -357,3 +366,24 @@ def test_loading_the_frozen_encoder_leaves_the_callers_torch_rng_alone(tmp_path)
     assert torch.equal(torch.rand(3), expected)
     second, _ = inference.load_encoder(base, CLASS_NAMES)      # and its (unused) head stays reproducible
     assert torch.equal(first.classifier.weight, second.classifier.weight)
+
+
+def test_baselines_are_fitted_on_clips_of_the_scored_length_cut_from_the_train_rows(tmp_path):
+    """Bug caught (issue 29): the baselines were fitted on prepare's 3-clip train rows and scored on 1-clip test
+    clips: a third as many items, of another length, which leaned the comparison towards the model."""
+    from common.audio import SAMPLING_RATE
+    from common.data import clip_array, load_prepared
+    from evaluation.baselines import train_pieces
+    from testing.synthetic import make_prepared_dataset
+
+    dataset = load_prepared(make_prepared_dataset(tmp_path / "ds", videos_per_class=(2, 1, 1), clips_per_video=1,
+                                                  clip_seconds=1.0, train_row_seconds=3.0))
+    train = dataset["train"]
+    pieces = train_pieces(train, clip_samples=SAMPLING_RATE)
+    assert len(pieces) == 3 * len(train) and pieces.labels.tolist() == [l for l in train["label"] for _ in range(3)]
+    arrays = list(pieces.arrays())
+    assert {len(a) for a in arrays} == {SAMPLING_RATE}
+    row = clip_array(train[1]["audio"])
+    np.testing.assert_array_equal(np.concatenate(arrays[3:6]), row[:3 * SAMPLING_RATE])
+    whole = train_pieces(train, clip_samples=None)           # no build record: the rows as they are
+    assert len(whole) == len(train) and [len(a) for a in whole.arrays()] == [3 * SAMPLING_RATE] * len(train)

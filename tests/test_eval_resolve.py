@@ -1,35 +1,33 @@
-"""Window length, device and model hash as evaluation resolves them (shared with predict via common.runs and common.modeling)."""
+"""Window length, device and model hash as evaluation resolves them (shared with predict via common.runs and
+common.modeling)."""
 
 import pytest
 
+from common.contract import RunRecord
 from common.modeling import pick_device
-from common.runs import DEFAULT_WINDOW_SECONDS, default_window_seconds, model_fingerprint
 from common.provenance import files_sha256
+from common.runs import DEFAULT_WINDOW_SECONDS, model_fingerprint, run_window
 from evaluation.inputs import resolve_window
 from evaluation.pipeline import EvalConfig
 
 
-@pytest.mark.parametrize("run_config, expected", [
-    (None, DEFAULT_WINDOW_SECONDS),
-    ({}, DEFAULT_WINDOW_SECONDS),
-    ({"max_length_seconds": 5}, 5.0),
-    ({"eval_window_seconds": 3.0, "max_length_seconds": 5}, 3.0),
-    ({"eval_window_seconds": 0, "max_length_seconds": 4.0}, 4.0),      # not positive: skipped
-    ({"eval_window_seconds": True, "max_length_seconds": None}, DEFAULT_WINDOW_SECONDS),  # a bool is not a length
-    ({"eval_window_seconds": "7"}, DEFAULT_WINDOW_SECONDS),
-])
-def test_default_window_seconds(run_config, expected):
-    assert default_window_seconds(run_config) == expected
+def _run(window: float) -> RunRecord:
+    return RunRecord(base_model="b", dataset_name="d", max_length_seconds=5.0, eval_window_seconds=window)
+
+
+def test_the_window_is_the_run_records_never_probed_from_keys():
+    """Bug caught: the window was found by probing run_config.json keys (eval_window_seconds, else
+    max_length_seconds), so a renamed key silently fell back to another length."""
+    assert run_window(_run(3.0)) == (3.0, "run_config.json eval_window_seconds")
+    assert run_window(None) == (DEFAULT_WINDOW_SECONDS, "default 10 s (the model has no run_config.json)")
 
 
 def test_resolve_window_says_where_the_length_came_from():
     config = EvalConfig(model="m", dataset="d", out="o")
-    assert resolve_window(config, {"eval_window_seconds": 2, "max_length_seconds": 5}) == (
-        2.0, "run_config.json eval_window_seconds")
-    assert resolve_window(config, {"max_length_seconds": 5}) == (5.0, "run_config.json max_length_seconds")
-    assert resolve_window(config, {"eval_window_seconds": -1})[1].startswith("default 10 s")
+    assert resolve_window(config, _run(2.0)) == (2.0, "run_config.json eval_window_seconds")
+    assert resolve_window(config, None)[1].startswith("default 10 s")
     flagged = EvalConfig(model="m", dataset="d", out="o", window_seconds=1.5)
-    assert resolve_window(flagged, {"max_length_seconds": 5}) == (1.5, "--window_seconds")
+    assert resolve_window(flagged, _run(5.0)) == (1.5, "--window_seconds")
 
 
 def test_pick_device():

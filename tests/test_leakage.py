@@ -80,6 +80,8 @@ def test_training_refuses_to_select_on_test(tmp_path):
         parse_args(argv)
     model_args, data_args, training_args = parse_args(argv + ["--allow_test_selection"])
     assert data_args.eval_split_name == "test" and data_args.allow_test_selection is True
-    config = run_config(model_args, data_args, training_args, {}, {}, None)
-    assert config["data_args"]["allow_test_selection"] is True
+    from common.contract.run import DatasetStats
+
+    config = run_config(model_args, data_args, training_args, DatasetStats(), {})
+    assert config.allow_test_selection is True and config.eval_split_name == "test"
     assert parse_args(run_argv(tmp_path / "dataset", "tiny-model", tmp_path / "run"))[1].allow_test_selection is False

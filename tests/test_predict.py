@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.audio import SAMPLING_RATE
+from common.contract import RunRecord
 from common.modeling import iter_windows, load_feature_extractor, load_model, predict_windows, window_bounds
 from predict import PredictConfig, predict_inputs
 from predict.__main__ import main
@@ -31,7 +32,8 @@ def run_dir(tmp_path_factory):
     run = root / "run"
     load_model(tiny, class_names=NAMES).save_pretrained(run)
     load_feature_extractor(tiny).save_pretrained(run)
-    (run / "run_config.json").write_text(json.dumps({"max_length_seconds": 2.0}))
+    RunRecord(base_model=str(run), dataset_name="d", max_length_seconds=2.0, eval_window_seconds=2.0).write(
+        run / "run_config.json")
     return run
 
 
@@ -60,7 +62,7 @@ def test_predict_local_files_cli_outputs_and_resume(run_dir, tmp_path, capsys):
           "--format", "csv", "--batch-size", "2"])
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     talk = [r for r in rows if r["input"].endswith("talk.wav")]
-    # run_config max_length_seconds=2 -> windows [0,2) [2,4) and the tail window [3.3,5.3)
+    # the run record's eval_window_seconds=2 -> windows [0,2) [2,4) and the tail window [3.3,5.3)
     assert [(float(r["start_s"]), float(r["end_s"])) for r in talk] == [(0.0, 2.0), (2.0, 4.0), (3.3, 5.3)]
     assert len([r for r in rows if r["input"].endswith("talk48k.flac")]) == 1  # 1.2 s < one window
 

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.audio import SAMPLING_RATE, encode_flac
+from common.contract import DatasetBuild, PrepareStats
 from common.data import SPLITS, clip_array, load_prepared
 from common.jsonl import append_jsonl, read_jsonl
 from prepare import PrepareConfig, prepare_dataset, summary_text
@@ -125,7 +126,7 @@ def test_dataset_clip_counts_match_durations(tmp_path):
             per_video[row["video_id"]] = per_video.get(row["video_id"], 0) + 1
             assert len(clip_array(row["audio"])) == SAMPLING_RATE and row["duration_s"] == 1.0
     assert per_video == {"a000vid": 3, "a001vid": 2, "a002vid": 4, "b000vid": 1, "b001vid": 2, "b002vid": 3}
-    assert stats["dropped"]["clips"]["short_remainder"] == 3  # 2.5, 4.9 and 3.7 s leave a remainder
+    assert stats.dropped.clips["short_remainder"] == 3  # 2.5, 4.9 and 3.7 s leave a remainder
 
 
 # ---------------------------------------------------------------- splits -------------------------------------
@@ -270,14 +271,14 @@ def test_balanced_validation_and_test(built):
         videos = {}
         for row in dataset[split]:
             videos.setdefault(names[row["label"]], set()).add(row["video_id"])
-        assert {len(v) for v in videos.values()} == {stats["splits"][split]["food"]["videos"]}  # equal videos
+        assert {len(v) for v in videos.values()} == {stats.splits[split]["food"].videos}  # equal videos
     for split in ("validation", "test"):
         labels = np.bincount(dataset[split]["label"], minlength=len(names))
         assert len(set(labels)) == 1 and labels[0] > 0, f"{split} clips per class {labels}"
     all_ids = [set(dataset[s]["video_id"]) for s in SPLITS]
     assert not (all_ids[0] & all_ids[1] or all_ids[0] & all_ids[2] or all_ids[1] & all_ids[2])
-    assert stats["dropped"]["videos"]["balance_undersampled"] == 7 - 5 + 6 - 5
-    assert stats["dropped"]["clips"]["balance_clips"] > 0
+    assert stats.dropped.videos["balance_undersampled"] == 7 - 5 + 6 - 5
+    assert stats.dropped.clips["balance_clips"] > 0
 
 
 def test_videos_table_carries_title_and_cleaned_description_once_per_video(built):
@@ -295,8 +296,8 @@ def test_same_seed_same_hash_other_seed_other_hash(built, tmp_path):
     _, raw, config, stats = built
     again = prepare_dataset(out=str(tmp_path / "again"), **config)
     other = prepare_dataset(out=str(tmp_path / "other"), **{**config, "seed": 1})
-    assert again["content_sha256"] == stats["content_sha256"]
-    assert other["content_sha256"] != stats["content_sha256"]
+    assert again.content_sha256 == stats.content_sha256
+    assert other.content_sha256 != stats.content_sha256
 
 
 # ---------------------------------------------------------------- inputs -------------------------------------
@@ -313,12 +314,12 @@ def test_corrupt_empty_missing_files_are_skipped_with_reasons(tmp_path):
     (raw / "audio" / "missingfile.flac").unlink()
     add_video(raw, "privatevid1", "food", 3, status="private")
     stats = prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, balance="none")
-    reasons = {d["item"]: d["reason"] for d in stats["dropped_examples"]}
+    reasons = {d.item: d.reason for d in stats.dropped_examples}
     assert reasons == {"corruptvid1": "unreadable", "emptyvideo1": "empty_file", "truncated01": "unreadable",
                        "silentvideo": "silent", "shortvideo1": "too_short", "missingfile": "missing_file",
                        "privatevid1": "download_private"}
     dataset = load_prepared(str(tmp_path / "ds"))
-    assert sum(len(dataset[s]) for s in SPLITS) == 6 * 2
+    assert sum(sum(dataset[s]["duration_s"]) for s in SPLITS) == 6 * 2      # 2 s of each of the 6 good videos
 
 
 def test_missing_and_empty_manifest_name_the_path(tmp_path):
@@ -338,15 +339,15 @@ def test_shards_merge_later_record_wins_and_duplicates_count_once(tmp_path):
     videos, dropped, manifests = read_download_dirs([shard1, shard2])
     assert [v.video_id for v in videos] == ["food000vid", "food001vid", "late0000001"]
     assert dropped == []                                 # a video in two shards is one video, not a dropped one
-    assert [m["records"] for m in manifests] == [2, 2]
+    assert [m.records for m in manifests] == [2, 2]
 
 
 def test_one_precedence_rule_across_folders_for_prepare_and_eval(tmp_path):
     """Bug caught: an id that failed in one download folder and succeeded in another was used by prepare *and*
     counted as dropped; prepare kept the first folder's record and eval's download table the last. One rule now
-    (common.downloads): within a folder the last record wins, across folders ok beats a failure, then the latest
+    (common.contract): within a folder the last record wins, across folders ok beats a failure, then the latest
     finished_at; prepare and eval read the same record."""
-    from common.downloads import latest_download_records
+    from common.contract import latest_download_records
     from evaluation.inputs import read_downloads
 
     a, b = tmp_path / "a", tmp_path / "b"
@@ -360,7 +361,7 @@ def test_one_precedence_rule_across_folders_for_prepare_and_eval(tmp_path):
     add_video(b, "twoFails001", "food", 2, status="private", finished_at="2026-01-05T10:00:00+00:00")
     for order in ([a, b], [b, a]):                       # the folder order does not change which record counts
         found = latest_download_records(order)
-        assert {k: (f.directory.name, f.record["status"]) for k, f in found.items()} == {
+        assert {k: (f.directory.name, f.record.status) for k, f in found.items()} == {
             "okThenFail1": ("a", "ok"), "failThenOk1": ("b", "ok"), "twoOks00001": ("a", "ok"),
             "twoFails001": ("b", "private")}
         videos, dropped, _ = read_download_dirs(order)
@@ -368,7 +369,7 @@ def test_one_precedence_rule_across_folders_for_prepare_and_eval(tmp_path):
                                                              "twoOks00001": "music"}
         assert [(d.item, d.reason) for d in dropped] == [("twoFails001", "download_private")]
         report, _ = read_downloads([str(d) for d in order])
-        assert {c: (e["ok"], e["failed"]) for c, e in report["per_category"].items()} == {
+        assert {c: (e.ok, e.failed) for c, e in report.per_category.items()} == {
             "food": (1, 1), "music": (2, 0)}
 
 
@@ -382,22 +383,23 @@ def test_audiofolder_any_format_rate_channels(tmp_path):
     (root / "dog" / "notes.txt").write_text("not audio")
     stats = prepare_dataset(audiofolder=str(root), out=str(tmp_path / "ds"), clip_seconds=1.0,
                             split="0.34,0.33,0.33", balance="none")
-    assert stats["dropped"]["videos"] == {"not_audio": 1}
+    assert stats.dropped.videos == {"not_audio": 1}
     dataset = load_prepared(str(tmp_path / "ds"))
     rows = [row for split in SPLITS for row in dataset[split]]
-    assert len(rows) == 6 * 2  # 2.5 s -> exactly 40,000 samples at 16 kHz -> two 1-s clips each
-    assert all(len(clip_array(row["audio"])) == SAMPLING_RATE for row in rows)
+    # 2.5 s -> exactly 40,000 samples at 16 kHz -> two 1-s clips each (in train: one 2-s row)
+    assert sum(row["duration_s"] for row in rows) == 6 * 2
+    assert all(len(clip_array(row["audio"])) == row["duration_s"] * SAMPLING_RATE for row in rows)
     assert dataset["train"].features["label"].names == ["cat", "dog"]
     assert safe_id("cat/nested/cat 22050.ogg") in {row["video_id"] for row in rows}
-    assert stats["inputs"]["hours_scanned"] == pytest.approx(6 * 2.5 / 3600, abs=1e-6)
+    assert stats.inputs.hours_scanned == pytest.approx(6 * 2.5 / 3600, abs=1e-6)
 
 
 def test_train_rows_longer_than_clips_keep_the_same_seconds_per_video(tmp_path):
     """Issue 20 item 2: with 10-s clips and 10-s crops every epoch saw the same audio. The train split now has
     longer rows (new random crops each epoch), by default 3 clips long (--train-clip-seconds), holding the same
     seconds per video as the clips would (the --max-clips-per-video cap in seconds), while validation and test keep
-    --clip-seconds. A video shorter than one row keeps its clips instead of being dropped; --train-clip-seconds
-    equal to --clip-seconds gives the train split plain clips."""
+    --clip-seconds. A video shorter than one row keeps its audio as one shorter row; --train-clip-seconds equal to
+    --clip-seconds gives the train split plain clips."""
     root = tmp_path / "sounds"
     for label, freq in (("cat", 300.0), ("dog", 900.0)):
         (root / label).mkdir(parents=True)
@@ -408,7 +410,7 @@ def test_train_rows_longer_than_clips_keep_the_same_seconds_per_video(tmp_path):
                   balance="none")
     clips = prepare_dataset(out=str(tmp_path / "clips"), train_clip_seconds=1.0, **common)
     rows = prepare_dataset(out=str(tmp_path / "rows"), **common)                  # the default: 3 x --clip-seconds
-    assert rows["config"]["train_clip_seconds"] == 3.0
+    assert rows.build.train_row_seconds == 3.0 and rows.config["train_clip_seconds"] == 3.0
     assert set(load_prepared(str(tmp_path / "clips"))["train"]["duration_s"]) == {1.0}
     by_clips, by_rows = load_prepared(str(tmp_path / "clips")), load_prepared(str(tmp_path / "rows"))
     for split in ("validation", "test"):
@@ -418,11 +420,11 @@ def test_train_rows_longer_than_clips_keep_the_same_seconds_per_video(tmp_path):
     for vid in train_ids:
         lengths = [d for d, v in zip(by_rows["train"]["duration_s"], by_rows["train"]["video_id"]) if v == vid]
         if vid == safe_id("dog/dog0.wav"):
-            assert lengths == [1.0, 1.0]                     # 2.5 s: shorter than one row, its two clips are kept
+            assert lengths == [2.0]                          # 2.5 s: shorter than one row, its two clips' audio
         else:
             assert lengths == [3.0, 3.0]                     # 6 clips of 1 s = 6 s = two rows of 3 s
     assert all(len(clip_array(r["audio"])) == round(r["duration_s"] * SAMPLING_RATE) for r in by_rows["train"])
-    assert rows["splits"]["train"]["cat"]["hours"] == clips["splits"]["train"]["cat"]["hours"]
+    assert rows.splits["train"]["cat"].hours == clips.splits["train"]["cat"].hours
     with pytest.raises(ValueError, match="--train-clip-seconds must be >= --clip-seconds"):
         PrepareConfig(out="x", train_clip_seconds=0.5, **common)
 
@@ -452,18 +454,19 @@ def test_fresh_process_loads_and_decodes(built):
 
 def test_stats_card_and_resume(built, tmp_path, monkeypatch):
     base, raw, config, stats = built
-    saved = json.loads((base / "ds" / "prepare_stats.json").read_text())
-    assert saved["config"]["max_clips_per_video"] == 4
+    saved = PrepareStats.read(base / "ds" / "prepare_stats.json")
+    assert saved == stats and saved.build.max_clips_per_video == 4
     dataset = load_prepared(str(base / "ds"))        # the stats describe the dataset on disk, counted here
     for split in SPLITS:
-        assert sum(c["clips"] for c in saved["splits"][split].values()) == len(dataset[split])
-        assert sum(c["videos"] for c in saved["splits"][split].values()) == len(set(dataset[split]["video_id"]))
-    assert set(saved["versions"]) >= {"datasets", "pyarrow", "soundfile", "numpy"}
-    assert saved["inputs"]["manifests"][0]["sha256"] and saved["inputs"]["source_files_sha256"]
+        assert sum(c.clips for c in saved.splits[split].values()) == len(dataset[split])
+        assert sum(c.videos for c in saved.splits[split].values()) == len(set(dataset[split]["video_id"]))
+    assert set(saved.versions) >= {"datasets", "pyarrow", "soundfile", "numpy"}
+    assert saved.inputs.manifests[0].sha256 and saved.inputs.source_files_sha256
     card = (base / "ds" / "README.md").read_text()
     header = yaml.safe_load(card.split("---")[1])
     assert header["task_categories"] == ["audio-classification"]
-    assert f"| test | food | {stats['splits']['test']['food']['videos']} |" in card
+    assert f"| test | food | {stats.splits['test']['food'].videos} |" in card
+    assert DatasetBuild.from_json(header["ytac_build"]) == stats.build       # the card carries the build record
 
     # an interrupted build leaves no complete-looking output, and the next run finishes it
     import prepare.build as build
@@ -479,14 +482,14 @@ def test_stats_card_and_resume(built, tmp_path, monkeypatch):
     assert not out.exists()
     monkeypatch.undo()
     first = prepare_dataset(out=str(out), **config)
-    assert first["content_sha256"] == stats["content_sha256"]
+    assert first.content_sha256 == stats.content_sha256
     stamp = (out / "prepare_stats.json").stat().st_mtime_ns
-    assert prepare_dataset(out=str(out), **config)["content_sha256"] == stats["content_sha256"]
+    assert prepare_dataset(out=str(out), **config).content_sha256 == stats.content_sha256
     assert (out / "prepare_stats.json").stat().st_mtime_ns == stamp, "a finished dataset was rebuilt"
     with pytest.raises(FileExistsError, match="seed"):
         prepare_dataset(out=str(out), **{**config, "seed": 3})
     rebuilt = prepare_dataset(out=str(out), **{**config, "seed": 3, "overwrite": True})
-    assert rebuilt["content_sha256"] != stats["content_sha256"]
+    assert rebuilt.content_sha256 != stats.content_sha256
 
     # new downloads since the build: the finished dataset is not silently reused
     shutil.copytree(raw, tmp_path / "raw2")
@@ -532,12 +535,12 @@ def test_a_kill_between_the_two_renames_of_overwrite_loses_no_dataset(built, tmp
     monkeypatch.setattr(build, "_build", no_rebuild)
     # the new dataset was complete: the next run finishes the swap and reuses it
     again = prepare_dataset(out=str(out), **{**config, "seed": 5})
-    assert again["config"]["seed"] == 5 and not (tmp_path / ".ds.old").exists()
+    assert again.build.seed == 5 and not (tmp_path / ".ds.old").exists()
     assert load_prepared(str(out))["train"].num_rows > 0
     # without a finished new one (killed before it was complete), the previous dataset comes back
     os_module.replace(out, tmp_path / ".ds.old")
     kept = prepare_dataset(out=str(out), **{**config, "seed": 5})
-    assert kept["content_sha256"] == again["content_sha256"] and not (tmp_path / ".ds.old").exists()
+    assert kept.content_sha256 == again.content_sha256 and not (tmp_path / ".ds.old").exists()
 
 
 def test_a_finished_audiofolder_dataset_is_not_reused_after_its_files_change(tmp_path):
@@ -550,21 +553,23 @@ def test_a_finished_audiofolder_dataset_is_not_reused_after_its_files_change(tmp
             sf.write(root / label / f"{i}.wav", tone(2.0, freq=300 + 200 * i + (label == "dog") * 90), SAMPLING_RATE)
     config = dict(audiofolder=str(root), out=str(tmp_path / "ds"), clip_seconds=1.0, split="0.34,0.33,0.33")
     first = prepare_dataset(**config)
-    assert prepare_dataset(**config)["content_sha256"] == first["content_sha256"]     # unchanged: reused
+    assert prepare_dataset(**config).content_sha256 == first.content_sha256          # unchanged: reused
     sf.write(root / "cat" / "0.wav", tone(2.0, freq=1234), SAMPLING_RATE)           # a file replaced
     with pytest.raises(FileExistsError, match=r"--audiofolder .*sounds, whose files have changed.*--overwrite"):
         prepare_dataset(**config)
     rebuilt = prepare_dataset(**config, overwrite=True)
-    assert rebuilt["content_sha256"] != first["content_sha256"]
+    assert rebuilt.content_sha256 != first.content_sha256
     (root / "dog" / "2.wav").unlink()                                                 # a file removed
     with pytest.raises(FileExistsError, match="6 files then, 5 now"):
         prepare_dataset(**config)
 
 
 def test_push_to_hub_uploads_the_folder_that_load_dataset_reads(built, monkeypatch, tmp_path):
-    """The prepared folder is the Hub's dataset layout: publishing uploads its files as they are (a faked
-    upload_folder copies them into a stand-in repo), and datasets' public ``load_dataset`` reads that repo with
-    the project's features and every row, as it reads the local folder."""
+    """The prepared folder is the Hub's dataset layout: publishing uploads its files as they are (a FAKE
+    upload_folder copies them into a stand-in repo, deleting first what ``delete_patterns`` names and the upload
+    does not replace, as huggingface_hub does), and datasets' public ``load_dataset`` reads that repo with the
+    project's features and every row, as it reads the local folder. Bug caught (issue 29): a re-push left the
+    shards of an earlier, larger build on the Hub, which load_dataset then read as part of the dataset."""
     import fnmatch
 
     from datasets import load_dataset
@@ -575,8 +580,14 @@ def test_push_to_hub_uploads_the_folder_that_load_dataset_reads(built, monkeypat
     def fake_create_repo(self, repo_id, **kwargs):
         calls["create_repo"] = (repo_id, kwargs.get("repo_type"))
 
-    def fake_upload_folder(self, folder_path, repo_id, allow_patterns, **kwargs):
+    def fake_upload_folder(self, folder_path, repo_id, allow_patterns, delete_patterns=(), **kwargs):
         calls["upload_folder"] = (repo_id, kwargs.get("repo_type"))
+        uploaded = {p.relative_to(folder_path).as_posix() for p in Path(folder_path).rglob("*") if p.is_file()}
+        for path in list(repo.rglob("*")):
+            relative = path.relative_to(repo).as_posix()
+            if path.is_file() and relative not in uploaded and any(fnmatch.fnmatch(relative, pattern)
+                                                                      for pattern in delete_patterns):
+                path.unlink()
         for path in Path(folder_path).rglob("*"):
             relative = path.relative_to(folder_path).as_posix()
             if path.is_file() and any(fnmatch.fnmatch(relative, pattern) for pattern in allow_patterns):
@@ -586,18 +597,22 @@ def test_push_to_hub_uploads_the_folder_that_load_dataset_reads(built, monkeypat
     monkeypatch.setattr(HfApi, "create_repo", fake_create_repo)
     monkeypatch.setattr(HfApi, "upload_folder", fake_upload_folder)
     base, _, config, stats = built
+    stale = repo / "data" / "train-00001-of-00002.parquet"          # a shard of an earlier push
+    stale.parent.mkdir(parents=True)
+    shutil.copyfile(next((base / "ds" / "data").glob("train-*.parquet")), stale)
     prepare_dataset(out=str(base / "ds"), push_to_hub="me/yt-audio", **config)
+    assert not stale.exists()
     assert calls == {"create_repo": ("me/yt-audio", "dataset"), "upload_folder": ("me/yt-audio", "dataset")}
     card = (repo / "README.md").read_text()
     header = yaml.safe_load(card.split("---")[1])
     assert header["size_categories"] == ["n<1K"] and header["configs"][0]["data_files"][0]["path"] == "data/train-*.parquet"
-    assert stats["content_sha256"] in card and "Split by channel" in card and "no channel and no video is in two splits" in card
+    assert stats.content_sha256 in card and "Split by channel" in card and "no channel and no video is in two splits" in card
     assert sorted(p.name for p in repo.iterdir()) == ["README.md", "data", "prepare_stats.json", "prepare_videos.jsonl"]
     hub = load_dataset(str(repo))
     local = load_prepared(str(base / "ds"))
-    clips = {s: sum(c["clips"] for c in stats["splits"][s].values()) for s in SPLITS}
+    clips = {s: stats.split_clips(s) for s in SPLITS}
     assert {s: len(hub[s]) for s in SPLITS} == {s: len(local[s]) for s in SPLITS} == clips
-    assert hub["train"].features["label"].names == stats["class_names"] == local["train"].features["label"].names
+    assert hub["train"].features["label"].names == stats.class_names == local["train"].features["label"].names
     assert hub["train"].features["audio"].sampling_rate == SAMPLING_RATE
     assert hub["test"][0]["video_id"] == local["test"][0]["video_id"]
 
@@ -660,13 +675,13 @@ def test_channel_disjoint_split_end_to_end(tmp_path):
     sides = channel_sides(dataset)
     shared = {channel: s for channel, s in sides.items() if channel and len(s) > 1}
     assert not shared, f"channels in two splits: {shared}"
-    grouping = stats["grouping"]
+    grouping = stats.grouping
     # per class: channels of 2 and 3 videos with channel_id, of 4 and 2 with only the listing's name, 3 videos
     # without a channel; the 4-video channel loses one to the cap of 3
-    assert grouping["group_source_counts"] == {"channel_id": 15, "listing_channel": 18, "video": 9}
-    assert (grouping["group_by"], grouping["max_videos_per_group"], grouping["videos_dropped_by_cap"]) == \
+    assert grouping.group_source_counts == {"channel_id": 15, "listing_channel": 18, "video": 9}
+    assert (grouping.group_by, grouping.max_videos_per_group, grouping.videos_dropped_by_cap) == \
         ("channel", 3, 3)
-    assert stats["dropped"]["videos"]["group_capped"] == 3
+    assert stats.dropped.videos["group_capped"] == 3
     records = list(read_jsonl(tmp_path / "by_channel" / "prepare_videos.jsonl"))
     for record in records:
         expected_channel = {"0": "food chan 0", "1": "food chan 1", "2": "food listed 2", "3": "food listed 3",
@@ -679,15 +694,17 @@ def test_channel_disjoint_split_end_to_end(tmp_path):
     for record in records:
         groups.setdefault(record["group"], set()).add(record["split"])
     assert all(len(s) == 1 for s in groups.values())
+    group_of = {record["video_id"]: record["group"] for record in records}       # every row carries its split key
+    assert all(group_of[v] == g for split in SPLITS for v, g in zip(dataset[split]["video_id"], dataset[split]["group"]))
 
     # the same videos split by video only: some channel ends up on two sides (what the channel split prevents)
     by_video = prepare_dataset(out=str(tmp_path / "by_video"), **{**config, "group_by": "video"})
-    assert by_video["grouping"]["group_source_counts"] == {"channel_id": 0, "listing_channel": 0, "video": 42}
-    assert by_video["grouping"]["videos_dropped_by_cap"] == 0
+    assert by_video.grouping.group_source_counts == {"channel_id": 0, "listing_channel": 0, "video": 42}
+    assert by_video.grouping.videos_dropped_by_cap == 0
     assert any(c and len(s) > 1 for c, s in channel_sides(load_prepared(str(tmp_path / "by_video"))).items())
     shared = "test_videos_sharing_a_channel_with_train_or_validation"
-    assert grouping[shared] == 0 and by_video["grouping"][shared] > 0
-    assert re.search(rf"^test videos sharing a channel with train/validation +{by_video['grouping'][shared]}$",
+    assert getattr(grouping, shared) == 0 and getattr(by_video.grouping, shared) > 0
+    assert re.search(rf"^test videos sharing a channel with train/validation +{getattr(by_video.grouping, shared)}$",
                      summary_text(by_video), re.M)
 
 
@@ -718,9 +735,9 @@ def test_byte_identical_sources_never_sit_on_two_sides(tmp_path):
     ids = {vid for split in SPLITS for vid in load_prepared(str(tmp_path / "ds"))[split]["video_id"]}
     assert {"copyfood01"} == ids & {"copyfood01", "copyfood02", "copyfood03"}
     assert not ids & {"clashfood1", "clashmusic"}
-    assert stats["dropped"]["videos"] == {"duplicate_source": 2, "duplicate_source_conflicting_labels": 2}
-    duplicates = stats["grouping"]["duplicate_sources"]
-    assert [(d["video_ids"], d["kept"], d["categories"]) for d in duplicates] == [
+    assert stats.dropped.videos == {"duplicate_source": 2, "duplicate_source_conflicting_labels": 2}
+    duplicates = stats.grouping.duplicate_sources
+    assert [(d.video_ids, d.kept, d.categories) for d in duplicates] == [
         (["clashfood1", "clashmusic"], None, ["food", "music"]),
         (["copyfood01", "copyfood02", "copyfood03"], "copyfood01", ["food"])]
 
@@ -736,22 +753,22 @@ def test_labels_differing_in_case_or_spaces_are_an_error_or_merged(tmp_path, cap
     assert capsys.readouterr().err.count("\n") == 1
     stats = prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, merge_label_case=True,
                             balance="none", split="0.34,0.33,0.33")
-    assert stats["class_names"] == ["food", "music"]
-    assert sum(stats["splits"][s]["food"]["videos"] for s in SPLITS) == 5
+    assert stats.class_names == ["food", "music"]
+    assert sum(stats.splits[s]["food"].videos for s in SPLITS) == 5
     assert "merging labels" in caplog.text + capsys.readouterr().err  # (the CLI run above set up its own handler)
     # one spelling with stray spaces is no conflict: it is stripped
     lone = make_raw(tmp_path / "lone", {"music": [2, 2, 2]})
     for i in range(3):
         add_video(lone, f"spaced{i}", " food", 2)
-    assert prepare_dataset(raw=[str(lone)], out=str(tmp_path / "lone_ds"), clip_seconds=1.0)["class_names"] == \
+    assert prepare_dataset(raw=[str(lone)], out=str(tmp_path / "lone_ds"), clip_seconds=1.0).class_names == \
         ["food", "music"]
 
 
-def write_tones(root: Path, relative_paths) -> None:
+def write_tones(root: Path, relative_paths, seconds: float = 2.0) -> None:
     for number, relative in enumerate(relative_paths):
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(path, tone(2.0, seed=number), SAMPLING_RATE, subtype="PCM_16")
+        sf.write(path, tone(seconds, seed=number), SAMPLING_RATE, subtype="PCM_16")
 
 
 def test_audiofolder_groups_from_subfolders_csv_or_none(tmp_path):
@@ -766,11 +783,11 @@ def test_audiofolder_groups_from_subfolders_csv_or_none(tmp_path):
 
     # default, no groups.csv: nested folders are not groups, every file is its own (no channel recorded)
     stats, sides = channels_of("plain")
-    assert set(sides) == {""} and stats["grouping"]["group_source_counts"]["video"] == 18
+    assert set(sides) == {""} and stats.grouping.group_source_counts["video"] == 18
     stats, sides = channels_of("sub", audiofolder_groups="subfolder")
-    assert set(sides) == {"r1", "r2", "r3"} and stats["grouping"]["group_source_counts"]["audiofolder_group"] == 18
+    assert set(sides) == {"r1", "r2", "r3"} and stats.grouping.group_source_counts["audiofolder_group"] == 18
     # one name is one group under every label (the same speaker or room recorded for two classes)
-    assert stats["grouping"]["groups_per_split"] == {"train": 1, "validation": 1, "test": 1}
+    assert stats.grouping.groups_per_split == {"train": 1, "validation": 1, "test": 1}
     (root / "groups.csv").write_text("path,group\n" + "".join(f"{f},{f.split('/')[0]}-{f[-5]}\n" for f in files))
     stats, sides = channels_of("csv")  # auto: ROOT/groups.csv wins, and is not taken for an audio file
     assert set(sides) == {f"{label}-{i}" for label in ("cat", "dog") for i in "012"}
@@ -807,7 +824,7 @@ def test_contract_lists_every_dropped_reason_the_code_writes():
     clips = set(re.findall(r'dropped_clips\["([a-z_]+)"\]', (root / "prepare" / "build.py").read_text()))
     assert clips >= {"over_cap", "short_remainder", "balance_clips"}
     text = (root / "docs" / "contract.md").read_text()
-    listed = text[text.index("dropped items by reason"):text.index("the first 200 dropped items")]
+    listed = text[text.index("the dropped items\nby reason"):text.index("the first 200 dropped items")]
     documented = set(re.findall(r"`([a-z_<>]+)`", listed))
     assert (written | clips) - documented == set(), "reasons the code writes that docs/contract.md does not list"
     assert documented - written - clips == set(), "reasons docs/contract.md lists that the code no longer writes"
@@ -818,7 +835,8 @@ def test_a_dataset_of_the_older_layout_is_not_silently_rebuilt_over(tmp_path):
     does not rebuild over it without --overwrite, and the folder still loads."""
     from testing.synthetic import make_prepared_dataset
 
-    old = make_prepared_dataset(tmp_path / "old")                     # save_to_disk layout
+    load_prepared(make_prepared_dataset(tmp_path / "new")).save_to_disk(str(tmp_path / "old"))  # the older layout
+    old = str(tmp_path / "old")
     (tmp_path / "old" / "prepare_stats.json").write_text("{}")
     raw = make_raw(tmp_path / "raw", {"a": [2, 2, 2], "b": [2, 2, 2]})
     with pytest.raises(FileExistsError, match=r"no README.md, data/\) \(a dataset in the older save_to_disk layout"):
@@ -828,11 +846,63 @@ def test_a_dataset_of_the_older_layout_is_not_silently_rebuilt_over(tmp_path):
 
 def test_records_without_an_id_in_two_folders_are_reported_once_each(tmp_path):
     """Bug caught (in this change's own merge rule): keyless records were keyed "<line N without id>", so the same
-    line number in two shards collapsed into one and only one of them was reported."""
+    line number in two shards collapsed into one and only one of them was reported. Each bad line is now its own
+    dropped item, named by file and line."""
     a, b = make_raw(tmp_path / "a", {"food": [2, 2, 2]}), make_raw(tmp_path / "b", {"music": [2, 2, 2]})
     for folder in (a, b):
         with open(folder / "manifest.jsonl", "a") as handle:
             handle.write(json.dumps({"status": "ok", "category": "food"}) + "\n")      # line 4 of both, no id
     _, dropped, _ = read_download_dirs([a, b])
-    keyless = [d for d in dropped if d.reason == "bad_id"]
-    assert len(keyless) == 2 and {str(a), str(b)} == {d.item.split("/manifest.jsonl")[0] for d in keyless}
+    keyless = [d for d in dropped if d.reason == "bad_record"]
+    assert sorted(d.item for d in keyless) == sorted([f"{a}/manifest.jsonl:4", f"{b}/manifest.jsonl:4"])
+    assert all("missing field 'id'" in d.message for d in keyless)
+
+
+def test_train_rows_keep_every_second_the_clips_keep(tmp_path):
+    """Bug caught (issue 29): rows on their own grid dropped a video's remainder: 59-s recordings with 10-s clips
+    kept 30 s per train video in 30-s rows against 50 s in clips. The remainder is now a shorter last row of whole
+    clips (30 s + 20 s)."""
+    root = tmp_path / "sounds"
+    for label, freq in (("cat", 300.0), ("dog", 900.0)):
+        (root / label).mkdir(parents=True)
+        for index in range(3):
+            sf.write(root / label / f"{index}.flac", tone(59.0, freq=freq, seed=index), SAMPLING_RATE)
+    common = dict(audiofolder=str(root), clip_seconds=10.0, split="0.34,0.33,0.33", balance="none")
+    rows = prepare_dataset(out=str(tmp_path / "rows"), **common)                  # 30-s rows, the default
+    clips = prepare_dataset(out=str(tmp_path / "clips"), train_clip_seconds=10.0, **common)
+    by_rows, by_clips = load_prepared(str(tmp_path / "rows"))["train"], load_prepared(str(tmp_path / "clips"))["train"]
+    for data in (by_rows, by_clips):
+        seconds = {}
+        for video, duration in zip(data["video_id"], data["duration_s"]):
+            seconds[video] = seconds.get(video, 0.0) + duration
+        assert set(seconds.values()) == {50.0}
+    assert sorted(set(by_rows["duration_s"])) == [20.0, 30.0]
+    assert rows.splits["train"]["cat"].hours == clips.splits["train"]["cat"].hours
+
+
+def test_the_cards_command_rebuilds_the_identical_dataset(tmp_path, capsys):
+    """Bug caught (issue 29): the dataset card's command left out --train-clip-seconds, --merge-label-case and
+    --audiofolder-groups, so running it built another dataset. It is now generated from every flag that differs
+    from what the command would otherwise resolve to."""
+    import shlex
+
+    root = tmp_path / "sounds"
+    files = [f"{label}/{rec}/{i}.wav" for label in ("cat", "Cat ", "dog") for rec in ("r1", "r2", "r3")
+             for i in range(2)]
+    write_tones(root, files, seconds=4.0)
+    argv = ["--audiofolder", str(root), "--out", str(tmp_path / "first"), "--clip-seconds", "1.5",
+            "--train-clip-seconds", "2.5", "--merge-label-case", "--audiofolder-groups", "subfolder", "--seed", "4",
+            "--split", "0.34,0.33,0.33", "--min-rms-db=-inf", "--max-clips-per-video", "3"]
+    assert cli_main(argv) == 0
+    first = PrepareStats.read(tmp_path / "first" / "prepare_stats.json")
+    command = first.build.command
+    for flag in ("--train-clip-seconds 2.5", "--merge-label-case", "--audiofolder-groups subfolder",
+                 "--min-rms-db=-inf", "--seed 4"):
+        assert flag in command, (flag, command)
+    card = yaml.safe_load((tmp_path / "first" / "README.md").read_text().split("---")[1])
+    assert card["ytac_build"]["command"] == command
+    rebuild = shlex.split(command)[3:]                  # after "python -m prepare"
+    rebuild[rebuild.index("--out") + 1] = str(tmp_path / "again")
+    assert cli_main(rebuild) == 0
+    again = PrepareStats.read(tmp_path / "again" / "prepare_stats.json")
+    assert again.content_sha256 == first.content_sha256 and again.build.command != command

@@ -6,6 +6,7 @@ kill -9 loop over download, prepare and train runs here with one kill each (benc
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -13,8 +14,10 @@ from safetensors.torch import save_file
 from transformers.trainer_utils import get_last_checkpoint
 
 import common.hub
+from common.contract import RunRecord
+from common.contract.run import SplitFingerprint
 from common.hub import check_hub_push
-from training.checkpoints import (ChangedRunError, check_finished, checkpoint_problem, comparable,
+from training.checkpoints import (ChangedRunError, check_finished, check_resume, checkpoint_problem,
                                   last_complete_checkpoint)
 
 
@@ -85,24 +88,25 @@ def test_resume_skips_and_sets_aside_an_incomplete_checkpoint(tmp_path, caplog):
     assert last_complete_checkpoint(tmp_path / "missing") is None
 
 
-def run_config(lr=1e-3, sha="a" * 64, **training):
-    return {"model_args": {"model_name_or_path": "m"}, "data_args": {"dataset_name": "d"},
-            "training_args": {"learning_rate": lr, "output_dir": "runs/x", "hub_token": "<HUB_TOKEN>",
-                              "logging_dir": "runs/x/logs", **training},
-            "dataset_fingerprint": {"train": {"sha256": sha, "fingerprint": "f"}}, "versions": {"torch": "2"},
-            "train_runtime_s": 12.0}
+def run_config(lr=1e-3, sha="a" * 64, **training) -> RunRecord:
+    return RunRecord(base_model="m", dataset_name="d", max_length_seconds=1.0, eval_window_seconds=1.0,
+                     model_args={"model_name_or_path": "m"}, data_args={"dataset_name": "d"},
+                     training_args={"learning_rate": lr, "output_dir": "runs/x", "hub_token": "<HUB_TOKEN>",
+                                    "logging_dir": "runs/x/logs", **training},
+                     dataset_fingerprint={"train": SplitFingerprint(sha)}, versions={"torch": "2"},
+                     train_runtime_s=12.0)
 
 
 def test_check_finished_needs_weights_results_and_the_same_configuration(tmp_path):
     assert check_finished(tmp_path, run_config()) is None
-    (tmp_path / "run_config.json").write_text(json.dumps(run_config()))
+    run_config().write(tmp_path / "run_config.json")
     (tmp_path / "all_results.json").write_text('{"eval_accuracy": 0.75}')
     assert check_finished(tmp_path, run_config()) is None  # no final weights yet
     save_file({"w": torch.ones(2)}, tmp_path / "model.safetensors")
     assert check_finished(tmp_path, run_config()) == {"eval_accuracy": 0.75}
     # Where it runs and what it measured are not the configuration.
-    moved = run_config(output_dir="elsewhere", logging_dir="elsewhere/logs")
-    moved["versions"], moved["train_runtime_s"] = {"torch": "3"}, None
+    moved = replace(run_config(output_dir="elsewhere", logging_dir="elsewhere/logs"), versions={"torch": "3"},
+                    train_runtime_s=None)
     assert check_finished(tmp_path, moved) == {"eval_accuracy": 0.75}
     with pytest.raises(ChangedRunError) as info:
         check_finished(tmp_path, run_config(lr=1e-2, sha="b" * 64))
@@ -114,9 +118,24 @@ def test_check_finished_needs_weights_results_and_the_same_configuration(tmp_pat
 
 
 def test_comparable_keeps_the_arguments_and_the_data_hash_only():
-    kept = comparable(run_config())
+    kept = run_config().comparable()
     assert kept["training_args"] == {"learning_rate": 1e-3}
     assert kept["dataset_sha256"] == {"train": "a" * 64} and "versions" not in kept
+
+
+def test_resuming_a_run_made_otherwise_stops_naming_the_keys_unless_allowed(tmp_path, caplog):
+    """Bug caught (issue 29): an unfinished run was resumed with another learning rate or another dataset, giving
+    a model that is neither run; nothing compared them."""
+    assert check_resume(tmp_path, run_config()) is None               # nothing to compare with: a warning only
+    assert "resuming without comparing" in caplog.text
+    run_config().write(tmp_path / "resume_config.json")
+    assert check_resume(tmp_path, run_config(output_dir="moved")) is None
+    with pytest.raises(ChangedRunError, match=r"unfinished run made with another configuration or dataset "
+                                              r"\(dataset_sha256\.train: 'a+' -> 'b+'; training_args\.learning_rate: "
+                                              r"0\.001 -> 0\.01\).*--allow_resume_changes"):
+        check_resume(tmp_path, run_config(lr=1e-2, sha="b" * 64))
+    check_resume(tmp_path, run_config(lr=1e-2), allow_changes=True)
+    assert "resuming anyway (--allow_resume_changes)" in caplog.text
 
 
 # ---------------------------------------------------------------- Hub preflight

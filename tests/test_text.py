@@ -143,14 +143,14 @@ def test_tfidf_beats_chance_when_descriptions_carry_the_class(tmp_path):
     text_acc = accuracy(result.log_probs["text_tfidf"]["test"], result.video_ids["test"], labels["test"])
     assert text_acc >= 0.75, text_acc  # chance is 0.25 on 40 balanced videos
     assert result.missing["text_encoder"] == "none here"
-    assert 0.0 < result.fusion["fusion_tfidf"]["weight"] <= 1.0  # informative text gets weight
+    assert 0.0 < result.fusion["fusion_tfidf"].weight <= 1.0  # informative text gets weight
     # uninformative descriptions: no better than chance by a wide margin, and fusion leans on audio
     flat = synthetic(tmp_path / "flat", informative=False)
     texts, _ = text_lib.read_video_texts(flat, None, [str(tmp_path / "flat" / "raw")])
     flat_result = text_lib.run_text_systems(flat, texts, "test", len(CLASSES), seed=0, audio=fake_audio(flat))
     assert accuracy(flat_result.log_probs["text_tfidf"]["test"], flat_result.video_ids["test"],
                     split_video_labels(flat)["test"]) < 0.6
-    assert flat_result.fusion["fusion_tfidf"]["weight"] < result.fusion["fusion_tfidf"]["weight"]
+    assert flat_result.fusion["fusion_tfidf"].weight < result.fusion["fusion_tfidf"].weight
 
 
 def test_fusion_weight_zero_is_audio_and_one_is_text():
@@ -182,13 +182,13 @@ def test_fusion_weight_is_cross_fitted_when_validation_selected_the_audio_checkp
     audio["validation"] = {vid: normalise(np.eye(len(CLASSES))[y][None] * 8.0)[0]
                            for vid, y in labels["validation"].items()}
     on_validation = text_lib.run_text_systems(dataset, texts, "test", len(CLASSES), seed=0, audio=audio)
-    assert on_validation.fusion["fusion_tfidf"]["chosen_on"] == "validation"
-    assert on_validation.fusion["fusion_tfidf"]["weight"] == 0.0
+    assert on_validation.fusion["fusion_tfidf"].chosen_on == "validation"
+    assert on_validation.fusion["fusion_tfidf"].weight == 0.0
     crossed = text_lib.run_text_systems(dataset, texts, "test", len(CLASSES), seed=0, audio=audio,
                                         eval_labels=labels["test"])
     fusion = crossed.fusion["fusion_tfidf"]
-    assert fusion["chosen_on"] == "cross_fit" and sum(f["videos"] for f in fusion["folds"]) == len(labels["test"])
-    assert fusion["weight"] > 0.0 and min(f["weight"] for f in fusion["folds"]) > 0.0
+    assert fusion.chosen_on == "cross_fit" and sum(f.videos for f in fusion.folds) == len(labels["test"])
+    assert fusion.weight > 0.0 and min(f.weight for f in fusion.folds) > 0.0
     ids = crossed.video_ids["test"]
     assert accuracy(crossed.log_probs["fusion_tfidf"]["test"], ids, labels["test"]) > \
         accuracy(on_validation.log_probs["fusion_tfidf"]["test"], ids, labels["test"])
@@ -204,7 +204,7 @@ def test_cross_fitting_keeps_each_videos_label_out_of_its_own_prediction():
     audio = normalise(np.eye(4)[labels] * 1.5 + rng.normal(size=(25, 4)))
     text = normalise(np.eye(4)[labels] * 1.0 + rng.normal(size=(25, 4)))
     fused, folds = cross_fit(audio, text, labels, folds=5, seed=0)
-    assert len(folds) == 5 and sum(f["videos"] for f in folds) == 25
+    assert len(folds) == 5 and sum(f.videos for f in folds) == 25
     for video in range(25):
         flipped = labels.copy()
         flipped[video] = (labels[video] + 1) % 4
@@ -213,14 +213,17 @@ def test_cross_fitting_keeps_each_videos_label_out_of_its_own_prediction():
 
 
 def test_which_runs_let_validation_choose_the_fusion_weight():
+    from common.contract import RunRecord
+    from common.runs import RunFiles
     from evaluation.inputs import EvalInputs
 
-    def inputs(run_config):
-        return EvalInputs(None, None, [], np.zeros(0), [], {"run_config.json": run_config} if run_config else {},
-                          {}, 1.0, "", "cpu")
+    def inputs(selects):
+        record = None if selects is None else RunRecord(base_model="b", dataset_name="d", max_length_seconds=1.0,
+                                                        eval_window_seconds=1.0, selects_checkpoint=selects)
+        return EvalInputs(None, None, [], np.zeros(0), [], RunFiles(record=record), None, None, 1.0, "", "cpu")
 
-    assert inputs({"training_args": {"load_best_model_at_end": True}}).validation_selected
-    assert not inputs({"training_args": {"load_best_model_at_end": False}}).validation_selected
+    assert inputs(True).validation_selected
+    assert not inputs(False).validation_selected
     assert inputs(None).validation_selected          # unknown run: assume validation chose the checkpoint
 
 
@@ -235,8 +238,8 @@ def test_shuffled_test_labels_change_nothing_upstream(tmp_path):
     shuffled["test"] = dataset["test"].remove_columns("label").add_column("label", shuffled_labels.tolist())
     # per-video labels are no longer consistent, which is fine: nothing may read them
     second = text_lib.run_text_systems(shuffled, texts, "test", len(CLASSES), seed=0, audio=audio)
-    assert second.fusion["fusion_tfidf"]["weight"] == first.fusion["fusion_tfidf"]["weight"]
-    assert second.fusion["fusion_tfidf"]["validation_grid"] == first.fusion["fusion_tfidf"]["validation_grid"]
+    assert second.fusion["fusion_tfidf"].weight == first.fusion["fusion_tfidf"].weight
+    assert second.fusion["fusion_tfidf"].validation_grid == first.fusion["fusion_tfidf"].validation_grid
     one, two = first.fitted["text_tfidf"], second.fitted["text_tfidf"]
     assert one[0].vocabulary_ == two[0].vocabulary_
     np.testing.assert_array_equal(one[-1].coef_, two[-1].coef_)
@@ -254,7 +257,7 @@ def test_fusion_unavailable_on_validation_split_and_train_split_refused(tmp_path
     labels = split_video_labels(dataset)["validation"]
     crossed = text_lib.run_text_systems(dataset, texts, "validation", len(CLASSES), seed=0,
                                         audio=fake_audio(dataset), eval_labels=labels)
-    assert crossed.fusion["fusion_tfidf"]["chosen_on"] == "cross_fit" and "fusion_tfidf" in crossed.log_probs
+    assert crossed.fusion["fusion_tfidf"].chosen_on == "cross_fit" and "fusion_tfidf" in crossed.log_probs
     with pytest.raises(ValueError, match="--split train"):
         text_lib.run_text_systems(dataset, texts, "train", len(CLASSES), seed=0)
 

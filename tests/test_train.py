@@ -4,6 +4,7 @@ Every run is a tiny random checkpoint on ~1-s synthetic tones, through ``train.r
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +13,14 @@ import torch
 
 import train
 from training.args import parse_args
-from common.data import clip_array
+from common.contract import read_build
+from common.data import clip_array, load_prepared
 from common.modeling import iter_windows
-from training.data import (RandomCrops, class_weights, clip_seconds_of, crops_per_row, eval_windows,
+from training.data import (RandomCrops, class_weights, crops_per_row, eval_windows,
                            random_subset, train_crops)
 from training.trainer import ClipMetrics
 from testing.tiny_models import save_tiny_model
-from testing.synthetic import make_prepared_dataset as prepared_dataset
+from testing.synthetic import make_prepared_dataset as prepared_dataset, write_prepared
 from testing.train_runs import run_argv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,11 +143,10 @@ def test_persistent_data_loader_workers_draw_new_crops_each_epoch(tmp_path):
     """Bug caught: RandomCrops.epoch was a plain attribute, set in the main process; data-loader workers kept across
     epochs (--dataloader_persistent_workers) never saw it and repeated epoch 0's crops. Each epoch through a kept
     worker must give exactly the crops of the main process for that epoch."""
-    from datasets import load_from_disk
     from torch.utils.data import DataLoader
 
     path = prepared_dataset(tmp_path / "d", videos_per_class=(1, 1, 1), clips_per_video=1, clip_seconds=1.5)
-    split = load_from_disk(path)["train"]
+    split = load_prepared(path)["train"]
     crops = RandomCrops(max_seconds=0.5, seed=3)
     train = train_crops(split, crops, clip_seconds=1.5)
     loader = DataLoader(train, batch_size=2, num_workers=1, persistent_workers=True, collate_fn=lambda rows: rows)
@@ -166,10 +167,9 @@ def test_crops_and_windows_decode_only_what_they_use(tmp_path, monkeypatch):
     Now both seek inside the FLAC and decode only their own samples, bit-exact with a slice of the full decode."""
     import soundfile
 
-    from datasets import load_from_disk
 
     path = prepared_dataset(tmp_path / "d", videos_per_class=(1, 1, 1), clips_per_video=1, clip_seconds=3.0)
-    split = load_from_disk(path)["train"]
+    split = load_prepared(path)["train"]
     full = [clip_array(split[row]["audio"]) for row in range(len(split))]
     decoded = []
     real_read = soundfile.SoundFile.read
@@ -192,13 +192,12 @@ def test_longer_train_rows_give_one_new_crop_per_clip_length_each_epoch(tmp_path
     on clips took a third of its steps and saw a third of the audio per epoch. Now a row gives one crop per clip
     length of audio (the evaluation split's clip length), each from its own seed and read by seeking: an epoch over
     3-s rows of a dataset of 1-s clips takes the steps of 1-s clips; --crops_per_row 1 gives one crop per row."""
-    from datasets import load_from_disk
 
     assert crops_per_row([30.0, 10.0, 14.9, 15.0, 2.5], 10.0) == [3, 1, 1, 2, 1]
     rows = prepared_dataset(tmp_path / "rows", videos_per_class=(1, 1, 1), clips_per_video=1, clip_seconds=1.0,
                             train_row_seconds=3.0)
-    split = load_from_disk(rows)["train"]
-    assert clip_seconds_of(load_from_disk(rows)["validation"], fallback=9.0) == 1.0
+    split = load_prepared(rows)["train"]
+    assert read_build(rows).build.clip_seconds == 1.0 and read_build(rows).build.train_row_seconds == 3.0
     crops = RandomCrops(max_seconds=1.0, seed=0)
     index = train_crops(split, crops, clip_seconds=1.0)
     assert index.with_format(None)["row"] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
@@ -219,12 +218,12 @@ def test_longer_train_rows_give_one_new_crop_per_clip_length_each_epoch(tmp_path
 
     # --class_weighting balanced counts crops, not rows: class 0's one 3-s row weighs as much as another class's
     # three 1-s clips (by rows it would weigh 3x more)
-    from datasets import DatasetDict, concatenate_datasets, load_from_disk
+    from datasets import DatasetDict, concatenate_datasets
 
-    by_rows, by_clips = load_from_disk(rows), load_from_disk(clips)
+    by_rows, by_clips = load_prepared(rows), load_prepared(clips)
     mixed = DatasetDict({**by_clips, "train": concatenate_datasets([
         by_rows["train"].filter(lambda r: r["label"] == 0), by_clips["train"].filter(lambda r: r["label"] != 0)])})
-    mixed.save_to_disk(str(tmp_path / "mixed"))
+    write_prepared(mixed, tmp_path / "mixed", clip_seconds=1.0)
     model_args, data_args, training_args = parse_args(run_argv(tmp_path / "mixed", tiny("wav2vec2"), tmp_path / "w",
                                                                "--class_weighting", "balanced"))
     data = train.load_data(data_args, training_args)
@@ -233,10 +232,9 @@ def test_longer_train_rows_give_one_new_crop_per_clip_length_each_epoch(tmp_path
 
 
 def test_eval_windows_cover_each_clip_and_metrics_average_per_clip(tmp_path):
-    from datasets import load_from_disk
 
     path = prepared_dataset(tmp_path / "d", videos_per_class=(1, 1, 1), clips_per_video=1, clip_seconds=2.5)
-    split = load_from_disk(path)["validation"]
+    split = load_prepared(path)["validation"]
     windows = eval_windows(split, window_seconds=1.0)
     index = windows.with_format(None)
     assert index["row"] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]      # 2.5 s -> [0,1) [1,2) [1.5,2.5)
@@ -307,10 +305,9 @@ def scores_with_transformers(run_dir, dataset, window_s=1.0) -> tuple[float, flo
     import io
 
     import soundfile as sf
-    from datasets import load_from_disk
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
-    split = load_from_disk(dataset)["validation"]
+    split = load_prepared(dataset)["validation"]
     model = AutoModelForAudioClassification.from_pretrained(run_dir).eval()
     extractor = AutoFeatureExtractor.from_pretrained(run_dir)
     window, correct, losses = int(window_s * 16000), 0, []
@@ -400,7 +397,7 @@ def test_finished_run_is_recognised_and_a_changed_one_refused(data, tiny, tmp_pa
 
 def test_user_errors_of_train_are_one_line_exit_2(data, tiny, tmp_path, capsys):
     """The issue's cases: a missing dataset, an unknown recipe key, splits whose labels differ."""
-    from datasets import ClassLabel, load_from_disk
+    from datasets import ClassLabel
 
     assert train.main(run_argv(tmp_path / "nowhere", tiny("wav2vec2"), tmp_path / "r1")) == 2
     assert "nowhere" in error_line(capsys)
@@ -408,10 +405,13 @@ def test_user_errors_of_train_are_one_line_exit_2(data, tiny, tmp_path, capsys):
     recipe.write_text("num_train_epoch: 3\n")
     assert train.main([str(recipe), "--dataset_name", str(data)]) == 2
     assert "recipe.yaml: unknown key 'num_train_epoch'; did you mean" in error_line(capsys)
-    dataset = load_from_disk(data)
+    dataset = load_prepared(data)
     renamed = ClassLabel(names=["art", "food", "history", "travel"])
     dataset["validation"] = dataset["validation"].cast_column("label", renamed)
+    # Parquet shards of one dataset share one schema (datasets' loader unifies it), so per-split label names can only
+    # come from a save_to_disk folder, which load_prepared also reads
     dataset.save_to_disk(str(tmp_path / "mismatched"))
+    shutil.copy(Path(data) / "prepare_stats.json", tmp_path / "mismatched")
     capsys.readouterr()
     assert train.main(run_argv(tmp_path / "mismatched", tiny("wav2vec2"), tmp_path / "r2")) == 2
     assert "splits train and validation have different label names" in error_line(capsys)
@@ -543,7 +543,6 @@ def test_early_stopping_patience_stops_training(data, tiny, tmp_path):
 def test_data_seed_sets_the_crops_and_the_subsets_and_max_samples_cut_them(data, tiny, tmp_path, monkeypatch):
     """Bug caught: --data_seed is documented as the crop seed (else --seed) and --max_train_samples /
     --max_eval_samples as seeded subsets; none was checked on a run."""
-    from datasets import load_from_disk
 
     seen = {}
 
@@ -563,7 +562,7 @@ def test_data_seed_sets_the_crops_and_the_subsets_and_max_samples_cut_them(data,
     out = tmp_path / "run"
     train.run(run_argv(data, tiny("wav2vec2"), out, "--num_train_epochs", "1", "--seed", "1", "--data_seed", "5",
                        "--max_train_samples", "6", "--max_eval_samples", "3"))
-    splits = load_from_disk(data)
+    splits = load_prepared(data)
     assert seen["crop_seed"] == 5
     assert seen["eval_videos"] == random_subset(splits["validation"], 3, seed=5)["video_id"]
     state = read_json(out / "trainer_state.json")
@@ -730,3 +729,17 @@ def test_recipe_compute_estimates_follow_bench_gpus_count(recipe, model, shape):
         meta = cls(config)
     counted = gpu.count_step_flops(meta, {**shape, "labels": ((8,), torch.long)})["total"] / 8
     assert counted / 1e9 == pytest.approx(stated, rel=0.01)
+
+
+def test_an_empty_evaluation_split_is_refused_when_the_recipe_selects_on_it(tmp_path, tiny, capsys):
+    """Bug caught (issue 29): an empty validation split was loaded as an empty selection of the train split (with
+    the train split's fingerprint), and a recipe that selects its checkpoint on it ran on nothing."""
+    dataset = prepared_dataset(tmp_path / "no-validation", videos_per_class=(2, 0, 1), clips_per_video=1)
+    assert len(load_prepared(dataset)["validation"]) == 0
+    assert train.dataset_fingerprint(load_prepared(dataset))["validation"].sha256 is None
+    assert train.main(run_argv(dataset, tiny("wav2vec2"), tmp_path / "run")) == 2
+    line = error_line(capsys)
+    assert "--eval_split_name 'validation' of" in line and "is empty, but this recipe evaluates on it" in line
+    assert train.main(run_argv(dataset, tiny("wav2vec2"), tmp_path / "run2", "--eval_strategy", "no",
+                               "--save_strategy", "no", "--load_best_model_at_end", "false", "--do_eval", "false",
+                               "--num_train_epochs", "1")) == 0

@@ -76,6 +76,11 @@ class ModelArguments:
         metadata={"help": "Spectrogram models (AST, Whisper): during training, mask one band of time and one of "
                           "frequency per example, each up to this fraction of the input (SpecAugment-style; e.g. 0.1). "
                           "0: off. Waveform models have their own (the config's mask_time_prob)."})
+    allow_resume_changes: bool = field(
+        default=False,
+        metadata={"help": "Resume an unfinished run in --output_dir even when its configuration or dataset differ "
+                          "from this command's (named in a warning). Without it such a resume stops, naming the "
+                          "keys that differ."})
     whisper_input_seconds: float | None = field(
         default=None,
         metadata={"help": "Whisper only: the seconds of input its encoder computes on. Default: the training crop "
@@ -120,7 +125,7 @@ class DataArguments:
     crops_per_row: int | None = field(
         default=None,
         metadata={"help": "Random crops each train row gives per epoch. Default: the row's length over the dataset's "
-                          "clip length (the median duration_s of the evaluation split: prepare --clip-seconds), "
+                          "clip length (its build record's clip_seconds: prepare --clip-seconds), "
                           "rounded, at least 1. prepare's 30-s train rows of a dataset of 10-s clips give 3, so an "
                           "epoch takes as many steps as 10-s clips of the same audio would; 1: one crop per row."})
     eval_window_seconds: float | None = field(

@@ -29,6 +29,8 @@ import struct
 import zipfile
 from pathlib import Path
 
+from common.contract import RESUME_CONFIG, RUN_CONFIG, RunRecord
+
 logger = logging.getLogger(__name__)
 
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -36,17 +38,6 @@ SET_ASIDE_PREFIX = "incomplete-"
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 # Saved beside the model by torch.save (zip archives whose directory is written last: a torn file has none).
 TRAINING_STATE = ("optimizer.pt", "scheduler.pt")
-# training_args keys that say where or how this process runs, not what is trained.
-NOT_CONFIGURATION = {"output_dir", "logging_dir", "resume_from_checkpoint", "hub_token", "push_to_hub",
-                     "local_rank", "dataloader_num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers",
-                     "ddp_backend", "ddp_timeout", "disable_tqdm", "log_level", "log_level_replica",
-                     "logging_nan_inf_filter", "save_on_each_node", "report_to", "run_name",
-                     # where the finished model is published: a rerun may push what an earlier run only trained
-                     "hub_model_id", "hub_private_repo", "hub_revision", "hub_strategy",
-                     # resolved from --precision auto and the machine; model_args.precision is what the user chose
-                     "bf16", "fp16", "use_cpu"}
-
-
 # ---------------------------------------------------------------- file checks
 
 def _safetensors_problem(path: Path) -> str | None:
@@ -154,16 +145,7 @@ def last_complete_checkpoint(output_dir, needs_training_state: bool = True) -> s
     return complete
 
 
-# ---------------------------------------------------------------- finished runs
-
-def comparable(config: dict) -> dict:
-    """The parts of a run_config.json that define the run: arguments (less where/how it runs) and the data hash."""
-    training = {k: v for k, v in config.get("training_args", {}).items()
-                if k not in NOT_CONFIGURATION and not k.startswith("_")}
-    data = {split: (v or {}).get("sha256") for split, v in config.get("dataset_fingerprint", {}).items()}
-    return {"model_args": config.get("model_args", {}), "data_args": config.get("data_args", {}),
-            "training_args": training, "dataset_sha256": data}
-
+# ---------------------------------------------------------------- finished and resumed runs
 
 def differences(stored: dict, wanted: dict, prefix: str = "") -> list[str]:
     """``key: stored -> wanted`` for each leaf that differs between two nested dicts."""
@@ -177,21 +159,44 @@ def differences(stored: dict, wanted: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def _shown(changed: list[str]) -> str:
+    return "; ".join(changed[:5]) + (f"; and {len(changed) - 5} more" if len(changed) > 5 else "")
+
+
 class ChangedRunError(ValueError):
-    """The output folder holds a finished run made with another configuration."""
+    """The output folder holds a run (finished, or to be resumed) made with another configuration or dataset."""
 
 
-def check_finished(output_dir, config: dict) -> dict | None:
-    """The stored results when ``output_dir`` holds a finished run of this ``config`` (a run_config.json-shaped dict);
-    None when it holds no finished run; ChangedRunError naming what differs when it was made otherwise."""
+def check_finished(output_dir, run: RunRecord) -> dict | None:
+    """The stored results when ``output_dir`` holds a finished run of this ``run``; None when it holds no finished
+    run; ChangedRunError naming what differs when it was made otherwise."""
     output_dir = Path(output_dir)
-    stored_path, results_path = output_dir / "run_config.json", output_dir / "all_results.json"
+    stored_path, results_path = output_dir / RUN_CONFIG, output_dir / "all_results.json"
     if not (stored_path.is_file() and results_path.is_file()) or _weights_problem(output_dir):
         return None
-    stored = json.loads(stored_path.read_text(encoding="utf-8"))
-    changed = differences(comparable(stored), comparable(config))
+    changed = differences(RunRecord.read(stored_path).comparable(), run.comparable())
     if changed:
-        shown = "; ".join(changed[:5]) + (f"; and {len(changed) - 5} more" if len(changed) > 5 else "")
         raise ChangedRunError(f"--output_dir {output_dir} holds a finished run made with another configuration "
-                              f"({shown}): delete that folder or pass another --output_dir to train again")
+                              f"({_shown(changed)}): delete that folder or pass another --output_dir to train again")
     return json.loads(results_path.read_text(encoding="utf-8"))
+
+
+def check_resume(output_dir, run: RunRecord, allow_changes: bool = False) -> None:
+    """Before resuming from a checkpoint of ``output_dir``: the run that wrote it (its ``resume_config.json``) must
+    have this configuration and dataset, or a resumed run would be neither. ChangedRunError names the keys that
+    differ, unless ``allow_changes`` (``--allow_resume_changes``), which only warns."""
+    stored_path = Path(output_dir) / RESUME_CONFIG
+    if not stored_path.is_file():
+        logger.warning("%s has no %s (a run started before it was written): resuming without comparing its "
+                       "configuration", output_dir, RESUME_CONFIG)
+        return
+    changed = differences(RunRecord.read(stored_path).comparable(), run.comparable())
+    if not changed:
+        return
+    message = (f"--output_dir {output_dir} holds an unfinished run made with another configuration or dataset "
+               f"({_shown(changed)})")
+    if allow_changes:
+        logger.warning("%s; resuming anyway (--allow_resume_changes)", message)
+        return
+    raise ChangedRunError(f"{message}: resuming it would mix the two; delete the folder or pass another "
+                          "--output_dir to start again, or --allow_resume_changes true to resume anyway")

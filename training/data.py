@@ -19,16 +19,16 @@ Example::
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from common.audio import SAMPLING_RATE, audio_bytes_frames
+from common.contract import PrepareStats
+from common.contract.run import DatasetStats, SplitClips, SplitFingerprint
 from common.data import clip_array, split_content_sha256
 from common.modeling import featurize, window_bounds
 
@@ -104,15 +104,6 @@ def crops_per_row(durations, clip_seconds: float) -> list[int]:
     if not clip_seconds > 0:
         raise ValueError(f"clip length {clip_seconds!r} s: expected a positive number of seconds")
     return [max(1, math.floor(float(d) / clip_seconds + 0.5)) for d in durations]
-
-
-def clip_seconds_of(split, fallback: float) -> float:
-    """The dataset's clip length: the median ``duration_s`` of ``split`` (an evaluation split: prepare cuts
-    validation and test into ``--clip-seconds`` clips whatever ``--train-clip-seconds`` is); ``fallback`` when the
-    split is empty or has no ``duration_s``."""
-    if not len(split) or "duration_s" not in split.column_names:
-        return fallback
-    return float(np.median(np.asarray(split["duration_s"], dtype=np.float64)))
 
 
 def train_crops(split, crops: RandomCrops, clip_seconds: float, per_row: int | None = None):
@@ -191,18 +182,14 @@ def class_weights(labels, n_classes: int) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def dataset_stats(dataset, dataset_name: str) -> dict:
-    """Clips per split and class, and ``prepare_stats.json`` of a local dataset folder when it has one."""
-    stats = {}
+def dataset_stats(dataset, prepare_stats: PrepareStats | None) -> DatasetStats:
+    """Rows per split and class, with the dataset's build record (``prepare_stats.json``) when it has one."""
+    splits = {}
     for split, ds in dataset.items():
         names = ds.features["label"].names
         counts = Counter(ds["label"])
-        stats[split] = {"clips": len(ds), "per_class": {name: counts.get(i, 0) for i, name in enumerate(names)}}
-    prepare_stats = Path(dataset_name) / "prepare_stats.json"
-    result = {"splits": stats}
-    if prepare_stats.is_file():
-        result["prepare_stats"] = json.loads(prepare_stats.read_text(encoding="utf-8"))
-    return result
+        splits[split] = SplitClips(clips=len(ds), per_class={name: counts.get(i, 0) for i, name in enumerate(names)})
+    return DatasetStats(splits=splits, prepare_stats=prepare_stats)
 
 
 def random_subset(split, n: int | None, seed: int):
@@ -213,6 +200,7 @@ def random_subset(split, n: int | None, seed: int):
     return split.shuffle(seed=seed).select(range(min(n, len(split))))
 
 
-def dataset_fingerprint(dataset) -> dict:
-    """Per split: a sha256 of the Arrow files' bytes (the content hash; ``datasets``' own fingerprint is private)."""
-    return {split: {"sha256": split_content_sha256(ds)} for split, ds in dataset.items()}
+def dataset_fingerprint(dataset) -> dict[str, SplitFingerprint]:
+    """Per split: a sha256 of the Arrow files' bytes (the content hash; ``datasets``' own fingerprint is private);
+    None for an empty split."""
+    return {split: SplitFingerprint(split_content_sha256(ds)) for split, ds in dataset.items()}

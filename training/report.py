@@ -3,7 +3,7 @@
 Example::
 
     from training.report import run_config, model_card
-    card = model_card(config, results, class_names, hub_model_id=None)
+    card = model_card(run, results, class_names, hub_model_id=None)
 """
 
 from __future__ import annotations
@@ -13,41 +13,46 @@ import platform
 from pathlib import Path
 
 from common import provenance
+from common.contract import DatasetBuild, RunRecord
+from common.contract.run import CropPlan, DatasetStats, Hardware
 from common.data import split_statement
-from common.runs import HYPERPARAMETERS
 
 
-def hardware(training_args) -> dict:
+def hardware(training_args) -> Hardware:
     import torch
     from accelerate import PartialState
 
     device = training_args.device
-    return {
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
-        "n_processes": PartialState().num_processes,  # TrainingArguments.world_size says 1 for CPU DDP
-        "torch_threads": torch.get_num_threads(),
-        "mixed_precision": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "no",
-    }
+    return Hardware(
+        device=str(device),
+        device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        n_processes=PartialState().num_processes,  # TrainingArguments.world_size says 1 for CPU DDP
+        torch_threads=torch.get_num_threads(),
+        mixed_precision="bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "no",
+    )
 
 
-def run_config(model_args, data_args, training_args, dataset_stats: dict, fingerprint: dict,
-               train_runtime_s: float | None) -> dict:
+def run_config(model_args, data_args, training_args, dataset_stats: DatasetStats, fingerprint: dict,
+               build: DatasetBuild | None = None, crops: CropPlan | None = None) -> RunRecord:
     """The resolved recipe plus provenance: everything needed to tell how this run was made."""
-    return {
-        "model_args": dataclasses.asdict(model_args),
-        "data_args": dataclasses.asdict(data_args),
-        "training_args": training_args.to_dict(),  # tokens masked by transformers
-        "base_model": model_args.model_name_or_path,
-        "max_length_seconds": data_args.max_length_seconds,
-        "eval_window_seconds": data_args.eval_window_seconds,
-        "dataset_name": data_args.dataset_name,
-        "dataset_fingerprint": fingerprint,
-        "dataset_stats": dataset_stats,
-        "versions": provenance.package_versions(),
-        "hardware": hardware(training_args),
-        "train_runtime_s": train_runtime_s,
-    }
+    return RunRecord(
+        base_model=model_args.model_name_or_path,
+        dataset_name=data_args.dataset_name,
+        max_length_seconds=data_args.max_length_seconds,
+        eval_window_seconds=data_args.eval_window_seconds,
+        eval_split_name=data_args.eval_split_name,
+        allow_test_selection=data_args.allow_test_selection,
+        selects_checkpoint=bool(training_args.load_best_model_at_end),
+        dataset_build=build,
+        crops=crops,
+        dataset_fingerprint=fingerprint,
+        dataset_stats=dataset_stats,
+        model_args=dataclasses.asdict(model_args),
+        data_args=dataclasses.asdict(data_args),
+        training_args=training_args.to_dict(),  # tokens masked by transformers
+        versions=provenance.package_versions(),
+        hardware=hardware(training_args),
+    )
 
 
 MODEL_CARD = """
@@ -113,41 +118,31 @@ report a split training never saw (`eval.py`) instead.
 """
 
 
-def model_card(config: dict, results: dict, labels: list[str], hub_model_id: str | None) -> str:
+def model_card(run: RunRecord, results: dict, labels: list[str], hub_model_id: str | None) -> str:
     """README.md for the run folder and the Hub: a YAML header validated by ``huggingface_hub.ModelCardData``,
     provenance, labels, how the data was split (channel-disjoint when prepare says so), metrics, hyperparameters."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    training_args = config["training_args"]
     # The Hub validates base_model/datasets as repository ids: local paths only go into the text.
-    base_on_hub = not Path(config["base_model"]).exists()
+    base_on_hub = not Path(run.base_model).exists()
     card_data = ModelCardData(library_name="transformers", pipeline_tag="audio-classification",
-                              base_model=config["base_model"] if base_on_hub else None,
+                              base_model=run.base_model if base_on_hub else None,
                               tags=["audio-classification", "youtube"], metrics=["accuracy", "f1"],
-                              datasets=None if Path(config["dataset_name"]).exists() else [config["dataset_name"]])
-    name = hub_model_id or training_args["output_dir"]
-    base = (f"[`{config['base_model']}`](https://huggingface.co/{config['base_model']})" if base_on_hub
-            else f"`{config['base_model']}` (a local checkpoint)")
-    hyperparameters = [(k, training_args.get(k)) for k in HYPERPARAMETERS] + [
-        ("max_length_seconds", config["max_length_seconds"]), ("eval_window_seconds", config["eval_window_seconds"]),
-        ("freeze_feature_encoder", config["model_args"]["freeze_feature_encoder"]),
-        ("use_weighted_layer_sum", config["model_args"].get("use_weighted_layer_sum", False)),
-        ("head_lr_multiplier", config["model_args"].get("head_lr_multiplier", 1.0)),
-        ("spec_augment", config["model_args"].get("spec_augment", 0.0)),
-        ("whisper_input_seconds", config["model_args"].get("whisper_input_seconds")),
-        ("class_weighting", config["data_args"]["class_weighting"]),
-        ("allow_test_selection", config["data_args"].get("allow_test_selection", False)),
-        ("processes", f"{config['hardware']['n_processes']} ({config['hardware']['device']})")]
+                              datasets=None if Path(run.dataset_name).exists() else [run.dataset_name])
+    name = hub_model_id or run.output_dir
+    base = (f"[`{run.base_model}`](https://huggingface.co/{run.base_model})" if base_on_hub
+            else f"`{run.base_model}` (a local checkpoint)")
+    hyperparameters = run.hyperparameters() + [
+        ("processes", f"{run.hardware.n_processes} ({run.hardware.device})" if run.hardware else None)]
+    splits = run.dataset_stats.splits
     card = ModelCard.from_template(
         card_data, template_str="---\n{{ card_data }}\n---\n" + MODEL_CARD, name=name, labels=labels, base=base,
         label_list=", ".join(f"`{n}`" for n in labels),
-        dataset_name=config["dataset_name"], eval_window_seconds=config["eval_window_seconds"],
-        split_statement=split_statement(config["dataset_stats"].get("prepare_stats")),
-        splits=config["dataset_stats"]["splits"], split_names=list(config["dataset_stats"]["splits"]),
-        hashes=", ".join(f"{split}: `{(v.get('sha256') or '')[:16]}`"
-                         for split, v in config["dataset_fingerprint"].items()),
+        dataset_name=run.dataset_name, eval_window_seconds=run.eval_window_seconds,
+        split_statement=split_statement(run.dataset_stats.prepare_stats), splits=splits, split_names=list(splits),
+        hashes=", ".join(f"{split}: `{(v.sha256 or 'empty')[:16]}`" for split, v in run.dataset_fingerprint.items()),
         results=[(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in sorted(results.items())
                  if k.startswith("eval_")],
-        hyperparameters=hyperparameters, train_runtime_s=config["train_runtime_s"] or 0,
-        eval_split=config["data_args"].get("eval_split_name", "validation"))
+        hyperparameters=hyperparameters, train_runtime_s=run.train_runtime_s or 0,
+        eval_split=run.eval_split_name)
     return str(card)

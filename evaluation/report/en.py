@@ -49,7 +49,7 @@ TEXT = {
     "clip_caveat": (
         "Clips have no p-value: clips of one video are not independent, so a test over clips would be "
         "optimistic. The video-level p-value tests against the null accuracy {null} ({null_kind})."),
-    "per_class": "Per-class precision, recall and F1 ({level} level)",
+    "per_class_title": "Per-class precision, recall and F1 ({level} level)",
     "class": "class",
     "precision": "precision",
     "recall": "recall",
@@ -148,11 +148,14 @@ TEXT = {
         "WARNING: {shared} of the {n} {split} videos also appear in {others} (e.g. {examples}): these scores "
         "are not on unseen videos."),
     "overlap_channels_none": (
-        "No {split} channel appears in {others}: checked over {n} channels ({unknown} {split} videos have no "
+        "No {split} channel appears in {others}: checked over {n} channels {by} ({unknown} {split} videos have no "
         "channel)."),
     "overlap_channels_some": (
-        "WARNING: {shared} of the {n} {split} channels also appear in {others}; {videos} {split} videos "
+        "WARNING: {shared} of the {n} {split} channels also appear in {others} {by}; {videos} {split} videos "
         "belong to them (e.g. {examples}): these scores are partly on seen channels."),
+    "overlap_by_group": "(compared by the dataset's split key: channel ids, not display names)",
+    "overlap_by_name": ("(compared by channel display names: the dataset has no split-key column, so channels that "
+                        "share a name count as one)"),
     "overlap_channels_unknown": "Channels: unknown ({reason}); only the video overlap was checked.",
     "null_chance": (
         "The {split} split has {n} videos in every class, so the null accuracy (a constant answer) is 1/K = "
@@ -162,12 +165,12 @@ TEXT = {
         "majority-class rate: always answering {cls} gives {null}. p-values test against that rate, not "
         "against 1/K = {chance}."),
     "p_na": "n/a (clips are not independent)",
-    "few_videos": (
+    "few_videos_caveat": (
         "Only {n} {split} videos (fewer than {min}): the intervals are wide, and no difference in this report"
         " is called significant."),
     "selection_flag": (
         "WARNING: {split} is the split training evaluated on to select its checkpoint and stop early "
-        "(run_config.json data_args.eval_split_name = {selection}{allowed}): these scores are optimistic; "
+        "(run_config.json eval_split_name = {selection}{allowed}): these scores are optimistic; "
         "evaluate a split that training never saw."),
     "selection_allowed": ", with --allow_test_selection",
     "selection_ok": "Checkpoint selection used the {selection} split, not the evaluated {split} split.",
@@ -177,6 +180,19 @@ TEXT = {
     "sig_few": "one-sided binomial test over videos p = {p}, with {n} videos not called significant",
     "c_few": "with {n} test videos no difference is called significant",
     "c_leak": "Caution: {}",
+    "crops_text": (
+        "Training set: {rows} train rows of up to {row} s, giving {crops} random crops of {crop} s per epoch (one "
+        "per {clip} s of a row, the dataset's clip length); new crops every epoch."),
+    "baseline_protocol": (
+        "The audio baselines are fitted on {train} clips of {unit} s cut from the {rows} train rows (the length of "
+        "the {eval} {split} clips they are scored on), so they are scored like they were trained."),
+    "baseline_protocol_rows": (
+        "The audio baselines are fitted on the {rows} train rows as they are (the dataset has no build record "
+        "giving its clip length) and scored on the {eval} {split} clips."),
+    "frozen_headline": (
+        "Fine-tuning against its own frozen encoder: a logistic regression on the frozen base checkpoint's "
+        "pooled features reaches {acc} on the videos; fine-tuned minus frozen = {d} [{dlo}, {dhi}] over {n} "
+        "videos (paired), {sig}."),
 }
 
 HEADERS = {
