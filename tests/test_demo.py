@@ -11,7 +11,7 @@ import soundfile as sf
 
 from common.audio import convert_to_flac
 from common.data import load_prepared
-from common.contract import EvalRecord
+from common.contract import DownloadRecord, EvalRecord, PrepareStats, RunRecord, VideoRow
 from common.jsonl import append_jsonl, read_jsonl
 from common.text import header_length
 from demo.pipeline import DemoConfig, run_demo, split_channels
@@ -56,6 +56,14 @@ def test_reduced_demo_runs_every_stage(tmp_path):
 
     for name in ("config.json", "all_results.json", "trainer_state.json", "run_config.json", "training_curves.png"):
         assert (out / "run" / name).exists(), name
+    # every hand-off file the real stages wrote reads back as its record and writes back the same JSON
+    for record, path in ((PrepareStats, out / "dataset" / "prepare_stats.json"), (RunRecord, out / "run" / "run_config.json"),
+                         (RunRecord, out / "run" / "resume_config.json"), (EvalRecord, out / "report" / "metrics.json")):
+        assert record.read(path).to_json() == json.loads(path.read_text()), path
+    for line in (out / "raw" / "manifest.jsonl").read_text().splitlines():
+        assert DownloadRecord.from_json(json.loads(line)).to_json() == json.loads(line)
+    for line in (out / "dataset" / "prepare_videos.jsonl").read_text().splitlines():
+        assert VideoRow.from_json(json.loads(line)).to_json() == json.loads(line)
     metrics = EvalRecord.read(out / "report" / "metrics.json")
     assert metrics == result.metrics and metrics.n_videos == 8 and metrics.split == "test"
     # the report's video table holds exactly the test videos, and its accuracy is the share of its correct rows

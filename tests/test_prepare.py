@@ -906,3 +906,24 @@ def test_the_cards_command_rebuilds_the_identical_dataset(tmp_path, capsys):
     assert cli_main(rebuild) == 0
     again = PrepareStats.read(tmp_path / "again" / "prepare_stats.json")
     assert again.content_sha256 == first.content_sha256 and again.build.command != command
+
+
+def test_channels_that_share_a_display_name_stay_apart_by_id_from_prepare_to_eval(tmp_path):
+    """Bug caught (issue 29): 16 channels with distinct ids named "Channel 0".."Channel 3" (one of each name per
+    class) were split by id, but the dataset kept only the names, and eval counted 3 channels shared by a split
+    that shares none. Every row now carries its split key, and eval compares that."""
+    from evaluation.checks import split_overlap
+
+    raw = tmp_path / "raw"
+    for c, category in enumerate(("food", "music", "travel", "history")):
+        for k in range(4):
+            for v in range(2):
+                add_video(raw, f"c{c}k{k}v{v}vid", category, 2, channel_id=f"UC{c}{k}{'x' * 20}",
+                          channel=f"Channel {k}")
+    prepare_dataset(raw=[str(raw)], out=str(tmp_path / "ds"), clip_seconds=1.0, split="0.5,0.25,0.25", seed=1)
+    dataset = load_prepared(str(tmp_path / "ds"))
+    assert {g.split(":")[0] for split in SPLITS for g in dataset[split]["group"]} == {"channel_id"}
+    overlap = split_overlap(dataset, "test")
+    assert overlap.groups.key == "group" and overlap.groups.shared == 0
+    by_name = split_overlap(dataset.remove_columns("group"), "test")       # what comparing names said
+    assert by_name.groups.shared > 0
