@@ -25,8 +25,9 @@ from transformers import EarlyStoppingCallback
 
 from common.cli import format_table, run_cli, setup_logging
 from common.contract import RESUME_CONFIG, RUN_CONFIG, PrepareStats, RunRecord, read_build
-from common.contract.run import CropPlan
-from common.data import load_prepared
+from common.audio import SAMPLING_RATE
+from common.contract.run import CropPlan, ProbePhase
+from common.data import clip_pieces, load_prepared, read_pieces
 from common.hub import check_hub_push
 from common.jsonl import atomic_write_text
 from common.modeling import load_feature_extractor, load_model
@@ -37,6 +38,7 @@ from training.checkpoints import check_finished, check_resume, last_complete_che
 from training.data import (AudioCollator, RandomCrops, class_weights, dataset_fingerprint, dataset_stats, eval_windows,
                            random_subset, train_crops)
 from training.hub import push_run
+from training.probe import fit_linear_probe, freeze_base_model, head_state
 from training.report import model_card, run_config
 from training.trainer import ClipMetrics, CropEpochCallback, WeightedLossTrainer
 
@@ -61,8 +63,11 @@ def run(argv: list[str] | None = None, callbacks=()) -> dict:
         return reuse_finished(training_args, hub, finished)
     last_checkpoint = find_resume_checkpoint(training_args, record, model_args.allow_resume_changes)
     model, extractor = load_model_and_extractor(model_args, data_args, data.class_names)
+    probe = linear_probe(model, extractor, model_args, data_args, training_args, data, last_checkpoint)
     trainer = build_trainer(model, extractor, model_args, data_args, training_args, data, callbacks)
+    probe = score_probe(trainer, probe, training_args)
     results, train_runtime = train_and_evaluate(trainer, training_args, last_checkpoint)
+    results, record = keep_the_better(trainer, probe, results, record, model_args, data_args, training_args, data)
     if trainer.is_world_process_zero():
         write_run_records(trainer, extractor, record, results, train_runtime, data.class_names, training_args, hub)
     return results
@@ -224,6 +229,113 @@ def load_model_and_extractor(model_args, data_args, class_names: list[str]):
     return model, extractor
 
 
+# ---------------------------------------------------------------- linear probe, then fine-tune (--linear_probe)
+
+PROBE_DIR = "linear_probe"      # in --output_dir: the probe's head and record, for a resumed run's comparison
+
+
+@dataclass
+class Probe:
+    phase: ProbePhase           # what the run record says of it
+    head: dict                  # the head's parameters after the fit (the probe = base encoder + this head)
+    metrics: dict = field(default_factory=dict)     # its scores on the evaluation split (probe_* keys)
+
+
+def linear_probe(model, extractor, model_args, data_args, training_args, data: TrainData,
+                 last_checkpoint: str | None) -> Probe | None:
+    """``--linear_probe``: fit the head on the frozen encoder (``training.probe``) before training; a resumed run
+    reads the probe it fitted before (its weights are in the checkpoint). ``--freeze_base_model`` then leaves only
+    the head trainable."""
+    probe = None
+    if model_args.linear_probe:
+        saved = os.path.join(training_args.output_dir, PROBE_DIR)
+        if last_checkpoint and os.path.isfile(os.path.join(saved, "head.safetensors")):
+            from safetensors.torch import load_file
+
+            probe = Probe(ProbePhase.read_from(saved), load_file(os.path.join(saved, "head.safetensors")))
+            probe.metrics = probe.phase.metrics()
+        else:
+            model.to(training_args.device)
+            samples = int(round(data_args.max_length_seconds * SAMPLING_RATE))
+            rows, starts = clip_pieces(data.train_split, samples)
+            labels = [data.train_split["label"][row] for row in rows]
+            fit = fit_linear_probe(model, AudioCollator(extractor), read_pieces(data.train_split, rows, starts, samples),
+                                   labels, len(data.class_names), training_args.seed,
+                                   training_args.per_device_eval_batch_size)
+            probe = Probe(ProbePhase(method="closed_form", train_examples=fit.train_examples, seconds=fit.seconds),
+                          head_state(model))
+    if model_args.freeze_base_model:
+        trainable = freeze_base_model(model)
+        logger.info("--freeze_base_model: %d parameters of the head train, the encoder is frozen", trainable)
+    return probe
+
+
+def score_probe(trainer, probe: Probe | None, training_args) -> Probe | None:
+    """The probe's scores on the evaluation split, before any training (the reference fine-tuning must beat), saved
+    in --output_dir with its head so that a resumed run compares with the same probe."""
+    if probe is None or probe.metrics or not len(trainer.eval_dataset):
+        return probe
+    probe.metrics = trainer.evaluate(metric_key_prefix="probe")
+    probe.phase = replace(probe.phase, validation_video_accuracy=probe.metrics.get("probe_video_accuracy"),
+                          validation_accuracy=probe.metrics.get("probe_accuracy"),
+                          metric=_metric(training_args),
+                          validation_metric=probe.metrics.get(f"probe_{_metric(training_args)}"))
+    if trainer.is_world_process_zero():
+        from safetensors.torch import save_file
+
+        folder = os.path.join(training_args.output_dir, PROBE_DIR)
+        os.makedirs(folder, exist_ok=True)
+        save_file(probe.head, os.path.join(folder, "head.safetensors"))
+        probe.phase.write_to(folder)
+    logger.info("linear probe on %s: %s", trainer.args.eval_strategy, {k: round(v, 4) for k, v in probe.metrics.items()
+                                                                      if isinstance(v, float)})
+    return probe
+
+
+def _metric(training_args) -> str:
+    return (training_args.metric_for_best_model or "loss").removeprefix("eval_")
+
+
+def keep_the_better(trainer, probe: Probe | None, results: dict, record: RunRecord, model_args, data_args,
+                    training_args, data: TrainData) -> tuple[dict, RunRecord]:
+    """Never worse than the start: when fine-tuning never beat the probe on the evaluation split
+    (``--metric_for_best_model``; a tie keeps the probe), the probe (the base encoder with the fitted head) is what
+    the run keeps and saves, and the record says so."""
+    if probe is None:
+        return results, record
+    metric = _metric(training_args)
+    before, after = probe.metrics.get(f"probe_{metric}"), results.get(f"eval_{metric}")
+    trained = training_args.do_train and trains(training_args)
+    if before is None or after is None:
+        keep = not trained
+        reason = "no evaluation split to compare on" if before is None else "the run was not evaluated"
+    else:
+        better = after > before if training_args.greater_is_better else after < before
+        keep = not trained or not better
+        reason = f"fine-tuned {metric} {after:.4f} vs probe {before:.4f}"
+    phase = replace(probe.phase, best_fine_tuned_metric=after if trained else None, kept_probe=keep)
+    if keep and trained:
+        logger.warning("fine-tuning never beat the linear probe on %s (%s): keeping the probe (frozen base encoder "
+                       "+ fitted head)", data_args.eval_split_name, reason)
+        base, _ = load_model_and_extractor(model_args, data_args, data.class_names)
+        base.load_state_dict(probe.head, strict=False)
+        trainer.model.load_state_dict(base.state_dict())
+        if trainer.is_world_process_zero():
+            trainer.save_model()
+        scores = trainer.evaluate()
+        trainer.save_metrics("eval", scores)
+        results = {**results, **scores}
+    else:
+        logger.info("linear probe, then fine-tuning: %s; keeping the %s", reason,
+                    "probe" if keep else "fine-tuned model")
+    return results, replace(record, probe=phase)
+
+
+def trains(training_args) -> bool:
+    """Whether the recipe takes any optimiser step (``--num_train_epochs 0`` keeps the linear probe alone)."""
+    return training_args.max_steps > 0 or training_args.num_train_epochs > 0
+
+
 def loss_weights(data_args, data: TrainData):
     """``--class_weighting balanced``: class weights counted over the training crops of an epoch (a 30-s row of a
     dataset of 10-s clips is 3 of them), read from the crop index without decoding audio; None otherwise."""
@@ -259,7 +371,9 @@ def train_and_evaluate(trainer, training_args, last_checkpoint: str | None) -> t
     """Train (resuming from ``last_checkpoint`` or ``--resume_from_checkpoint``), save the model, then evaluate;
     returns the metrics and the training wall time."""
     results, train_runtime = {}, None
-    if training_args.do_train:
+    if training_args.do_train and not trains(training_args):
+        trainer.save_model()                            # nothing to train: the model as it is (a linear probe)
+    elif training_args.do_train:
         started = time.perf_counter()
         train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint or last_checkpoint)
         train_runtime = round(time.perf_counter() - started, 2)

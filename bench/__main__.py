@@ -25,8 +25,9 @@ from common.jsonl import atomic_write_json
 
 STAGES = ("download", "prepare", "train", "eval", "predict", "leakage", "chaos")
 # Stages run only when --only names them, and the module of each.
-EXTRA_STAGES = {"train-gpu": "bench.gpu", "recipes": "bench.bench_recipes", "demo-choice": "bench.bench_demo_choice",
-                "recipes-10s": "bench.bench_recipes_10s", "crops": "bench.bench_crops"}
+EXTRA_STAGES = {"train-gpu": "bench.gpu", "recipes": "bench.bench_recipes", "levers": "bench.bench_levers",
+                "demo-choice": "bench.bench_demo_choice", "recipes-10s": "bench.bench_recipes_10s",
+                "crops": "bench.bench_crops"}
 logger = logging.getLogger("bench")
 
 

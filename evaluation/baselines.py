@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
 from common.contract.evaluation import BaselineProtocol, SystemScores
-from common.data import clip_array
+from common.data import clip_array, clip_pieces, read_pieces
 from evaluation.metrics import majority_class
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def clip_arrays(split) -> Iterator[np.ndarray]:
 
 @dataclass
 class TrainPieces:
-    """The training split cut into clips of the evaluated length: which row and where each piece comes from."""
+    """The training split cut into clips of the evaluated length (``common.data.clip_pieces``)."""
     split: object
     rows: list[int]               # the train row of each piece
     starts: list[int]             # its first sample in that row
@@ -81,28 +81,17 @@ class TrainPieces:
 
     def arrays(self) -> Iterator[np.ndarray]:
         """Each piece, read by seeking inside its row's FLAC (only its own samples are decoded)."""
-        cells = self.split.select_columns(["audio"])
-        for row, start in zip(self.rows, self.starts):
-            yield clip_array(cells[row]["audio"], start=start, frames=self.samples or -1)
+        return read_pieces(self.split, self.rows, self.starts, self.samples)
 
     def __len__(self) -> int:
         return len(self.rows)
 
 
 def train_pieces(split, clip_samples: int | None) -> TrainPieces:
-    """The rows of ``split`` cut into ``clip_samples`` pieces, back to back (what a row holds past its last whole
-    piece is left out, as prepare leaves a video's remainder out of its clips); ``None`` keeps each row whole.
-    Lengths come from the FLAC headers: nothing is decoded here."""
-    from common.audio import audio_bytes_frames
-
-    rows, starts, labels = [], [], []
-    for index, (cell, label) in enumerate(zip(split.select_columns(["audio"])["audio"], split["label"])):
-        n = audio_bytes_frames(cell["bytes"], name=f"train row {index}")
-        offsets = [0] if clip_samples is None else list(range(0, max(n - clip_samples + 1, 0), clip_samples)) or [0]
-        rows += [index] * len(offsets)
-        starts += offsets
-        labels += [int(label)] * len(offsets)
-    return TrainPieces(split, rows, starts, clip_samples, np.asarray(labels, dtype=np.int64))
+    """The rows of ``split`` cut into ``clip_samples`` pieces, back to back; ``None`` keeps each row whole."""
+    rows, starts = clip_pieces(split, clip_samples)
+    labels = np.asarray(split["label"], dtype=np.int64)[rows] if rows else np.zeros(0, np.int64)
+    return TrainPieces(split, rows, starts, clip_samples, labels)
 
 
 CLASSIFIERS = ("logistic_regression", "random_forest")

@@ -76,6 +76,18 @@ class ModelArguments:
         metadata={"help": "Spectrogram models (AST, Whisper): during training, mask one band of time and one of "
                           "frequency per example, each up to this fraction of the input (SpecAugment-style; e.g. 0.1). "
                           "0: off. Waveform models have their own (the config's mask_time_prob)."})
+    linear_probe: bool = field(
+        default=False,
+        metadata={"help": "Linear probe, then fine-tune (LP-FT): before training, fit the model's own head in closed "
+                          "form (a logistic regression on the frozen encoder's pooled features of the train rows cut "
+                          "into --max_length_seconds clips) and start fine-tuning from it. The probe is scored on "
+                          "the evaluation split first; when fine-tuning never beats it there "
+                          "(--metric_for_best_model), the run keeps the probe (frozen encoder + fitted head) and "
+                          "says so. --num_train_epochs 0 keeps the probe alone."})
+    freeze_base_model: bool = field(
+        default=False,
+        metadata={"help": "Train the head alone (projector, classifier, layer weights): the encoder stays frozen. With "
+                          "--linear_probe, the head starts from the closed-form fit."})
     allow_resume_changes: bool = field(
         default=False,
         metadata={"help": "Resume an unfinished run in --output_dir even when its configuration or dataset differ "

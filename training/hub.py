@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 # Checkpoints are for resuming here, not for users of the model; training_args.bin is a pickle.
 IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", "incomplete-checkpoint-*", "incomplete-checkpoint-*/**",
-                   "runs/**", "training_args.bin", ".*"]
+                   "runs/**", "training_args.bin", "linear_probe/**", "resume_config.json", ".*"]
 
 
 def push_run(run_dir, repo_id: str, token: str | None = None, private: bool | None = None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from common.contract.base import Part, Record, doc
 from common.contract.dataset import DatasetBuild, PrepareStats
@@ -78,17 +78,40 @@ class Hardware(Part):
 @dataclass(frozen=True)
 class ProbePhase(Part):
     """The head fitted on the frozen encoder before fine-tuning (``--linear_probe``), and whether it was kept."""
-    method: str = field(metadata=doc("`closed_form` (a logistic regression on frozen pooled embeddings, loaded into "
-                                     "the model's head)"))
-    train_examples: int = field(metadata=doc("clips the head was fitted on"))
+    method: str = field(metadata=doc("`closed_form`: a logistic regression on the frozen encoder's pooled features, "
+                                     "written into the model's own head"))
+    train_examples: int = field(metadata=doc("clips the head was fitted on (train rows cut into crop-length clips)"))
+    seconds: float = field(default=0.0, metadata=doc("seconds the fit took (embedding included)"))
     validation_video_accuracy: float | None = field(default=None, metadata=doc(
-        "video accuracy on the evaluation split with the probe head (null: no evaluation split)"))
-    validation_accuracy: float | None = field(default=None, metadata=doc("clip accuracy there"))
-    best_fine_tuned_video_accuracy: float | None = field(default=None, metadata=doc(
-        "the best video accuracy fine-tuning reached there (null: not fine-tuned)"))
+        "the probe's video accuracy on the evaluation split (null: no evaluation split)"))
+    validation_accuracy: float | None = field(default=None, metadata=doc("its clip accuracy there"))
+    metric: str | None = field(default=None, metadata=doc("the metric compared (--metric_for_best_model)"))
+    validation_metric: float | None = field(default=None, metadata=doc(
+        "the probe's value of that metric on the evaluation split: what fine-tuning had to beat"))
+    best_fine_tuned_metric: float | None = field(default=None, metadata=doc(
+        "the same metric of the model fine-tuning ended with (null: not fine-tuned)"))
     kept_probe: bool = field(default=False, metadata=doc(
-        "the saved model is the probe (fine-tuning never beat it on the evaluation split)"))
-    seconds: float = field(default=0.0, metadata=doc("seconds the probe took (embedding and fit)"))
+        "the saved model is the probe (the base encoder with the fitted head): fine-tuning never beat it"))
+
+    FILE: ClassVar[str] = "phase.json"
+
+    def metrics(self) -> dict[str, float]:
+        """The probe's evaluation scores as the Trainer names them (``probe_*``)."""
+        values = {"probe_video_accuracy": self.validation_video_accuracy, "probe_accuracy": self.validation_accuracy,
+                  f"probe_{self.metric}": self.validation_metric}
+        return {k: v for k, v in values.items() if v is not None}
+
+    def write_to(self, folder) -> None:
+        from common.jsonl import atomic_write_json
+
+        atomic_write_json(Path(folder) / self.FILE, self.to_json())
+
+    @classmethod
+    def read_from(cls, folder) -> "ProbePhase":
+        import json
+
+        path = Path(folder) / cls.FILE
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
 
 
 @dataclass(frozen=True)
