@@ -129,7 +129,7 @@ def train_arm(dataset: Path, model: Path, out: Path, seed: int, extra: list[str]
     """One run of the shipped Whisper recipe on a CPU (``epochs`` epochs) with ``extra`` flags, scored on test; its
     compute: wall seconds of the whole run (the probe's fit included) and the optimiser steps taken."""
     import train
-    from common.contract import RunRecord
+    from common.contract import RUN_CONFIG, RunRecord
 
     started = time.perf_counter()
     train.run([str(RECIPE), "--model_name_or_path", str(model), "--dataset_name", str(dataset), "--output_dir",
@@ -137,7 +137,7 @@ def train_arm(dataset: Path, model: Path, out: Path, seed: int, extra: list[str]
                "--precision", "fp32", "--dataloader_num_workers", "0", "--save_total_limit", "1",
                "--logging_strategy", "epoch", *extra])
     wall = time.perf_counter() - started
-    record = RunRecord.read(out / "run_config.json")
+    record = RunRecord.read(out / RUN_CONFIG)
     state = (out / "trainer_state.json")
     steps = 0
     if state.is_file():
@@ -146,7 +146,7 @@ def train_arm(dataset: Path, model: Path, out: Path, seed: int, extra: list[str]
         steps = int(json.loads(state.read_text()).get("global_step") or 0)
     probe = record.probe
     return {**score_test(out, dataset, record.eval_window_seconds), "run_s": round(wall, 1), "steps": steps,
-            "kept_probe": bool(probe and probe.kept_probe),
+            "probe_kept": bool(probe and probe.kept_probe),
             "probe_s": probe.seconds if probe else 0.0}
 
 
@@ -240,7 +240,7 @@ def arm_rows(name: str, model: str, runs: list[dict]) -> list[dict]:
             {"figure": f"{model}, {name}: compute per run (wall s on 2 CPU cores; optimiser steps; probe fit s)",
              "value": round(float(np.mean([r["run_s"] for r in runs])), 1), "unit": "s",
              "reference": f"{np.mean([r['steps'] for r in runs]):.0f} steps, probe {np.mean([r['probe_s'] for r in runs]):.1f} s"
-                          + (f", probe kept in {sum(r['kept_probe'] for r in runs)} of {len(runs)}"
+                          + (f", probe kept in {sum(r['probe_kept'] for r in runs)} of {len(runs)}"
                              if name == "LP-FT" else ""), "ratio": None, "target": None}]
 
 

@@ -15,11 +15,13 @@ import logging
 
 from huggingface_hub import HfApi
 
+from common.contract import RESUME_CONFIG
+
 logger = logging.getLogger(__name__)
 
 # Checkpoints are for resuming here, not for users of the model; training_args.bin is a pickle.
 IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", "incomplete-checkpoint-*", "incomplete-checkpoint-*/**",
-                   "runs/**", "training_args.bin", "linear_probe/**", "resume_config.json", ".*"]
+                   "runs/**", "training_args.bin", "linear_probe/**", RESUME_CONFIG, ".*"]
 
 
 def push_run(run_dir, repo_id: str, token: str | None = None, private: bool | None = None,
