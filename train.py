@@ -30,7 +30,7 @@ from common.contract.run import CropPlan, ProbePhase
 from common.data import clip_pieces, load_prepared, read_pieces
 from common.hub import check_hub_push
 from common.jsonl import atomic_write_text
-from common.modeling import load_feature_extractor, load_model
+from common.modeling import load_feature_extractor, load_model, min_input_samples
 from common.runs import write_curves
 from common.seed import set_seed
 from training.args import PROG, WHISPER_SECONDS, parse_args
@@ -259,7 +259,8 @@ def linear_probe(model, extractor, model_args, data_args, training_args, data: T
             samples = int(round(data_args.max_length_seconds * SAMPLING_RATE))
             rows, starts = clip_pieces(data.train_split, samples)
             labels = [data.train_split["label"][row] for row in rows]
-            fit = fit_linear_probe(model, AudioCollator(extractor), read_pieces(data.train_split, rows, starts, samples),
+            collate = AudioCollator(extractor, min_input_samples(model.config))
+            fit = fit_linear_probe(model, collate, read_pieces(data.train_split, rows, starts, samples),
                                    labels, len(data.class_names), training_args.seed,
                                    training_args.per_device_eval_batch_size)
             probe = Probe(ProbePhase(method="closed_form", train_examples=fit.train_examples, seconds=fit.seconds),
@@ -356,7 +357,7 @@ def build_trainer(model, extractor, model_args, data_args, training_args, data: 
         args=training_args,
         train_dataset=data.train,
         eval_dataset=data.eval,
-        data_collator=AudioCollator(extractor),
+        data_collator=AudioCollator(extractor, min_input_samples(model.config)),
         processing_class=extractor,
         compute_metrics=ClipMetrics(data.eval.with_format(None)["row"], n_classes=len(data.class_names),
                                     video_of_clip=data.eval_videos),

@@ -36,6 +36,34 @@ class AudioError(ExpectedError, RuntimeError):
     """A file that ffmpeg/soundfile cannot read; the message names the file and what went wrong."""
 
 
+class ChildStopped(AudioError):
+    """ffmpeg or ffprobe was stopped by a signal (Ctrl-C reaching the process group, the OOM killer, a ``kill``):
+    nothing is known about the file; the work is worth doing again."""
+
+
+def stopped_by_signal(returncode: int, program: str, path, stderr: str = "") -> None:
+    """Raise ``ChildStopped`` naming ``program``, the signal and ``path`` when a child ended by a signal: killed (a
+    negative status), or ffmpeg's own way of ending on SIGINT/SIGTERM: status 255 (fftools: ``received_nb_signals ?
+    255 : ...``; its "Exiting normally, received signal N" is info-level, so ``-loglevel error`` hides it). Its
+    output then holds whatever it had written: a short file that is nobody's fault."""
+    import re
+    import signal
+
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+    elif returncode == 255 and program.startswith("ffmpeg"):
+        match = re.search(r"received signal (\d+)", stderr or "")
+        name = signal.Signals(int(match.group(1))).name if match and int(match.group(1)) in (2, 15) else \
+            "SIGINT or SIGTERM (exit status 255)"
+    else:
+        return
+    raise ChildStopped(f"{path}: {program} was stopped by {name} (killed by a signal): nothing is known about "
+                       "the file; run the same command again")
+
+
 class FfmpegMissing(ExpectedError, RuntimeError):
     """ffmpeg or ffprobe is not on PATH; the message says how to install it."""
 
@@ -72,6 +100,7 @@ def probe(path: str | os.PathLike, timeout_s: float = 120.0) -> dict:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s * 2)
     except subprocess.TimeoutExpired as exc:
         raise AudioError(f"{path}: ffprobe gave no answer within {timeout_s * 2:.0f} s") from exc
+    stopped_by_signal(proc.returncode, "ffprobe", path, proc.stderr)
     if proc.returncode != 0:
         raise AudioError(f"{path}: ffprobe failed: {proc.stderr.strip()[-300:] or 'no output'}")
     info = json.loads(proc.stdout or "{}")
@@ -110,6 +139,9 @@ def convert_to_flac(src, dst, start_s: float | None = None, duration_s: float | 
            *_ffmpeg_input_args(src, start_s, duration_s),
            "-vn", "-ac", "1", "-ar", str(sampling_rate), "-sample_fmt", "s16", "-c:a", "flac", str(tmp)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode < 0 or proc.returncode == 255:
+        tmp.unlink(missing_ok=True)
+        stopped_by_signal(proc.returncode, "ffmpeg", src, proc.stderr)
     if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
         tmp.unlink(missing_ok=True)
         raise AudioError(f"{src}: ffmpeg could not convert it to FLAC: {proc.stderr.strip()[-300:] or 'empty output'}")

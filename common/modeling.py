@@ -87,11 +87,19 @@ def pick_device(name: str) -> str:
     return name
 
 
-def load_feature_extractor(name_or_path: str, **kwargs):
-    """``AutoFeatureExtractor`` checked to expect 16 kHz audio; ``kwargs`` go to ``from_pretrained`` (revision...)."""
+def load_feature_extractor(name_or_path: str, chunk_length: int | None = None, **kwargs):
+    """``AutoFeatureExtractor`` checked to expect 16 kHz audio; ``kwargs`` go to ``from_pretrained`` (revision...).
+    ``chunk_length`` (Whisper) sets the seconds its features are padded to, also for a checkpoint whose
+    ``preprocessor_config.json`` does not name it (``from_pretrained`` overrides only the keys a file holds)."""
     from transformers import AutoFeatureExtractor
 
     extractor = AutoFeatureExtractor.from_pretrained(name_or_path, **kwargs)
+    if chunk_length is not None and getattr(extractor, "chunk_length", None) != chunk_length:
+        extractor = type(extractor)(feature_size=extractor.feature_size, sampling_rate=extractor.sampling_rate,
+                                    hop_length=extractor.hop_length, chunk_length=chunk_length,
+                                    n_fft=extractor.n_fft, padding_value=extractor.padding_value,
+                                    dither=getattr(extractor, "dither", 0.0),
+                                    return_attention_mask=extractor.return_attention_mask)
     if getattr(extractor, "sampling_rate", SAMPLING_RATE) != SAMPLING_RATE:
         raise ValueError(
             f"{name_or_path}: its feature extractor expects {extractor.sampling_rate} Hz audio; "
@@ -134,26 +142,61 @@ def input_kind(extractor) -> str:
     return "waveform"
 
 
-def featurize(extractor, arrays: Sequence[np.ndarray]):
+# The shortest input every supported encoder takes: one 25-ms analysis frame of AST's and Whisper's log-mel features.
+MIN_INPUT_SAMPLES = 400
+MIN_WINDOW_SECONDS = MIN_INPUT_SAMPLES / SAMPLING_RATE      # the shortest --window-seconds eval and predict take
+
+
+def min_input_samples(config) -> int:
+    """The fewest samples ``config``'s model computes on: a waveform encoder's convolutional receptive field plus one
+    stride (two output frames: group norm needs more than one), at least ``MIN_INPUT_SAMPLES``; wav2vec2-base: 720
+    (45 ms). Shorter inputs are padded with silence to it (``featurize``), never handed to the model."""
+    if not hasattr(config, "conv_kernel"):
+        return MIN_INPUT_SAMPLES
+    field, jump = 1, 1
+    for kernel, stride in zip(config.conv_kernel, config.conv_stride):
+        field += (kernel - 1) * jump
+        jump *= stride
+    return max(MIN_INPUT_SAMPLES, field + jump)
+
+
+def takes_padding(extractor) -> bool:
+    """Whether inputs of different lengths can share a batch without changing each other's outputs: spectrogram
+    extractors give every input its own fixed-size features, and waveform models whose extractor returns an
+    attention mask mask the padding. Group-norm wav2vec2 (wav2vec2-base) takes no mask: its first layer normalises
+    over time, padding included, so unequal inputs must not share a batch (``predict_windows`` keeps them apart)."""
+    return input_kind(extractor) == "spectrogram" or bool(getattr(extractor, "return_attention_mask", False))
+
+
+def _normalised(samples: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance over the input's own samples: the waveform extractors' ``do_normalize``, computed
+    before padding (theirs runs after it when they return no mask, so the padding would shift the statistics)."""
+    return ((samples - samples.mean()) / np.sqrt(samples.var() + 1e-7)).astype(np.float32)
+
+
+def featurize(extractor, arrays: Sequence[np.ndarray], min_samples: int = 0):
     """Turn a batch of 16 kHz float arrays into model inputs (``BatchFeature`` of torch tensors).
 
-    Waveform extractors pad to the longest array and return an attention mask only when the extractor's own
-    policy says so. Spectrogram extractors produce their fixed input size (AST: ``max_length`` frames; Whisper:
-    30 s); for Whisper an ``attention_mask`` over the real frames is returned so pooling can ignore padding.
+    An array shorter than ``min_samples`` (``min_input_samples`` of the model) is padded with silence to it first.
+    Waveform extractors: each array is normalised on its own samples (when the extractor normalises), then padded to
+    the longest, with an attention mask only when the extractor's own policy says so. Spectrogram extractors produce
+    their fixed input size (AST: ``max_length`` frames; Whisper: ``chunk_length``); for Whisper an
+    ``attention_mask`` over the real frames is returned so pooling can ignore padding.
     """
     arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+    arrays = [np.pad(a, (0, min_samples - len(a))) if len(a) < min_samples else a for a in arrays]
     name = type(extractor).__name__
     if "Whisper" in name:
         return extractor(arrays, sampling_rate=SAMPLING_RATE, return_tensors="pt", return_attention_mask=True)
     if input_kind(extractor) == "spectrogram":
         return extractor(arrays, sampling_rate=SAMPLING_RATE, return_tensors="pt")
-    return extractor(
-        arrays,
-        sampling_rate=SAMPLING_RATE,
-        padding="longest",
-        return_attention_mask=bool(getattr(extractor, "return_attention_mask", False)),
-        return_tensors="pt",
-    )
+    from transformers import BatchFeature
+
+    if getattr(extractor, "do_normalize", False):
+        arrays = [_normalised(a) for a in arrays]
+    return extractor.pad(BatchFeature({"input_values": arrays}), padding="longest",
+                         return_attention_mask=bool(getattr(extractor, "return_attention_mask", False)),
+                         return_tensors="pt")
 
 
 def window_bounds(n_samples: int, window_samples: int, hop_samples: int | None = None) -> list[tuple[int, int]]:
@@ -246,18 +289,26 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
 def predict_windows(model, extractor, arrays: Iterable[np.ndarray], window_s: float, hop_s: float | None = None,
                     batch_size: int = 8, return_embeddings: bool = False, device=None) -> WindowPredictions:
     """Logits (and optionally pooled embeddings) for fixed windows over each array, in bounded memory:
-    only ``batch_size`` windows are featurized and run at a time, whatever the length of the inputs. A window longer
-    than a Whisper extractor's ``chunk_length`` (the input its run was trained on) is an error: it would be cut."""
+    only ``batch_size`` windows are featurized and run at a time, whatever the length of the inputs. A window's
+    logits do not depend on what it is batched with: for a model that takes no attention mask only windows of one
+    length share a batch (``takes_padding``). Windows shorter than the model's receptive field are padded to it
+    (``min_input_samples``). A window longer than a Whisper extractor's ``chunk_length`` (the input its run was
+    trained on) is an error: it would be cut."""
     check_window_fits(extractor, window_s)
     device = device or next(model.parameters()).device
     model.eval()
     window = int(round(window_s * SAMPLING_RATE))
     hop = int(round((hop_s or window_s) * SAMPLING_RATE))
-    logits, clips, starts, ends, embeds = [], [], [], [], []
-    batch, batch_meta = [], []
+    minimum = min_input_samples(model.config)
+    one_length = not takes_padding(extractor)
+    logits, embeds, order = [], [], []
+    meta: list[tuple[int, int, int]] = []      # (clip, start, end) of each window, in input order
+    batches: dict[int, list[int]] = {}         # length (or 0: any) -> indices into meta of the windows waiting
+    samples_of: dict[int, np.ndarray] = {}
 
-    def flush():
-        inputs = featurize(extractor, batch).to(device)
+    def flush(key):
+        indices = batches.pop(key)
+        inputs = featurize(extractor, [samples_of.pop(i) for i in indices], minimum).to(device)
         # Whisper's classifier takes no attention mask; the mask is kept for pooling the embeddings only.
         model_inputs = {k: v for k, v in inputs.items() if not (k == "attention_mask" and "input_features" in inputs)}
         out = model(**model_inputs, output_hidden_states=return_embeddings)
@@ -265,23 +316,27 @@ def predict_windows(model, extractor, arrays: Iterable[np.ndarray], window_s: fl
         if return_embeddings:
             hidden = out.hidden_states[-1]
             embeds.append(mean_pool(hidden, _real_frame_mask(model, inputs, hidden.shape[1])).float().cpu().numpy())
-        for clip, s, e in batch_meta:
-            clips.append(clip), starts.append(s / SAMPLING_RATE), ends.append(e / SAMPLING_RATE)
-        batch.clear(), batch_meta.clear()
+        order.extend(indices)
 
     for clip, array in enumerate(arrays):
         for s, samples in iter_windows([array], window, hop):
-            batch.append(samples)
-            batch_meta.append((clip, s, s + len(samples)))
-            if len(batch) == batch_size:
-                flush()
-    if batch:
-        flush()
+            key = len(samples) if one_length else 0
+            samples_of[len(meta)] = samples
+            batches.setdefault(key, []).append(len(meta))
+            meta.append((clip, s, s + len(samples)))
+            if len(batches[key]) == batch_size:
+                flush(key)
+            elif len(samples_of) >= 4 * batch_size:     # many lengths waiting: memory stays bounded
+                flush(max(batches, key=lambda k: len(batches[k])))
+    for key in list(batches):
+        flush(key)
     n_labels = model.config.num_labels
+    back = np.argsort(np.asarray(order, dtype=np.int64), kind="stable")     # the windows in input order again
+    clips, starts, ends = (np.asarray([m[i] for m in meta]) for i in range(3)) if meta else (np.zeros(0),) * 3
     return WindowPredictions(
-        logits=np.concatenate(logits) if logits else np.zeros((0, n_labels), np.float32),
+        logits=np.concatenate(logits)[back] if logits else np.zeros((0, n_labels), np.float32),
         clip_index=np.asarray(clips, dtype=np.int64),
-        start_s=np.asarray(starts, dtype=np.float64),
-        end_s=np.asarray(ends, dtype=np.float64),
-        embeddings=(np.concatenate(embeds) if embeds else None) if return_embeddings else None,
+        start_s=np.asarray(starts, dtype=np.float64) / SAMPLING_RATE,
+        end_s=np.asarray(ends, dtype=np.float64) / SAMPLING_RATE,
+        embeddings=(np.concatenate(embeds)[back] if embeds else None) if return_embeddings else None,
     )

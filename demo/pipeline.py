@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.cli import format_table
+from common.values import check_number
 from common.contract import MANIFEST
 
 logger = logging.getLogger("demo")
@@ -60,9 +61,22 @@ class DemoConfig:
     def __post_init__(self):
         if self.videos_per_class < 3:
             raise ValueError(f"--videos-per-class {self.videos_per_class}: expected at least 3 (one per split)")
+        check_number("--videos-per-class", self.videos_per_class, minimum=3, maximum=1000, integer=True,
+                     allow_none=False)
+        for flag, value in (("--min-seconds", self.min_seconds), ("--max-seconds", self.max_seconds)):
+            check_number(flag, value, minimum=0, maximum=36_000, above=True, allow_none=False)
         if not 0 < self.min_seconds <= self.max_seconds:
             raise ValueError(f"--min-seconds {self.min_seconds} / --max-seconds {self.max_seconds}: expected "
                              "0 < min <= max")
+        check_number("--max-seconds-per-video", self.max_seconds_per_video, minimum=0, maximum=36_000,
+                     allow_none=False)
+        check_number("--clip-seconds", self.clip_seconds, minimum=0.025, maximum=3600, allow_none=False)
+        check_number("--max-clips-per-video", self.max_clips_per_video, minimum=0, integer=True, allow_none=False)
+        check_number("--epochs", self.epochs, minimum=0, maximum=1e4, allow_none=False)
+        check_number("--port", self.port, minimum=0, maximum=65535, integer=True, allow_none=False)
+        check_number("--workers", self.workers, minimum=1, maximum=64, integer=True, allow_none=False)
+        check_number("--bootstrap", self.bootstrap, minimum=10, maximum=100_000, integer=True, allow_none=False)
+        check_number("--seed", self.seed, minimum=0, integer=True, allow_none=False)
         if self.videos_per_channel < 1:
             raise ValueError(f"--videos-per-channel {self.videos_per_channel}: expected at least 1")
         if self.group_by not in GROUP_BY:

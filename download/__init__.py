@@ -10,4 +10,5 @@ Example::
 from download.ids import check_safe_id, generic_id, parse_link
 from download.listing import ClassifiedListing, ListingError, ListingRow, Video, classify_listing, read_listing
 from download.downloader import DownloadConfig, DownloadSummary, audio_is_intact, download_videos, latest_records
-from download.errors import BotCheckError, FatalError, classify_error
+from download.errors import BotCheckError, FatalError
+from download.policy import classify, classify_error

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from common.contract import MANIFEST
 from common.cli import LoggingArguments, description_of, format_table, parse_config, run_cli, setup_logging
 from download.downloader import DownloadConfig, download_videos
-from download.check import CHECK_VIDEO, environment_report, listing_endpoints, reach_hosts, youtube_extraction
+from download.check import environment_report, listing_endpoints, reach_hosts, youtube_extraction
 from download.ids import SHORT_HOSTS, YOUTUBE_HOSTS
 from download.listing import classify_listing, listing_table, read_listing
 
@@ -44,8 +44,6 @@ class DownloadInputs:
         "help": "With --check: also extract one public YouTube video with this run's options (cookies, extractor "
                 "args, proxy) and say what YouTube answered, and connect once to each other host of "
                 "--listing/--urls."})
-    check_video: str = field(default=CHECK_VIDEO, metadata={
-        "help": "The YouTube video --check --online extracts."})
 
     def __post_init__(self):
         if self.online and not self.check:
@@ -82,6 +80,9 @@ def run(argv=None) -> int:
     if not config.dry_run:
         print()
         print(summary.table())
+        if len(summary.proxies) > 1 or config.proxy_file or config.proxy:
+            print()
+            print(summary.proxy_table())
         print(f"\n{summary.attempted} fetched this run, {summary.skipped} already done; manifest: "
               f"{Path(inputs.out) / MANIFEST}")
     return 0
@@ -95,7 +96,7 @@ def check(inputs: DownloadInputs, config: DownloadConfig) -> int:
     lines, warnings = environment_report(config, youtube=youtube)
     if inputs.online:
         if youtube:
-            yt_lines, yt_warnings = youtube_extraction(config, inputs.check_video)
+            yt_lines, yt_warnings = youtube_extraction(config, config.check_video)
             lines, warnings = lines + yt_lines, warnings + yt_warnings
         others = [u for u in urls if urlsplit(u).hostname not in YOUTUBE_HOSTS | SHORT_HOSTS]
         if others:

@@ -28,11 +28,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from common.provenance import ffmpeg_version, package_versions
+from download.policy import CHECK_VIDEO
 from download.ytdlp import js_runtime_info, youtube_readiness
 
 DEFAULT_HOST = "www.youtube.com"
-# "Me at the zoo" (2005), YouTube's first video: public, short, everywhere; what --check --online extracts.
-CHECK_VIDEO = "https://www.youtube.com/watch?v=jNQXAC9IVRw"
 MAX_YTDLP_AGE_DAYS = 60
 CHALLENGE_FAILED = ("n challenge solving failed", "signature solving failed")
 
@@ -133,7 +132,7 @@ def youtube_extraction(config, url: str = CHECK_VIDEO) -> tuple[list[str], list[
     from yt_dlp import YoutubeDL
     from yt_dlp.utils import DownloadError
 
-    from download.errors import ENVIRONMENT, PAUSE, STOP, classify_failure, is_network_failure
+    from download.policy import ENVIRONMENT, PAUSE, STOP, classify_failure, is_network_failure
     from download.ytdlp import choose_audio_format, worker_cookies, ydl_options
 
     lines, warnings = [], []

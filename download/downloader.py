@@ -15,42 +15,36 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
+import math
 import re
 import shutil
-import threading
-import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import soundfile as sf
-from tqdm import tqdm
 
-from common.audio import SAMPLING_RATE, AudioError, FfmpegMissing, convert_to_flac, require_ffmpeg
+from common.audio import SAMPLING_RATE, FfmpegMissing, require_ffmpeg
 from common.cli import format_table
-from common.ids import check_safe_id
-from common.contract import DownloadRecord, append_record, latest_download_records
+from common.contract import DownloadRecord, latest_download_records
 from common.jsonl import atomic_write_json
 from common.provenance import file_sha256, package_versions
+from common.values import check_number
+from download.attempt import Breakers, is_youtube
 from download.breaker import CircuitBreaker, EnvironmentBreaker
-from download.errors import (BOT_CHECK_HELP, COOKIES_ADVICE, ENVIRONMENT, PAUSE, STOP, VIDEO, BotCheckError, FatalError,
-                             RateLimited, RateLimitPause, classify_failure, is_network_failure)
-from download.ids import YOUTUBE_ID
+from download.errors import FatalError
 from download.listing import (ClassifiedListing, Video, classify_listing, listing_sha256, parse_categories, parse_shard,
                               read_listing, select_videos)
+from download.policy import CHECK_VIDEO
+from download.pool import PROXY_COLUMNS, Pool
 from download.repair import repair_rows, search_options, youtube_search
-from download.ytdlp import CACHE_DIR, CHANNEL_FIELDS, FETCH_CHOICES, media_seconds, passthrough_options, redact_url
+from download.ytdlp import FETCH_CHOICES, passthrough_options, redact_url
 
 logger = logging.getLogger(__name__)
 
 REPORT, REPAIRS, SUMMARY = "listing_report.json", "repairs.jsonl", "download_summary.json"
-# Decoded audio may end up to this much shorter than planned (codec priming/padding) and still be whole.
-LENGTH_TOLERANCE_S = 0.25
-MAX_BACKOFF_S = 300.0
+MAX_WORKERS = 64               # parallel downloads at most (YouTube wants 1; a loopback or CDN listing a few)
 # ytdlp_option keys whose values are secrets (redacted in download_summary_config.json).
 SECRET_KEYS = r"(?i)pass|token|secret|cookie|proxy|username"
 
@@ -88,10 +82,20 @@ class DownloadConfig:
     environment_breaker: int = field(default=5, metadata={"help": "Stop the run after this many videos in a row "
                                      "failed for this machine's or a YouTube change's reasons (formats hidden, "
                                      "HTTP 403, a broken client), with what to do; they stay retryable."})
-    rate_limit_wait: float = field(default=3600.0, metadata={"help": "Seconds the whole pool waits when YouTube "
-                                   "rate-limits the session (or HTTP 429 outlasts the back-off), then goes on."})
-    rate_limit_pauses: int = field(default=3, metadata={"help": "At most this many rate-limit waits per run; the "
-                                   "next rate limit stops the run with the resume command."})
+    rate_limit_wait: float = field(default=3600.0, metadata={"help": "Seconds a proxy (without proxies: the run) "
+                                   "waits when YouTube rate-limits its session (or HTTP 429 outlasts the back-off); "
+                                   "the other proxies go on meanwhile."})
+    rate_limit_pauses: int = field(default=3, metadata={"help": "At most this many rate-limit waits per proxy and "
+                                   "run; the next rate limit retires it (the last one: the run stops with the "
+                                   "resume command)."})
+    check_video: str = field(default=CHECK_VIDEO, metadata={
+        "help": "A YouTube video known to be fine: extracted with the run's options before a failure whose words "
+                "YouTube also uses for a blocked session or a change is recorded as the video's (and by --check "
+                "--online)."})
+    check_batch: int = field(default=10, metadata={"help": "Judge the held unsure failures of a proxy with one "
+                             "known-good extraction once this many wait."})
+    check_interval: float = field(default=600.0, metadata={"help": "... or once the first of them waited this many "
+                                  "seconds (and always when nothing else is left)."})
     retry_failed: bool = field(default=False, metadata={"help": "Try again videos that failed permanently before."})
     cookies: str | None = field(default=None, metadata={"help": "Netscape cookies.txt (for YouTube's bot check); "
                                 "each worker uses its own copy."})
@@ -100,9 +104,15 @@ class DownloadConfig:
     per_category: int | None = field(default=None, metadata={"help": "Stop fetching a category once this many "
                                      "videos succeeded."})
     categories: list[str] | None = field(default=None, metadata={
-        "help": "Only these categories, comma-separated (art_music,food).", "cli_type": str})
+        "help": "Only these categories: --categories art_music,food or --categories art_music food (a config "
+                "file: a list, or one comma-separated string).", "cli_type": str})
     shard: tuple[int, int] | None = field(default=None, metadata={
-        "help": "K/N: only the ids in shard K of N (1-based), for several machines on one listing.", "cli_type": str})
+        "help": "K/N: only the ids in shard K of N (1-based), for several machines on one listing; 'auto': this "
+                "task's shard from a Slurm job array or a Kubernetes Indexed Job (docs/scaling.md).",
+        "cli_type": str})
+    shard_count: int | None = field(default=None, metadata={
+        "help": "With --shard auto: the number of shards, where the environment does not say it (a Kubernetes "
+                "Indexed Job's completions; a Slurm array with gaps)."})
     repair_ids: bool = field(default=False, metadata={"help": "Search YouTube for the titles of damaged/#NAME? rows "
                              "to recover their ids (cached in DIR/repairs.jsonl)."})
     extractor_args: list[str] = field(default_factory=list, metadata={
@@ -110,6 +120,9 @@ class DownloadConfig:
                 "provider's 'youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416'."})
     proxy: str | None = field(default=None, metadata={"help": "yt-dlp's --proxy URL (http://, socks5://; user:pass@ "
                               "is redacted in the run's records)."})
+    proxy_file: str | None = field(default=None, metadata={
+        "help": "A file of proxy URLs, one per line ('#' comments; 'direct': this machine's own address): "
+                "--workers slots per proxy; a rate limit or a wall pauses or retires one proxy, not the run."})
     force_ipv4: bool = field(default=False, metadata={"help": "yt-dlp's --force-ipv4 (YouTube blocks some IPv6 "
                              "ranges first)."})
     source_address: str | None = field(default=None, metadata={"help": "yt-dlp's --source-address: the client IP "
@@ -119,36 +132,41 @@ class DownloadConfig:
     ytdlp_option: list[str] = field(default_factory=list, metadata={
         "help": "Any other YoutubeDL option as KEY=JSON, repeatable, e.g. 'geo_bypass_country=\"DE\"'."})
     dry_run: bool = field(default=False, metadata={"help": "Only read and classify the listing; no downloads."})
-    limit: int | None = field(default=None, metadata={"help": "At most this many videos in this run (for trials)."})
+    limit: int | None = field(default=None, metadata={"help": "At most this many videos in this run (for trials); "
+                              "0 or no --limit: every video."})
 
     def __post_init__(self):
         if self.section not in ("middle", "start"):
             raise ValueError(f"--section {self.section!r}: expected 'middle' or 'start'")
-        if self.max_seconds is not None and self.max_seconds < 0:
-            raise ValueError(f"--max-seconds {self.max_seconds}: expected a positive number (0 for whole videos)")
-        if self.workers < 1:
-            raise ValueError(f"--workers {self.workers}: expected 1 or more")
-        if self.per_category is not None and self.per_category < 1:
-            raise ValueError(f"--per-category {self.per_category}: expected 1 or more")
-        if isinstance(self.categories, str):
-            self.categories = parse_categories(self.categories)
+        check_number("--max-seconds", self.max_seconds, minimum=0, why="0 keeps whole videos")
+        check_number("--workers", self.workers, minimum=1, maximum=MAX_WORKERS, integer=True, allow_none=False)
+        check_number("--sleep", self.sleep, minimum=0)
+        check_number("--per-category", self.per_category, minimum=1, integer=True)
+        check_number("--limit", self.limit, minimum=0, integer=True, why="0 or no --limit: every video")
+        check_number("--check-batch", self.check_batch, minimum=1, integer=True, allow_none=False)
+        check_number("--check-interval", self.check_interval, minimum=0, allow_none=False)
+        check_number("--shard-count", self.shard_count, minimum=1, integer=True)
+        if self.shard_count is not None and str(self.shard).strip().lower() != "auto":
+            raise ValueError(f"--shard-count {self.shard_count}: goes with --shard auto (with --shard K/N, N is the "
+                             "count)")
+        self.proxy_urls = read_proxy_file(self.proxy_file, self.proxy)
+        for flag, value in (("--retries", self.retries), ("--http-retries", self.http_retries),
+                            ("--rate-limit-pauses", self.rate_limit_pauses)):
+            check_number(flag, value, minimum=0, integer=True, allow_none=False)
+        for flag, value in (("--backoff-s", self.backoff_s), ("--rate-limit-wait", self.rate_limit_wait)):
+            check_number(flag, value, minimum=0, allow_none=False)
+        for flag, value in (("--stall-timeout-s", self.stall_timeout_s), ("--socket-timeout-s", self.socket_timeout_s)):
+            check_number(flag, value, minimum=0, above=True, allow_none=False)
+        for flag, value in (("--breaker-start", self.breaker_start), ("--breaker-consecutive", self.breaker_consecutive),
+                            ("--environment-breaker", self.environment_breaker)):
+            check_number(flag, value, minimum=1, integer=True, allow_none=False)
+        self.categories = parse_categories(self.categories)
         if isinstance(self.shard, str):
-            self.shard = parse_shard(self.shard)
+            self.shard = parse_shard(self.shard, self.shard_count)
         if self.fetch not in FETCH_CHOICES:
             raise ValueError(f"--fetch {self.fetch!r}: expected one of {', '.join(FETCH_CHOICES)}")
         self.min_rate_bps = _parse_rate(self.section_min_rate)
         _parse_rate(self.limit_rate, "--limit-rate")  # checked here: inside a download it would fail every video
-        for flag, value in (("--retries", self.retries), ("--http-retries", self.http_retries),
-                            ("--backoff-s", self.backoff_s)):
-            if value < 0:
-                raise ValueError(f"{flag} {value}: expected 0 or more")
-        if self.breaker_start < 1 or self.breaker_consecutive < 1:
-            raise ValueError(f"--breaker-start {self.breaker_start} / --breaker-consecutive "
-                             f"{self.breaker_consecutive}: expected 1 or more")
-        if self.environment_breaker < 1 or self.rate_limit_pauses < 0 or self.rate_limit_wait < 0:
-            raise ValueError(f"--environment-breaker {self.environment_breaker} / --rate-limit-pauses "
-                             f"{self.rate_limit_pauses} / --rate-limit-wait {self.rate_limit_wait}: expected 1 or "
-                             "more / 0 or more / 0 or more")
         self.ytdlp_extra = passthrough_options(self.extractor_args, self.proxy, self.force_ipv4, self.source_address,
                                                self.remote_components, self.ytdlp_option)
         if self.cookies and not Path(self.cookies).is_file():
@@ -156,11 +174,46 @@ class DownloadConfig:
                              "a logged-in browser)")
 
 
+    def proxies(self) -> list[str | None]:
+        """The proxies the pool spreads its slots over (None: this machine's own address)."""
+        return list(self.proxy_urls)
+
+
+def read_proxy_file(path: str | None, proxy: str | None) -> list[str | None]:
+    """``--proxy-file``'s URLs (or ``[--proxy]``, or ``[None]``: no proxy); errors name the line."""
+    if not path:
+        return [proxy]
+    if proxy:
+        raise ValueError("give at most one of --proxy URL and --proxy-file FILE")
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--proxy-file {path}: cannot be read ({exc})") from exc
+    urls: list[str | None] = []
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        if text.lower() == "direct":
+            urls.append(None)
+            continue
+        if not re.fullmatch(r"(https?|socks4a?|socks5h?)://[^\s/]+(:\d+)?/?", text):
+            raise ValueError(f"--proxy-file {path} line {number}: {redact_url(text)!r} is not a proxy URL "
+                             "(expected http://HOST:PORT, socks5://USER:PASS@HOST:PORT or 'direct')")
+        if text in urls:
+            raise ValueError(f"--proxy-file {path} line {number}: {redact_url(text)} is listed twice")
+        urls.append(text)
+    if not urls:
+        raise ValueError(f"--proxy-file {path}: no proxy URL in it (one per line; 'direct' for this machine)")
+    return urls
+
+
 def recorded_config(config: DownloadConfig) -> dict:
     """The config as the run's records keep it: credentials in a proxy URL and secrets in passthrough options
     redacted."""
     record = asdict(config)
     record["proxy"] = redact_url(config.proxy)
+    record["proxy_urls"] = [redact_url(url) or "direct" for url in config.proxy_urls]
     record["ytdlp_option"] = [item.split("=", 1)[0] + "=***" if re.search(SECRET_KEYS, item.split("=", 1)[0])
                               else redact_url(item) for item in config.ytdlp_option]
     record["extractor_args"] = [re.sub(r"(po_token=)[^;]*", r"\1***", item) for item in config.extractor_args]
@@ -173,7 +226,7 @@ def _parse_rate(value, flag: str = "--section-min-rate") -> float:
         return 0.0
     from yt_dlp.utils import parse_bytes
     rate = parse_bytes(str(value)) if not isinstance(value, (int, float)) else value
-    if rate is None or rate < 0:
+    if rate is None or isinstance(rate, bool) or not math.isfinite(rate) or rate < 0:
         raise ValueError(f"{flag} {value!r}: expected bytes per second such as 48K or 1M (0: no limit)")
     return float(rate)
 
@@ -186,6 +239,11 @@ class DownloadSummary:
     attempted: int = 0                  # videos tried in this run
     skipped: int = 0                    # already done (ok and intact, or failed permanently)
     stopped: str | None = None          # why the run stopped early (fatal), else None
+    checks: int = 0                     # known-good extractions made to judge unsure failures
+    proxies: list[list] = field(default_factory=list)     # rows of PROXY_COLUMNS
+
+    def proxy_table(self) -> str:
+        return format_table(list(PROXY_COLUMNS), self.proxies)
 
     def per_category(self) -> list[list]:
         listed = self.listing.counts()
@@ -263,156 +321,6 @@ def _needs_work(out_dir: Path, record: DownloadRecord | None, retry_failed: bool
     return retry_failed or record.transient, None
 
 
-# ---------------------------------------------------------------- one video
-
-def _finish_audio(media, out_dir: Path, video: Video) -> tuple[str, float]:
-    """Convert to 16 kHz FLAC, cut to exactly the wanted number of samples, verify the length, rename into place."""
-    relative = f"audio/{check_safe_id(video.id)}.flac"
-    target = out_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staged = target.with_name(f".{video.id}.staged.flac")
-    try:
-        # half a second more than wanted, then an exact cut in samples: codec frames never decide the length
-        convert_to_flac(media.path, staged, start_s=media.offset_in_file_s or None,
-                        duration_s=media.wanted_s + 0.5 if media.wanted_s is not None else None)
-        samples, rate = sf.read(str(staged), dtype="int16")
-        expected = expected_seconds(media)
-        if expected is not None and len(samples) / rate < expected - LENGTH_TOLERANCE_S:
-            raise AudioError(f"truncated: decoded {len(samples) / rate:.2f} s of audio, expected {expected:.2f} s")
-        if media.wanted_s is not None:
-            samples = samples[: int(round(media.wanted_s * rate))]
-            sf.write(str(staged), samples, rate, format="FLAC", subtype="PCM_16")
-        os.replace(staged, target)
-    finally:
-        staged.unlink(missing_ok=True)
-    return relative, len(samples) / rate
-
-
-def expected_seconds(media) -> float | None:
-    """How many seconds the decoded audio must hold (``truncated`` below it): what was wanted, bounded by what the
-    downloaded file's container says it holds. YouTube's ``duration`` is whole seconds and can round up past the
-    audio (a 3.4-s video says 4), so it alone would fail short videos for good. None for a source of unknown
-    duration (``--max-seconds`` is only a cap on it)."""
-    if not media.source_duration_s:
-        return None
-    wanted = media.wanted_s if media.wanted_s is not None else media.source_duration_s - media.section_start_s
-    if media.method == "full":
-        stated = media_seconds(media.path)
-        if stated is not None:
-            wanted = min(wanted, stated - media.offset_in_file_s)
-    return wanted
-
-
-def _attempt_failed(exc: BaseException, video: Video, youtube: bool) -> tuple[str, str, str]:
-    """(message, reason, kind) of a failed attempt; raises ``BotCheckError`` when YouTube refuses this machine
-    (bot check, blocked IP, captcha) and ``RateLimitPause`` for YouTube's session rate limit."""
-    message = " | ".join(str(exc).splitlines())[:500]
-    reason, kind = classify_failure(message, youtube)
-    if kind == STOP:
-        raise BotCheckError(f"{reason} on {video.id}: {message}") from exc
-    if kind == PAUSE:
-        raise RateLimitPause(reason, message) from exc
-    return message, reason, kind
-
-
-@dataclass
-class Breakers:
-    """The run's two breakers: ``network`` (the host cannot be reached) and ``environment`` (videos in a row fail
-    for this machine's or YouTube's reasons, not theirs)."""
-    network: CircuitBreaker | None = None
-    environment: EnvironmentBreaker | None = None
-
-    def success(self) -> None:
-        for breaker in (self.network, self.environment):
-            if breaker:
-                breaker.success()
-
-
-def download_one(video: Video, out_dir: Path, config: DownloadConfig, stop: threading.Event,
-                 breakers: Breakers | None = None, damage: str | None = None) -> DownloadRecord:
-    """Fetch, convert and verify one video; return its manifest record (the file is already in place for ok).
-
-    Transient errors are retried here with exponential backoff, except network failures before anything worked in
-    this run (the network breaker decides quickly then) and environment failures (one attempt: the environment
-    breaker counts them; a later run retries them). ``BotCheckError`` (YouTube refuses this machine), ``NetworkDown``
-    and ``EnvironmentBroken`` (a breaker tripped) and ``RateLimitPause`` (YouTube's session rate limit, or a 429
-    through every retry) propagate: the pool stops or pauses, and the video stays unrecorded."""
-    from yt_dlp.utils import DownloadError
-
-    from download.ytdlp import MediaError, fetch_media, worker_cookies, ydl_options
-
-    breakers = breakers or Breakers()
-    youtube = _is_youtube(video)
-    host = urlsplit(video.url).hostname
-    work = out_dir / "tmp" / check_safe_id(video.id)
-    record = {"id": video.id, "url": video.url, "category": video.category, "title": video.title,
-              "description": video.description, "sample_rate": SAMPLING_RATE, "listing_rows": video.rows,
-              "repaired_from": video.repaired_from, "listing_channel": video.listing_channel,
-              **{key: None for key in CHANNEL_FIELDS}}
-    if damage:
-        record["refetched"] = f"the earlier ok file was damaged: {damage}"
-    started = time.monotonic()
-    for attempt in range(1, config.retries + 2):
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        network, options = False, {}
-        try:
-            options = ydl_options(work, video.id, youtube=youtube, sleep_s=config.sleep, limit_rate=config.limit_rate,
-                                  cookies=worker_cookies(config.cookies, work),
-                                  cookies_from_browser=config.cookies_from_browser,
-                                  stall_timeout_s=config.stall_timeout_s, socket_timeout_s=config.socket_timeout_s,
-                                  http_retries=config.http_retries, cache_dir=out_dir / CACHE_DIR,
-                                  extra=config.ytdlp_extra)
-            media = fetch_media(video.url, work, video.id, max_seconds=config.max_seconds or None,
-                                section=config.section, youtube=youtube, options=options,
-                                stall_timeout_s=config.stall_timeout_s, fetch=config.fetch,
-                                section_min_rate=config.min_rate_bps)
-            path, duration = _finish_audio(media, out_dir, video)
-            record.update(status="ok", message=f"{media.method} download", path=path, duration_s=round(duration, 3),
-                          section_start_s=media.section_start_s, source_duration_s=media.source_duration_s,
-                          bytes_downloaded=media.bytes_downloaded, format_id=media.format_id, method=media.method,
-                          fetch=media.fetch, bytes_fetched=media.bytes_fetched, fetch_s=media.fetch_s,
-                          fetch_fallback=media.fallback, size=(out_dir / path).stat().st_size,
-                          sha256=file_sha256(out_dir / path), transient=False, audio_language=media.language,
-                          audio_language_preference=media.language_preference, **media.info)
-            breakers.success()
-            break
-        except (DownloadError, MediaError, AudioError, OSError) as exc:
-            message, reason, kind = _attempt_failed(exc, video, youtube)
-            network = is_network_failure(message)
-        except Exception as exc:  # anything else (a yt-dlp quirk, odd metadata) costs this video only, never the run
-            logger.exception("[%s] unexpected error", video.id)
-            message, reason, kind = f"{type(exc).__name__}: {exc}"[:500], "error", VIDEO
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        warnings = list(getattr(options.get("logger"), "warnings", ()))
-        transient = kind != VIDEO
-        record.update(status=reason, message=message, path=None, duration_s=None, transient=transient,
-                      warnings=warnings)
-        if breakers.network and network:
-            breakers.network.failure(video.id, host, message)       # raises NetworkDown when it trips
-        elif breakers.network:
-            breakers.network.other_failure()
-        if kind == ENVIRONMENT:
-            if breakers.environment:
-                breakers.environment.failure(video.id, reason, message, warnings)  # raises EnvironmentBroken
-            break                       # not the video's: recorded as retryable, tried again by a later run
-        if breakers.environment and not network:
-            breakers.environment.success()     # a failure of the video's own: this machine gets answers
-        if reason == "rate_limited" and attempt > config.retries:
-            raise RateLimitPause(reason, message)
-        if not transient or attempt > config.retries or stop.is_set() or (
-                network and breakers.network and not breakers.network.proven):
-            break
-        delay = min(MAX_BACKOFF_S, config.backoff_s * 2 ** (attempt - 1))
-        logger.info("[%s] %s (attempt %d); retrying in %.1f s", video.id, reason, attempt, delay)
-        if stop.wait(delay):  # stopped (Ctrl-C, bot check, network down) while waiting: no further attempt
-            break
-    record.update(attempts=attempt, elapsed_s=round(time.monotonic() - started, 2),
-                  finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    return DownloadRecord.from_json(record, f"the record of {video.id}")
-
-
 # ---------------------------------------------------------------- the stage
 
 def load_listing(listing_source: str, out_dir: Path, config: DownloadConfig,
@@ -480,7 +388,7 @@ def download_videos(listing_source: str, out_dir, config: DownloadConfig | None 
         raise FatalError(str(exc)) from exc
     videos = select_videos(listing.videos, config.categories, config.shard)
     from download.check import environment_report
-    lines, warnings = environment_report(config, youtube=any(_is_youtube(v) for v in videos))
+    lines, warnings = environment_report(config, youtube=any(is_youtube(v) for v in videos))
     logger.info("; ".join(lines))
     for warning in warnings:
         logger.warning(warning)
@@ -493,117 +401,15 @@ def download_videos(listing_source: str, out_dir, config: DownloadConfig | None 
         "versions": package_versions(["yt-dlp", "yt-dlp-ejs", "deno"], ffmpeg=True),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     logger.info("%d videos selected, %d already done, %d to fetch", len(videos), summary.skipped, len(todo))
+    pool = Pool(todo, out_dir, config, summary, breakers, damaged, resume, proxies=config.proxies())
     try:
-        _run_pool(todo, out_dir, config, summary, breakers, damaged, resume)
+        pool.run()
     finally:
+        summary.proxies = pool.proxy_rows()
+        summary.checks = pool.checks
         atomic_write_json(out_dir / SUMMARY, {"per_category": summary.per_category(), "ok": summary.ok,
                                               "failed": summary.failed, "attempted": summary.attempted,
-                                              "skipped": summary.skipped, "stopped": summary.stopped})
+                                              "skipped": summary.skipped, "stopped": summary.stopped,
+                                              "known_good_checks": summary.checks,
+                                              "proxies": [dict(zip(PROXY_COLUMNS, row)) for row in summary.proxies]})
     return summary
-
-
-def _is_youtube(video: Video) -> bool:
-    return YOUTUBE_ID.fullmatch(video.id) is not None and "youtube.com" in video.url
-
-
-def _run_pool(todo: list[Video], out_dir: Path, config: DownloadConfig, summary: DownloadSummary,
-              breakers: Breakers, damaged: dict[str, str], resume: str) -> None:
-    """Fetch ``todo`` with ``config.workers`` threads; record each finished video as it lands. Stops on a fatal
-    condition (bot wall, a breaker, rate limits past ``rate_limit_pauses``); pauses the whole pool for
-    ``rate_limit_wait`` seconds when YouTube rate-limits the session. Ctrl-C records what finished, then stops."""
-    ok_in = Counter(r.category for r in summary.records.values() if r.ok)
-    in_flight: dict = {}
-    queue = list(todo)
-    stop = threading.Event()
-    bar = tqdm(total=len(todo), desc="download", unit="video", dynamic_ncols=True)
-    failures = 0
-    pauses = 0
-    limited: RateLimitPause | None = None        # the rate limit the pool is waiting out (no new submissions)
-    fatal: FatalError | None = None
-
-    def next_video():
-        for index, video in enumerate(queue):
-            busy = sum(v.category == video.category for v in in_flight.values())
-            if config.per_category is None or ok_in[video.category] + busy < config.per_category:
-                return queue.pop(index)
-            # category full (counting in-flight ones): skip it for now, it may free up if one of them fails
-        return None
-
-    def halt(error: FatalError):
-        nonlocal fatal
-        stop.set()
-        fatal = fatal or error
-        summary.stopped = summary.stopped or str(error)
-
-    def land(video: Video, record: DownloadRecord) -> None:
-        nonlocal failures
-        append_record(out_dir, record)
-        summary.records[video.id] = record
-        summary.attempted += 1
-        ok_in[video.category] += record.ok
-        failures += not record.ok
-        bar.update(1)
-        bar.set_postfix(ok=bar.n - failures, failed=failures)
-
-    def collect(done) -> None:
-        nonlocal limited
-        for future in done:
-            video = in_flight.pop(future)
-            try:
-                record = future.result()
-            except BotCheckError as exc:
-                halt(BotCheckError(f"{exc} {BOT_CHECK_HELP} Nothing was lost; resume with: {resume}"))
-                continue
-            except FatalError as exc:        # a breaker tripped: the video stays unrecorded, so it stays pending
-                halt(exc)
-                continue
-            except RateLimitPause as exc:    # back to the queue, unrecorded; the pool waits
-                queue.insert(0, video)
-                limited = limited or exc
-                continue
-            land(video, record)
-
-    def wait_out(limit: RateLimitPause) -> None:
-        """Wait ``rate_limit_wait`` seconds with the bar showing the countdown (Ctrl-C stops as usual)."""
-        until = time.monotonic() + config.rate_limit_wait
-        logger.warning("YouTube rate-limits this session (%s: %s); pausing every download for %.0f s (pause %d of "
-                       "%d)", limit.reason, limit.message[:200], config.rate_limit_wait, pauses, config.rate_limit_pauses)
-        while (left := until - time.monotonic()) > 0:
-            bar.set_postfix_str(f"rate-limited: waiting {left:.0f} s (pause {pauses}/{config.rate_limit_pauses})")
-            time.sleep(min(1.0, left))
-        bar.set_postfix(ok=bar.n - failures, failed=failures)
-
-    with ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="dl") as pool:
-        try:
-            while True:
-                if limited is not None and not in_flight and not stop.is_set():
-                    if pauses >= config.rate_limit_pauses:
-                        halt(RateLimited(
-                            f"{limited.reason}: {limited.message[:300]}. YouTube's rate limit outlasted "
-                            f"{pauses} pause(s) of {config.rate_limit_wait:.0f} s (--rate-limit-pauses, "
-                            f"--rate-limit-wait). Stopped; nothing was lost (the rate-limited videos stay pending). "
-                            f"Wait an hour, keep the default pacing (--sleep), {COOKIES_ADVICE}, then resume with: "
-                            f"{resume}"))
-                        break
-                    pauses += 1
-                    wait_out(limited)
-                    limited = None
-                while (limited is None and not stop.is_set() and len(in_flight) < config.workers
-                       and (video := next_video())):
-                    in_flight[pool.submit(download_one, video, out_dir, config, stop, breakers,
-                                          damaged.get(video.id))] = video
-                if not in_flight:
-                    if limited is not None and not stop.is_set():
-                        continue
-                    break
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                collect(done)
-        except KeyboardInterrupt:
-            stop.set()              # no new attempt starts; what is in flight finishes and is recorded
-            logger.warning("interrupted: recording the %d download(s) in flight, then stopping", len(in_flight))
-            collect(wait(in_flight)[0])
-            raise
-        finally:
-            bar.close()
-    if fatal is not None:
-        raise fatal

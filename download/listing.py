@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import logging
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -286,13 +287,16 @@ def listing_table(listing: ClassifiedListing) -> tuple[list[str], list[list]]:
     return headers, body
 
 
-def parse_categories(value: str | None) -> list[str] | None:
+def parse_categories(value: str | list[str] | None) -> list[str] | None:
+    """``--categories``: one comma-separated string (``food,travel``, a config file's ``categories: a,b``) or a list
+    whose items may themselves hold commas (``--categories food,travel history``)."""
     if not value:
         return None
-    names = [c.strip() for c in value.split(",") if c.strip()]
+    items = [value] if isinstance(value, str) else list(value)
+    names = [c.strip() for item in items for c in str(item).split(",") if c.strip()]
     if not names:
-        raise ListingError(f"--categories {value!r}: expected a comma-separated list such as food,travel")
-    return names
+        raise ListingError(f"--categories {value!r}: expected category names such as food,travel or food travel")
+    return list(dict.fromkeys(names))
 
 
 def select_videos(videos: list[Video], categories: list[str] | None = None, shard: tuple[int, int] | None = None
@@ -315,10 +319,51 @@ def shard_of(video_id: str, count: int) -> int:
     return int(hashlib.sha256(video_id.encode("utf-8")).hexdigest()[:12], 16) % count + 1
 
 
-def parse_shard(value: str | None) -> tuple[int, int] | None:
+def parse_shard(value: str | None, count: int | None = None, environ=None) -> tuple[int, int] | None:
+    """``K/N`` (1-based), or ``auto``: this task's shard from the batch system's environment: a Slurm job array
+    (``SLURM_ARRAY_TASK_ID`` - ``SLURM_ARRAY_TASK_MIN`` + 1 of ``SLURM_ARRAY_TASK_COUNT``) or a Kubernetes Indexed
+    Job (``JOB_COMPLETION_INDEX`` + 1 of ``count``, ``--shard-count``, which Kubernetes does not put in the
+    environment)."""
     if not value:
         return None
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+    if str(value).strip().lower() == "auto":
+        return shard_from_environment(count, os.environ if environ is None else environ)
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(value))
     if not match or not (1 <= int(match.group(1)) <= int(match.group(2))):
-        raise ListingError(f"--shard {value!r}: expected K/N with 1 <= K <= N, e.g. 2/8")
+        raise ListingError(f"--shard {value!r}: expected K/N with 1 <= K <= N, e.g. 2/8, or auto (a Slurm array "
+                           "task or a Kubernetes Indexed Job)")
     return int(match.group(1)), int(match.group(2))
+
+
+def shard_from_environment(count: int | None, environ) -> tuple[int, int]:
+    """``--shard auto``: (K, N) from Slurm's or Kubernetes' variables; a clear error naming them when neither is
+    set or they disagree with each other."""
+    def integer(name: str) -> int:
+        text = environ.get(name, "")
+        if not text.strip().isdigit():
+            raise ListingError(f"--shard auto: ${name}={text!r} is not a whole number")
+        return int(text)
+
+    if "SLURM_ARRAY_TASK_ID" in environ:
+        task = integer("SLURM_ARRAY_TASK_ID")
+        first = integer("SLURM_ARRAY_TASK_MIN") if "SLURM_ARRAY_TASK_MIN" in environ else 0
+        total = count if count is not None else (integer("SLURM_ARRAY_TASK_COUNT")
+                                                 if "SLURM_ARRAY_TASK_COUNT" in environ else None)
+        if total is None:
+            raise ListingError("--shard auto: $SLURM_ARRAY_TASK_COUNT is not set (Slurm < 20.02?); give "
+                               "--shard-count N, the number of array tasks")
+        where = f"Slurm array task {task} (first {first}, {total} tasks)"
+        index = task - first + 1
+    elif "JOB_COMPLETION_INDEX" in environ:
+        if count is None:
+            raise ListingError("--shard auto in a Kubernetes Indexed Job needs --shard-count N (the Job's "
+                               "completions; Kubernetes does not put it in the environment)")
+        total, index = count, integer("JOB_COMPLETION_INDEX") + 1
+        where = f"Kubernetes completion index {index - 1} of {count}"
+    else:
+        raise ListingError("--shard auto: neither $SLURM_ARRAY_TASK_ID (a Slurm job array, sbatch --array) nor "
+                           "$JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set; give --shard K/N")
+    if not 1 <= index <= total:
+        raise ListingError(f"--shard auto: {where} gives shard {index} of {total}, outside 1..{total} (an array "
+                           "with gaps? give --shard-count N with N >= the highest task id - the first + 1)")
+    return index, total

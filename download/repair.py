@@ -23,7 +23,8 @@ from typing import Callable
 
 from common.jsonl import append_jsonl, read_jsonl
 from download.breaker import CircuitBreaker
-from download.errors import BotCheckError, is_bot_check, is_network_failure
+from download.errors import BotCheckError
+from download.policy import is_bot_check, is_network_failure
 from download.ids import DAMAGED, NAME_ERROR, YOUTUBE_ID, kaggle_strip, parse_link, youtube_url
 from download.listing import ListingRow
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from common.audio import AudioError, probe, require_ffmpeg
+from common.audio import AudioError, ChildStopped, probe, require_ffmpeg, stopped_by_signal
 
 logger = logging.getLogger(__name__)
 
@@ -329,6 +329,8 @@ def _source_duration(info: dict, stall_timeout_s: float) -> tuple[float | None, 
         return None, bool(info.get("is_live"))
     try:   # a direct link: ffprobe reads only the container header (or index, with Range) over HTTP
         duration = probe(url, timeout_s=stall_timeout_s).get("duration_s")
+    except ChildStopped:
+        raise
     except AudioError as exc:
         logger.debug("%s: no duration from ffprobe (%s)", url, exc)
         return None, bool(info.get("is_live"))
@@ -341,6 +343,8 @@ def media_seconds(media: Path | None) -> float | None:
         return None
     try:
         return probe(media)["duration_s"]
+    except ChildStopped:
+        raise                       # ffprobe was killed (Ctrl-C): not the file's
     except AudioError:
         return None
 
@@ -438,6 +442,8 @@ class SectionFetch:
                 proc.wait()
             for reader in readers:
                 reader.join()
+        if self.slow is None:
+            stopped_by_signal(proc.returncode, "ffmpeg (section read)", args[-1], "\n".join(list(errors)[-5:]))
         if self.slow is None and proc.returncode != 0:
             raise MediaError(f"ffmpeg exited with status {proc.returncode}: " + (errors[-1] if errors else "no message"))
 

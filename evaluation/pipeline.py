@@ -24,6 +24,8 @@ from common.cli import format_table
 from common.contract import METRICS, EvalRecord
 from common.contract.evaluation import DataSummary, Inference, InputHashes, References, RunSection
 from common.data import split_content_sha256
+from common.modeling import MIN_WINDOW_SECONDS
+from common.values import check_number
 from common.provenance import CORE_PACKAGES, package_versions
 from common.runs import model_fingerprint
 from common.seed import set_seed
@@ -68,12 +70,12 @@ class EvalConfig:
                 "bert-base-uncased."})
 
     def __post_init__(self):
-        if self.batch_size < 1:
-            raise ValueError(f"--batch_size {self.batch_size}: expected a positive integer")
-        if self.window_seconds is not None and self.window_seconds <= 0:
-            raise ValueError(f"--window_seconds {self.window_seconds}: expected a positive number of seconds")
-        if self.bootstrap < 10:
-            raise ValueError(f"--bootstrap {self.bootstrap}: expected at least 10 resamples (1000 for a report)")
+        check_number("--batch_size", self.batch_size, minimum=1, maximum=4096, integer=True, allow_none=False)
+        check_number("--window_seconds", self.window_seconds, minimum=MIN_WINDOW_SECONDS, maximum=3600,
+                     why="a window of seconds (the encoders take at least 25 ms)")
+        check_number("--bootstrap", self.bootstrap, minimum=10, maximum=100_000, integer=True, allow_none=False,
+                     why="resamples of videos for the 95% intervals (1000 for a report)")
+        check_number("--seed", self.seed, minimum=0, integer=True, allow_none=False)
         if self.lang not in ("en", "ru"):
             raise ValueError(f"--lang {self.lang!r}: expected en or ru")
         if self.aggregate not in ("mean", "vote"):

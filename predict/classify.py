@@ -30,12 +30,13 @@ import torch
 from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
+from common.values import check_number
 from common.jsonl import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
-from common.modeling import iter_windows, predict_windows
+from common.modeling import MIN_WINDOW_SECONDS, iter_windows, min_input_samples, predict_windows
 from common.runs import run_window
 from common.provenance import file_sha256, package_versions
 from common.seed import set_seed
-from predict.loading import load_classifier, model_fingerprint
+from predict.loading import check_model_source, load_classifier, model_fingerprint
 from predict.sources import Source, resolve_inputs, stream_blocks
 
 logger = logging.getLogger(__name__)
@@ -70,11 +71,11 @@ class PredictConfig:
             raise ValueError("no INPUT given: pass at least one media file or URL")
         if self.format not in FORMATS:
             raise ValueError(f"--format {self.format!r}: expected one of {', '.join(FORMATS)}")
-        for flag, value in (("--window-seconds", self.window_seconds), ("--hop-seconds", self.hop_seconds)):
-            if value is not None and not value > 0:
-                raise ValueError(f"{flag} {value}: expected a positive number of seconds")
-        if self.batch_size < 1:
-            raise ValueError(f"--batch-size {self.batch_size}: expected an integer >= 1")
+        check_number("--window-seconds", self.window_seconds, minimum=MIN_WINDOW_SECONDS, maximum=3600,
+                     why="a window of seconds (the encoders take at least 25 ms)")
+        check_number("--hop-seconds", self.hop_seconds, minimum=1 / SAMPLING_RATE, maximum=3600)
+        check_number("--batch-size", self.batch_size, minimum=1, maximum=4096, integer=True, allow_none=False)
+        check_number("--seed", self.seed, minimum=0, integer=True, allow_none=False)
 
 
 @dataclass
@@ -109,9 +110,13 @@ class PeakLevel:
             yield block
 
 
-def input_warnings(name: str, total: int, peak: float, window: int) -> list[str]:
-    """What makes a label of this input unreliable: silence, or less audio than one window (the rest is padding)."""
+def input_warnings(name: str, total: int, peak: float, window: int, minimum: int = 0) -> list[str]:
+    """What makes a label of this input unreliable: silence, or less audio than one window (the rest is padding),
+    or than the model's shortest input (``minimum`` samples: it was padded with silence to it)."""
     warnings = []
+    if 0 < total < minimum:
+        warnings.append(f"{name}: {total / SAMPLING_RATE * 1000:.1f} ms of audio, shorter than the "
+                        f"{minimum / SAMPLING_RATE * 1000:.0f} ms this model takes: padded with silence to it")
     if total and peak < SILENCE_PEAK:
         warnings.append(f"{name}: silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS): its label means nothing")
     if 0 < total < window:
@@ -238,11 +243,12 @@ def predict_inputs(config: PredictConfig) -> list[InputResult]:
     """Classify every input of ``config``; with ``config.out`` also write timelines, a manifest and run info."""
     set_seed(config.seed)
     out = Path(config.out) if config.out else None
+    check_model_source(config.model)          # a mistyped model, then missing inputs: both before any loading
+    sources = resolve_inputs(config.inputs, download_dir=out / "downloads" if out else None)
     model, extractor, run = load_classifier(config.model, config.device)
     window_s = config.window_seconds or run_window(run)[0]
     hop_s = config.hop_seconds or window_s
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    sources = resolve_inputs(config.inputs, download_dir=out / "downloads" if out else None)
     # Keyed on the checkpoint's content, not its path: retraining into the same run folder must not reuse old outputs.
     fingerprint = model_fingerprint(config.model)
     done, results = load_done(out), []
@@ -270,7 +276,7 @@ def predict_inputs(config: PredictConfig) -> list[InputResult]:
                                                hop_s, config.batch_size, desc=source.id)
         result = build_result(model, source, names, logits, starts, total, window, time.perf_counter() - began,
                               sha256)
-        result.warnings = input_warnings(source.input, total, level.peak, window)
+        result.warnings = input_warnings(source.input, total, level.peak, window, min_input_samples(model.config))
         for warning in result.warnings:
             logger.warning(warning)
         results.append(result)

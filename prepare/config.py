@@ -13,7 +13,9 @@ import shlex
 from dataclasses import asdict, dataclass, field, fields
 from typing import Literal
 
+from common.audio import SAMPLING_RATE
 from common.contract import DatasetBuild
+from common.values import check_number
 
 BALANCE_CHOICES = ("videos", "none")
 GROUP_BY_CHOICES = ("channel", "video")
@@ -24,6 +26,8 @@ AUDIOFOLDER_GROUPS = ("auto", "subfolder", "file")
 # of a row, the same steps as clips). Measured on real Whisper weights and real audio (python -m bench --only crops,
 # docs/train.md): no gain and no loss against clips of the same audio, at the same cost.
 TRAIN_ROW_CLIPS = 3
+MIN_CLIP_SECONDS = 0.025       # 400 samples: one 25-ms frame of AST's and Whisper's features (common.modeling)
+MAX_CLIP_SECONDS = 3600.0      # an hour: a clip is encoded in memory as one FLAC
 
 
 @dataclass
@@ -96,27 +100,33 @@ class PrepareConfig:
             raise ValueError("give either --raw DIR (one or more) or --audiofolder ROOT, not both and not neither")
         if not self.out:
             raise ValueError("--out is required: the folder the prepared dataset is written to")
-        if not self.clip_seconds > 0:
-            raise ValueError(f"--clip-seconds must be > 0, got {self.clip_seconds}")
+        check_number("--clip-seconds", self.clip_seconds, minimum=MIN_CLIP_SECONDS, maximum=MAX_CLIP_SECONDS,
+                     allow_none=False, why="the shortest input the supported encoders take is 25 ms")
         if self.hop_seconds is None:
             self.hop_seconds = self.clip_seconds
         if self.train_clip_seconds is None:
             self.train_clip_seconds = TRAIN_ROW_CLIPS * self.clip_seconds
+        check_number("--train-clip-seconds", self.train_clip_seconds, maximum=MAX_CLIP_SECONDS, allow_none=False)
         if not self.train_clip_seconds >= self.clip_seconds:
             raise ValueError(f"--train-clip-seconds must be >= --clip-seconds ({self.clip_seconds:g}), "
                              f"got {self.train_clip_seconds}")
-        if not self.hop_seconds > 0:
-            raise ValueError(f"--hop-seconds must be > 0, got {self.hop_seconds}")
+        check_number("--hop-seconds", self.hop_seconds, minimum=1 / SAMPLING_RATE, maximum=MAX_CLIP_SECONDS,
+                      allow_none=False, why="at least one sample")
         if self.max_clips_per_video < 0:
             raise ValueError(f"--max-clips-per-video must be >= 0 (0 = no cap), got {self.max_clips_per_video}")
+        check_number("--max-clips-per-video", self.max_clips_per_video, minimum=0, integer=True, allow_none=False)
         if math.isnan(self.min_rms_db):
             raise ValueError("--min-rms-db must be a number in dBFS such as -50, got nan")
+        check_number("--min-rms-db", self.min_rms_db, maximum=0, allow_inf="-inf", allow_none=False,
+                     why="a level in dBFS such as -50; --min-rms-db=-inf keeps every clip")
+        check_number("--seed", self.seed, minimum=0, integer=True, allow_none=False)
         if self.balance not in BALANCE_CHOICES:
             raise ValueError(f"--balance must be one of {BALANCE_CHOICES}, got {self.balance!r}")
         if self.group_by not in GROUP_BY_CHOICES:
             raise ValueError(f"--group-by must be one of {GROUP_BY_CHOICES}, got {self.group_by!r}")
         if self.max_videos_per_group < 0:
             raise ValueError(f"--max-videos-per-group must be >= 0 (0 = no cap), got {self.max_videos_per_group}")
+        check_number("--max-videos-per-group", self.max_videos_per_group, minimum=0, integer=True, allow_none=False)
         if self.audiofolder_groups not in AUDIOFOLDER_GROUPS and not self.audiofolder_groups.endswith(".csv"):
             raise ValueError(f"--audiofolder-groups must be one of {AUDIOFOLDER_GROUPS} or the path of a .csv file, "
                              f"got {self.audiofolder_groups!r}")

@@ -20,7 +20,19 @@ Scenarios: a JSON file named by ``$YTAC_FAKE_YOUTUBE`` (so a ``python -m downloa
   the uploader's country block); ``captcha``: the status carries a captcha view model;
 - ``rate_limited_until``: a Unix time before which YouTube answers with its session rate limit;
 - ``invalid_responses``: every player response is for another video (a blocked IP);
-- ``warnings``: names from ``WARNINGS`` (or literal text) reported before the formats.
+- ``warnings``: names from ``WARNINGS`` (or literal text) reported before the formats;
+- ``drm``: the streams carry DRM license info (yt-dlp's own ``report_drm``, after its tv-client DRM warning);
+- ``unexpected``: the extraction fails with an error yt-dlp did not expect (``ExtractorError(expected=False)``,
+  which appends yt-dlp's own please-report text), e.g. "Failed to extract any player response";
+- ``rate_limited_proxies``: proxies (``--proxy`` URLs) through which YouTube answers with its session rate limit.
+
+Sessions: the file's ``"_sessions"`` entry is a list of rules that apply to every video, the known-good one
+included, as YouTube's blocks and changes do: ``{"until": UNIX_TIME (absent: always), "proxy": URL (absent: every
+proxy and none), ...}`` plus any scenario keys (``playability``, ``unexpected``, ...), which replace the video's
+formats. The known-good video ``jNQXAC9IVRw`` (``--check-video``'s default) is playable unless the file says
+otherwise; its format is never fetched (the check only extracts).
+
+Every extraction appends ``ID PROXY`` to ``$YTAC_FAKE_YOUTUBE_LOG`` when it is set: how tests count them.
 
 YouTube search (``ytsearchN:QUERY``, what ``--repair-ids`` runs) is answered by ``FakeYoutubeSearchIE`` from the
 file's ``"_search"`` entry: ``{"_search": {QUERY: [{"id": ..., "title": ...}, ...]}}`` (no entry: no results).
@@ -46,6 +58,11 @@ from yt_dlp.extractor.youtube import YoutubeIE, YoutubeSearchIE
 from yt_dlp.utils import ExtractorError, remove_end
 
 ENV = "YTAC_FAKE_YOUTUBE"
+LOG_ENV = "YTAC_FAKE_YOUTUBE_LOG"
+KNOWN_GOOD_ID = "jNQXAC9IVRw"
+KNOWN_GOOD = {"formats": [{"url": "http://127.0.0.1:9/never-fetched.webm", "format_id": "251", "ext": "webm",
+                           "acodec": "opus", "abr": 130, "asr": 48_000, "protocol": "http"}], "duration": 19,
+              "title": "Me at the zoo"}
 PLUGIN_DIR = Path(__file__).resolve().parent / "ytdlp_plugins"
 
 # Playability reasons as YouTube sends them (yt-dlp adds the rest).
@@ -69,6 +86,13 @@ REASONS = {
     "session_rate_limited": {"reason": "This content isn't available, try again later."},
     "client_broken": {"reason": "The following content is not available on this app.",
                       "subreason": "Watch this content on the latest version of YouTube."},
+    # The same words for a removed video and a blocked session (yt-dlp #13527, #14117).
+    "content_unavailable": {"reason": "Video unavailable", "subreason": "This content isn't available."},
+    # A YouTube change (yt-dlp #16212, #17389): the tv client's STS, then every client.
+    "page_reload": {"reason": "The page needs to be reloaded."},
+    "account_closed": {"reason": "This video is no longer available because the uploader has closed their YouTube "
+                                 "account."},
+    "premium_only": {"reason": "This video is only available to Music Premium members"},
 }
 
 # Sentences yt-dlp writes inline in ``yt_dlp/extractor/youtube/_video.py`` (checked against its source by the tests).
@@ -81,6 +105,9 @@ EJS_WIKI_URL = "https://github.com/yt-dlp/yt-dlp/wiki/EJS"    # yt-dlp's own lin
 EJS_HELP = ("Ensure you have a supported JavaScript runtime and challenge solver script distribution installed. "
             "Review any warnings presented before this message. "
             f"For more details, refer to  {EJS_WIKI_URL}")
+DRM_TV_WARNING = ("Some tv client https formats have been skipped as they are DRM protected. The current session may "
+                  "have an experiment that applies DRM to all videos on the tv client. See  "
+                  "https://github.com/yt-dlp/yt-dlp/issues/12563  for more details.")
 SABR_TEMPLATE = ("{}Some {} client https formats have been skipped as they are missing a URL. "
                  "{}. See  https://github.com/yt-dlp/yt-dlp/issues/12482  for more details")
 WARNINGS = {
@@ -97,7 +124,9 @@ INLINE_PHRASES = ("has been rate-limited by YouTube for up to an hour. It is rec
                   "may be missing.", "YouTube may have enabled the SABR-only streaming experiment for",
                   "client https formats have been skipped as they are missing a URL.",
                   "This content isn't available, try again later", "The uploader has not made this video available "
-                  "in your country", "This helps protect our community. Learn more")
+                  "in your country", "This helps protect our community. Learn more",
+                  "formats have been skipped as they are DRM protected. ",
+                  "an experiment that applies DRM to all videos on the tv client. ")
 
 STORYBOARD = {"format_id": "sb0", "ext": "mhtml", "acodec": "none", "vcodec": "none", "protocol": "mhtml",
               "format_note": "storyboard"}
@@ -136,14 +165,42 @@ def load_scenarios() -> dict[str, dict]:
     return json.loads(Path(path).read_text()) if path and Path(path).is_file() else {}
 
 
+def session_rule(scenarios: dict, proxy: str | None) -> dict | None:
+    """The first ``"_sessions"`` rule in force for this proxy now, if any."""
+    for rule in scenarios.get("_sessions", ()):
+        if time.time() < rule.get("until", float("inf")) and rule.get("proxy", proxy) == proxy:
+            return {key: value for key, value in rule.items() if key not in ("until", "proxy")}
+    return None
+
+
+def log_extraction(video_id: str, proxy: str | None) -> None:
+    path = os.environ.get(LOG_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"{video_id} {proxy or '-'}\n")
+
+
+def extractions(path) -> list[tuple[str, str]]:
+    """``(id, proxy or '-')`` per extraction logged to ``$YTAC_FAKE_YOUTUBE_LOG``."""
+    path = Path(path)
+    return [tuple(line.split(" ", 1)) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
 class FakeYoutubeIE(YoutubeIE, plugin_name="ytac_fake"):
     """FAKE: YouTube's watch pages answered from ``$YTAC_FAKE_YOUTUBE`` (see the module docstring); never online."""
 
     def _real_extract(self, url):
         video_id = self._match_id(url)
-        scenario = load_scenarios().get(video_id)
+        proxy = self.get_param("proxy")
+        log_extraction(video_id, proxy)
+        scenarios = load_scenarios()
+        scenario = scenarios.get(video_id)
         if scenario is None:
-            scenario = {"reason": "Video unavailable", "subreason": "This video is unavailable"}
+            scenario = (KNOWN_GOOD if video_id == KNOWN_GOOD_ID else
+                        {"reason": "Video unavailable", "subreason": "This video is unavailable"})
+        session = session_rule(scenarios, proxy)
+        if session is not None:          # a block or a change: every video answers the same, formats or not
+            scenario = {**{k: v for k, v in scenario.items() if k not in ("formats", "playability")}, **session}
         scenario = {**REASONS.get(scenario.get("playability", ""), {}), **scenario}
         for warning in scenario.get("warnings", ()):
             if warning == "po_token":
@@ -152,7 +209,13 @@ class FakeYoutubeIE(YoutubeIE, plugin_name="ytac_fake"):
                 self.report_warning(WARNINGS.get(warning, warning), video_id)
         if scenario.get("invalid_responses"):
             raise ExtractorError(IP_BLOCKED, expected=True)
-        limited = time.time() < scenario.get("rate_limited_until", 0)
+        if scenario.get("unexpected"):
+            raise ExtractorError(scenario["unexpected"], video_id=video_id)    # yt-dlp adds its please-report
+        if scenario.get("drm"):
+            self.report_warning(DRM_TV_WARNING, video_id, only_once=True)
+            self.report_drm(video_id)
+        limited = (time.time() < scenario.get("rate_limited_until", 0)
+                   or (proxy is not None and proxy in scenario.get("rate_limited_proxies", ())))
         formats = [] if limited else [{"vcodec": "none", **f} for f in scenario.get("formats", ())]
         if limited:
             scenario = {**scenario, **REASONS["session_rate_limited"]}

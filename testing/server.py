@@ -346,6 +346,81 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
+class ForwardingProxy:
+    """A loopback HTTP forward proxy (what ``--proxy http://127.0.0.1:PORT`` talks to): relays absolute-form GET and
+    HEAD requests (``Range`` included) to loopback servers and counts them. Tests use two to stand for two exit IPs;
+    the fake YouTube tells them apart by yt-dlp's ``proxy`` option. It refuses anything but 127.0.0.1, so a test
+    can never reach out."""
+
+    def __init__(self):
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ForwardingProxy":
+        handler = type("ProxyHandler", (_ProxyHandler,), {"proxy": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        threading.Thread(target=self._httpd.serve_forever, name="forwarding-proxy", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> "ForwardingProxy":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    proxy: ForwardingProxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        logger.debug("proxy: " + fmt, *args)
+
+    def do_GET(self):
+        self._relay("GET")
+
+    def do_HEAD(self):
+        self._relay("HEAD")
+
+    def _relay(self, method: str) -> None:
+        import http.client
+
+        target = urlsplit(self.path)
+        with self.proxy._lock:
+            self.proxy.requests += 1
+        if target.hostname != "127.0.0.1" or not target.port:
+            self.send_error(403, "this test proxy only forwards to 127.0.0.1")
+            return
+        upstream = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() in ("range", "user-agent", "accept")}
+        upstream.request(method, target.path + (f"?{target.query}" if target.query else ""), headers=headers)
+        response = upstream.getresponse()
+        body = response.read()
+        self.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() in ("content-type", "content-range", "accept-ranges", "retry-after"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if method == "GET":
+            self.wfile.write(body)
+        upstream.close()
+
+
 def serve_forever(root, port: int = 8000, latency_s: float = 0.0) -> None:
     """Serve ``root`` until Ctrl-C (``python -m testing.server ROOT [PORT]``)."""
     with MediaServer(root, latency_s=latency_s, port=port) as server:

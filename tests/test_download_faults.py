@@ -17,7 +17,8 @@ from testing import ROOT
 from testing.server import MediaServer, Throttle, free_port
 from download import DownloadConfig, download_videos
 from download.breaker import CircuitBreaker
-from download.errors import NetworkDown, RateLimited, classify_error
+from download.errors import NetworkDown, RateLimited
+from download.policy import classify_error
 from download.listing import ListingRow
 from download.repair import repair_rows
 from download.ytdlp import choose_fetch

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from download.errors import classify_error
+from download.policy import classify_error
 from download.ids import (DAMAGED, EMPTY, GENERIC, NAME_ERROR, UNPARSEABLE, YOUTUBE, UnsafeIdError, check_safe_id,
                           generic_id, kaggle_strip, parse_link)
 from download.listing import (ListingError, ListingRow, classify_listing, parse_shard, read_listing, resolve_source,

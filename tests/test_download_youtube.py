@@ -16,8 +16,8 @@ import time
 import pytest
 
 from download import DownloadConfig, download_videos
-from download.errors import (ENVIRONMENT, PAUSE, STOP, VIDEO, BotCheckError, EnvironmentBroken, RateLimited,
-                             classify_failure)
+from download.errors import BotCheckError, EnvironmentBroken, RateLimited
+from download.policy import ENVIRONMENT, PAUSE, STOP, VIDEO, classify_failure
 from download.ytdlp import choose_audio_format, passthrough_options
 from testing import fake_youtube
 from testing.fake_youtube import STORYBOARD, audio_format, healthy, write_scenarios
@@ -221,7 +221,7 @@ def test_a_rate_limit_past_the_pauses_stops_cleanly_naming_the_cause(youtube, tm
     plan = {_id(1): {**healthy(server.url(videos[0].path), 3), "rate_limited_until": time.time() + 3600}}
     scenarios(plan)
     listing = _write_listing(tmp_path / "l.csv", list(plan))
-    with pytest.raises(RateLimited, match="session_rate_limited.*rate-limited by YouTube.*outlasted 1 pause.*resume"):
+    with pytest.raises(RateLimited, match="past 1 pause.*session_rate_limited.*rate-limited by YouTube.*outlasted.*resume"):
         download_videos(str(listing), tmp_path / "out", DownloadConfig(**FAST, rate_limit_wait=0.2,
                                                                        rate_limit_pauses=1))
     assert _manifest(tmp_path / "out") == []

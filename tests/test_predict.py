@@ -149,7 +149,7 @@ def test_bad_inputs_name_the_problem(run_dir, tmp_path, capsys):
         predict_inputs(PredictConfig(model=str(tmp_path), inputs=[str(tmp_path / "x.wav")]))
     assert main([str(run_dir), "x.wav", "--format", "xml"]) == 2
     assert main([str(run_dir), "x.wav", "--window-seconds", "0"]) == 2
-    assert "--window-seconds 0.0: expected a positive number" in capsys.readouterr().err
+    assert "--window-seconds 0.0: expected a number >= 0.025" in capsys.readouterr().err
 
 
 def test_silent_and_short_inputs_are_labelled_with_a_warning(run_dir, tmp_path, caplog, capsys):

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from common.modeling import MIN_WINDOW_SECONDS
+from common.values import check_number
+
 PROG = "python train.py"
 DESCRIPTION = ("Fine-tune an audio classifier on a prepared dataset: python train.py [recipe.yaml] [--flag value ...]; "
                "flags override the recipe, the recipe overrides the project defaults.")
@@ -107,8 +110,10 @@ class ModelArguments:
             raise ValueError(f"--early_stopping_patience {self.early_stopping_patience}: expected an integer >= 1")
         if not 0.0 <= self.spec_augment < 1.0:
             raise ValueError(f"--spec_augment {self.spec_augment}: expected a fraction in [0, 1)")
-        if self.head_lr_multiplier <= 0:
+        if not self.head_lr_multiplier > 0:
             raise ValueError(f"--head_lr_multiplier {self.head_lr_multiplier}: expected a positive number")
+        check_number("--head_lr_multiplier", self.head_lr_multiplier, minimum=0, maximum=1e4, above=True,
+                     allow_none=False)
         if self.whisper_input_seconds is not None and not 0 < self.whisper_input_seconds <= WHISPER_SECONDS:
             raise ValueError(f"--whisper_input_seconds {self.whisper_input_seconds}: expected a number of seconds in "
                              f"(0, {WHISPER_SECONDS}] (Whisper's positions cover {WHISPER_SECONDS} s)")
@@ -161,6 +166,11 @@ class DataArguments:
             value = getattr(self, flag)
             if value is not None and value <= 0:
                 raise ValueError(f"--{flag} {value}: expected a positive number")
+        for flag in ("max_length_seconds", "eval_window_seconds"):
+            check_number(f"--{flag}", getattr(self, flag), minimum=MIN_WINDOW_SECONDS, maximum=3600,
+                         why="seconds of audio (the encoders take at least 25 ms)")
+        for flag in ("max_train_samples", "max_eval_samples", "crops_per_row"):
+            check_number(f"--{flag}", getattr(self, flag), minimum=1, integer=True)
         if self.class_weighting not in ("none", "balanced"):
             raise ValueError(f"--class_weighting {self.class_weighting!r}: expected one of ['none', 'balanced']")
         if self.eval_window_seconds is None:
@@ -209,6 +219,29 @@ def default_workers(values: dict, given: set[str]) -> None:
     values["dataloader_num_workers"] = max(0, min(MAX_WORKERS, per_process - 1))
 
 
+# transformers' TrainingArguments take these as given (a NaN learning rate trains to NaN, a negative batch size fails
+# deep in the data loader): the range each can use, checked before anything starts.
+TRAINING_NUMBERS = {
+    "learning_rate": dict(minimum=0, maximum=10.0), "weight_decay": dict(minimum=0, maximum=10.0),
+    "num_train_epochs": dict(minimum=0, maximum=1e6), "max_steps": dict(minimum=-1, integer=True),
+    "warmup_steps": dict(minimum=0), "max_grad_norm": dict(minimum=0),
+    "per_device_train_batch_size": dict(minimum=1, maximum=65536, integer=True),
+    "per_device_eval_batch_size": dict(minimum=1, maximum=65536, integer=True),
+    "gradient_accumulation_steps": dict(minimum=1, maximum=65536, integer=True),
+    "save_total_limit": dict(minimum=1, integer=True), "logging_steps": dict(minimum=0),
+    "eval_steps": dict(minimum=0), "save_steps": dict(minimum=0),
+    "seed": dict(minimum=0, maximum=2 ** 32 - 1, integer=True), "data_seed": dict(minimum=0, maximum=2 ** 32 - 1,
+                                                                                   integer=True),
+    "dataloader_num_workers": dict(minimum=0, maximum=256, integer=True),
+}
+
+
+def check_training_numbers(values: dict) -> None:
+    """``TRAINING_NUMBERS`` on the parsed values: one error naming the flag, the value and the range."""
+    for name, bounds in TRAINING_NUMBERS.items():
+        check_number(f"--{name}", values.get(name), **bounds)
+
+
 def parse_args(argv: list[str] | None = None):
     """``[recipe.yaml] [--flag value ...]`` -> (ModelArguments, DataArguments, TrainingArguments).
 
@@ -222,6 +255,7 @@ def parse_args(argv: list[str] | None = None):
     resolve_precision(vars(namespace), given)
     default_workers(vars(namespace), given)
     vars(namespace).update(FORCED)
+    check_training_numbers(vars(namespace))
     model_args, data_args, training_args = parser.to_dataclasses(namespace)
     metric = training_args.metric_for_best_model
     if metric is not None and metric.removeprefix("eval_") not in METRICS:

@@ -161,13 +161,14 @@ def eval_windows(split, window_seconds: float):
 
 
 class AudioCollator:
-    """Turns ``{"samples", "label"}`` rows into model inputs through the checkpoint's own feature extractor."""
+    """Turns ``{"samples", "label"}`` rows into model inputs through the checkpoint's own feature extractor; inputs
+    shorter than ``min_samples`` (the model's receptive field, ``common.modeling.min_input_samples``) are padded."""
 
-    def __init__(self, extractor):
-        self.extractor = extractor
+    def __init__(self, extractor, min_samples: int = 0):
+        self.extractor, self.min_samples = extractor, min_samples
 
     def __call__(self, rows: list[dict]) -> dict:
-        inputs = dict(featurize(self.extractor, [row["samples"] for row in rows]))
+        inputs = dict(featurize(self.extractor, [row["samples"] for row in rows], self.min_samples))
         if "input_features" in inputs:
             # Whisper's classifier takes no attention mask (featurize returns one for pooling elsewhere).
             inputs.pop("attention_mask", None)

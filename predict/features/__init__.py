@@ -36,6 +36,7 @@ import torch
 from tqdm.auto import tqdm
 
 from common.audio import SAMPLING_RATE
+from common.values import check_number
 from common.jsonl import atomic_write_json
 from common.modeling import check_model_source, featurize, input_kind, load_feature_extractor, pick_device
 from common.runs import model_fingerprint
@@ -71,10 +72,10 @@ class FeaturesConfig:
             raise ValueError("no INPUT given: pass at least one media file or URL")
         if self.layer not in ("last", "all") and not self.layer.lstrip("-").isdigit():
             raise ValueError(f"--layer {self.layer!r}: expected 'last', 'all' or a layer index such as 6")
-        if self.fps is not None and not self.fps > 0:
-            raise ValueError(f"--fps {self.fps}: expected a positive frame rate such as 25 or 29.97")
-        if not self.chunk_seconds > 0:
-            raise ValueError(f"--chunk-seconds {self.chunk_seconds}: expected a positive number of seconds")
+        check_number("--fps", self.fps, minimum=0, maximum=1000, above=True,
+                     why="a positive frame rate such as 25 or 29.97")
+        check_number("--chunk-seconds", self.chunk_seconds, minimum=1.0, maximum=3600, allow_none=False,
+                     why="seconds of audio the encoder sees at once")
         if self.save_format not in SAVE_FORMATS:
             raise ValueError(f"--save-format {self.save_format!r}: expected one of {', '.join(SAVE_FORMATS)}")
 
