@@ -7,6 +7,7 @@ of ``common.contract`` (each field's type and doc line, then the parts it holds)
     <!-- BEGIN FLAGS prepare -->  ...  <!-- END FLAGS prepare -->
     <!-- BEGIN BENCH download -->  ...  <!-- END BENCH download -->
     <!-- BEGIN RECORD RunRecord -->  ...  <!-- END RECORD RunRecord -->
+    <!-- BEGIN POLICY download -->  ...  <!-- END POLICY download -->   (download.policy's rule table)
 
 ``python -m bench.docgen --check`` exits 1 (naming the file and block) when a committed table is stale.
 """
@@ -33,7 +34,7 @@ STAGE_MODULES = {
     "bench": "bench.__main__",
     "bench-gpu": "bench.gpu",
 }
-BLOCK = re.compile(r"(<!-- BEGIN (FLAGS|BENCH|RECORD) ([\w-]+) -->\n)(.*?)(<!-- END \2 \3 -->)", re.S)
+BLOCK = re.compile(r"(<!-- BEGIN (FLAGS|BENCH|RECORD|POLICY) ([\w-]+) -->\n)(.*?)(<!-- END \2 \3 -->)", re.S)
 
 
 def stage_parser(stage: str):
@@ -136,13 +137,25 @@ def record_table(name: str, shown: set | None = None) -> str:
     return "\n".join(line for line in lines if line is not None) + "\n"
 
 
+def policy_table(_: str = "download") -> str:
+    """The download stage's failure policy: each reason code, whose it is on YouTube and elsewhere, what the run
+    does, and a real message that yields it (``download.policy.RULES``, first match wins)."""
+    from download.policy import policy_table as rows
+
+    lines = ["| reason | whose (YouTube) | whose (other sites) | what the run does | a message that yields it |",
+             "|---|---|---|---|---|"]
+    lines += [f"| `{reason}` | {whose} | {elsewhere} | {_cell(action)} | {_cell(example)} |"
+              for reason, whose, elsewhere, action, example in rows()]
+    return "\n".join(lines) + "\n"
+
+
 def render(text: str) -> str:
     shown: set = set()      # record parts already listed on this page
 
     def replace(match: re.Match) -> str:
         kind, stage = match.group(2), match.group(3)
-        body = record_table(stage, shown) if kind == "RECORD" else {"FLAGS": flags_table,
-                                                                     "BENCH": bench_table}[kind](stage)
+        body = record_table(stage, shown) if kind == "RECORD" else {"FLAGS": flags_table, "BENCH": bench_table,
+                                                                     "POLICY": policy_table}[kind](stage)
         return match.group(1) + body + match.group(5)
 
     return BLOCK.sub(replace, text)

@@ -13,7 +13,6 @@ Example::
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import re
@@ -116,8 +115,9 @@ class DownloadConfig:
     repair_ids: bool = field(default=False, metadata={"help": "Search YouTube for the titles of damaged/#NAME? rows "
                              "to recover their ids (cached in DIR/repairs.jsonl)."})
     extractor_args: list[str] = field(default_factory=list, metadata={
-        "help": "yt-dlp's --extractor-args, repeatable, e.g. 'youtube:player_client=tv,web_safari' or a PO-token "
-                "provider's 'youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416'."})
+        "help": "yt-dlp's --extractor-args, repeatable, e.g. a PO-token provider's "
+                "'youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416' (leave player_client to yt-dlp's defaults: "
+                "docs/troubleshooting.md)."})
     proxy: str | None = field(default=None, metadata={"help": "yt-dlp's --proxy URL (http://, socks5://; user:pass@ "
                               "is redacted in the run's records)."})
     proxy_file: str | None = field(default=None, metadata={
@@ -330,11 +330,25 @@ def load_listing(listing_source: str, out_dir: Path, config: DownloadConfig,
     if config.repair_ids:
         options = search_options(config.cookies, config.cookies_from_browser, config.sleep, config.ytdlp_extra,
                                  out_dir / "tmp" / "search")
-        rows = repair_rows(rows, out_dir / REPAIRS, search=functools.partial(youtube_search, options=options),
+        rows = repair_rows(rows, out_dir / REPAIRS, search=RoundRobinSearch(options, config.proxies()),
                            breaker=breaker)
     listing = classify_listing(rows, source=str(listing_source), sha256=listing_sha256(listing_source))
     atomic_write_json(out_dir / REPORT, listing.report())
     return listing
+
+
+class RoundRobinSearch:
+    """``--repair-ids``' searches spread over the proxies (``--proxy-file``), one after the other, so that one exit
+    address does not carry every search."""
+
+    def __init__(self, options: dict, proxies: list[str | None]):
+        self.options, self.proxies, self.calls = options, proxies, 0
+
+    def __call__(self, query: str, max_results: int) -> list[dict]:
+        proxy = self.proxies[self.calls % len(self.proxies)]
+        self.calls += 1
+        options = {key: value for key, value in self.options.items() if key != "proxy"}
+        return youtube_search(query, max_results, options={**options, **({"proxy": proxy} if proxy else {})})
 
 
 def _pending(videos: list[Video], records: dict, out_dir: Path, config: DownloadConfig

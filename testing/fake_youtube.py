@@ -113,7 +113,8 @@ SABR_TEMPLATE = ("{}Some {} client https formats have been skipped as they are m
 WARNINGS = {
     "n_challenge": f"n challenge solving failed: Some formats may be missing. {EJS_HELP}",
     "signature": f"Signature solving failed: Some formats may be missing. {EJS_HELP}",
-    "sabr": SABR_TEMPLATE.format("", "web_safari", "YouTube may have enabled the SABR-only streaming experiment for "
+    # yt-dlp warns for clients other than web/web_safari (for those two it only writes a debug line)
+    "sabr": SABR_TEMPLATE.format("", "mweb", "YouTube may have enabled the SABR-only streaming experiment for "
                                  "the current session"),
 }
 # Checked against yt-dlp's source: each must appear there verbatim.

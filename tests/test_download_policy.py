@@ -22,7 +22,7 @@ import pytest
 from download import DownloadConfig, download_videos
 from download.errors import EnvironmentBroken
 from download.listing import ListingError, parse_shard
-from download.policy import (ENVIRONMENT, FALLBACK, RULES, STOP, UNSURE, VIDEO, classify, classify_failure,
+from download.policy import (ENVIRONMENT, FALLBACK, RULES, UNSURE, VIDEO, classify, classify_failure,
                              policy_table)
 from download.ytdlp import choose_audio_format
 from testing import ROOT, fake_youtube
