@@ -323,3 +323,23 @@ def test_an_ffmpeg_killed_alone_is_retried_not_blamed_on_the_video(sig, media, t
     assert killed
     (record,) = _manifest(tmp_path / "out")
     assert record["status"] == "ok" and record["attempts"] == 2, record
+
+
+def test_the_shipped_sbatch_array_script_runs_a_download_command_that_parses(monkeypatch):
+    """Bug caught: the array script in docs/scaling.md drifts from the command line (a renamed flag fails every
+    task of a 24-hour array at once)."""
+    import re
+    import shlex
+
+    from common.cli import parse_config
+    from download.__main__ import ARGUMENTS
+
+    script = (ROOT / "configs" / "slurm" / "download-array.sbatch").read_text()
+    line = next(line for line in script.splitlines() if line.startswith("python -m download"))
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "3")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_MIN", "1")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "4")
+    words = [re.sub(r"\$\{?(\w+)\}?", lambda m: os.environ.get(m.group(1), m.group(1).lower()), word)
+             for word in shlex.split(line.replace('"$@"', ""))[3:]]
+    _, config, _ = parse_config(ARGUMENTS, words, prog="python -m download")
+    assert config.shard == (3, 4) and "--out" in words and words[words.index("--out") + 1].endswith("-3")
