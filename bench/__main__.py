@@ -27,7 +27,7 @@ STAGES = ("download", "prepare", "train", "eval", "predict", "leakage", "chaos")
 # Stages run only when --only names them, and the module of each.
 EXTRA_STAGES = {"train-gpu": "bench.gpu", "recipes": "bench.bench_recipes", "levers": "bench.bench_levers",
                 "demo-choice": "bench.bench_demo_choice", "recipes-10s": "bench.bench_recipes_10s",
-                "crops": "bench.bench_crops", "policy": "bench.bench_policy"}
+                "crops": "bench.bench_crops", "policy": "bench.bench_policy", "badinput": "bench.bench_badinput"}
 logger = logging.getLogger("bench")
 
 

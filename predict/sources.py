@@ -78,15 +78,19 @@ def fetch_urls(urls: Sequence[str], download_dir) -> dict[str, Source]:
 def stream_blocks(path, block_samples: int = int(BLOCK_SECONDS * SAMPLING_RATE)) -> Iterator[np.ndarray]:
     """Mono float32 blocks at 16 kHz, in order; only one block is in memory at a time."""
     path = Path(path)
+    blocks = None
     if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
         try:
             info = sf.info(str(path))
         except Exception as exc:  # soundfile raises LibsndfileError or RuntimeError depending on version
             raise AudioError(f"{path}: unreadable audio file ({exc})") from exc
         if info.samplerate == SAMPLING_RATE:
-            yield from _soundfile_blocks(path, block_samples)
-            return
-    yield from _ffmpeg_blocks(path, block_samples)
+            blocks = _soundfile_blocks(path, block_samples)
+    for block in blocks or _ffmpeg_blocks(path, block_samples):
+        if not np.isfinite(block).all():
+            raise AudioError(f"{path}: holds NaN or infinite samples (float audio never clipped to [-1, 1]); "
+                             "expected finite samples")
+        yield block
 
 
 def _soundfile_blocks(path: Path, block_samples: int) -> Iterator[np.ndarray]:
