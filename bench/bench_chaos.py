@@ -1,6 +1,11 @@
 """Crash safety: kill -9 download, prepare and train at seeded random moments; the reruns must end where an
 uninterrupted run ends.
 
+Then the download again, on a folder of its own: SIGINT, SIGTERM and SIGKILL sent to a converting ffmpeg/ffprobe
+child alone (the stage goes on) and to the whole process group (a terminal's Ctrl-C, a batch system's kill), twice
+each; no video may be recorded as failed for good, and after the same command runs to the end its ok records must
+equal the reference's.
+
 Each stage runs as its CLI in a child process of its own process group, on synthetic videos served by the loopback
 server (testing.server) and the tiny recipe with a tiny random wav2vec2 (testing.tiny_models). First every stage runs
 once uninterrupted (the reference; its wall time sets the range of kill moments). Then, stage after stage, the same
@@ -31,6 +36,7 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("download", "prepare", "train")
 KILLS_PER_STAGE, SEED = 4, 13
+CHILD_ROUNDS = 2            # rounds of (SIGINT, SIGTERM, SIGKILL) x (an ffmpeg/ffprobe child, the process group)
 # Manifest fields that measure a particular attempt rather than what was fetched.
 ATTEMPT_FIELDS = {"fetch_s", "bytes_fetched", "bytes_downloaded", "message", "elapsed_s", "attempts", "finished_at",
                   "started_at", "downloaded_at", "timestamp"}
@@ -83,6 +89,86 @@ def kill_after(argv: list[str], delay_s: float, log: Path) -> bool:
             return True
 
 
+CHILD_SIGNALS = tuple((target, sig) for target in ("child", "group")
+                      for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL))
+
+
+def media_children(pid: int) -> list[int]:
+    """The ffmpeg/ffprobe processes whose parent is ``pid`` (through /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid and command.rsplit(b"/", 1)[-1] in (b"ffmpeg", b"ffprobe"):
+            found.append(int(entry.name))
+    return found
+
+
+def signal_during_media(argv: list[str], target: str, sig: int, rng: random.Random, log: Path) -> dict:
+    """Start the download, wait for an ffmpeg/ffprobe child, then after a random moment of its life send ``sig``
+    to that child alone (``target`` "child": the stage goes on) or to the whole process group ("group": what a
+    terminal's Ctrl-C does, or a batch system's kill); wait for the stage to end."""
+    with open(log, "ab") as handle:
+        proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **ENV}, stdout=handle, stderr=handle,
+                                start_new_session=True)
+        deadline, children = time.monotonic() + 120, []
+        while time.monotonic() < deadline and proc.poll() is None and not (children := media_children(proc.pid)):
+            time.sleep(0.002)
+        landed = False
+        if children and proc.poll() is None:
+            time.sleep(rng.uniform(0, 0.05))
+            try:
+                if target == "child":
+                    os.kill(children[0], sig)
+                else:
+                    os.killpg(proc.pid, sig)
+                landed = True
+            except ProcessLookupError:
+                pass
+        try:
+            proc.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return {"target": target, "signal": signal.Signals(sig).name, "landed": landed, "exit": proc.returncode}
+
+
+def permanent_failures(raw: Path) -> list[str]:
+    """Ids recorded as failed for good (the video's own) in ``raw``'s manifest."""
+    from common.contract import MANIFEST, read_manifest
+
+    return sorted({r.id for r in read_manifest(raw / MANIFEST).records if not r.ok and not r.transient})
+
+
+def children_chaos(work_root: Path, listing: Path, model: Path, reference: dict, rounds: int, rng: random.Random
+                   ) -> dict:
+    """SIGINT, SIGTERM and SIGKILL to a converting ffmpeg/ffprobe child and to the whole process group, ``rounds``
+    times each, on one download folder; then the same command to the end. No video may be recorded as failed for
+    good, and the ok records must equal the uninterrupted reference's."""
+    work = work_root / "children"
+    work.mkdir(exist_ok=True)
+    argv = commands(work, listing, model, 1)["download"]
+    events = []
+    for _ in range(rounds):
+        for target, sig in CHILD_SIGNALS:
+            event = signal_during_media(argv, target, sig, rng, work / "download.log")
+            event["permanent_failures"] = permanent_failures(work / "raw")
+            events.append(event)
+            logger.info("download: %s to %s: %s, exit %s, permanent failures %s", event["signal"], target,
+                        "landed" if event["landed"] else "missed", event["exit"], event["permanent_failures"])
+    run_to_end(argv, work / "download.log")
+    got = stage_outputs_download(work)
+    differing = sorted(i for i in set(reference) | set(got) if reference.get(i) != got.get(i))
+    return {"events": events, "landed": sum(e["landed"] for e in events),
+            "permanent_failures": sorted({i for e in events for i in e["permanent_failures"]}),
+            "identical": not differing and bool(got), "differing_ids": differing}
+
+
 def progress(stage: str, work: Path) -> str:
     """What a killed stage had finished: ok downloads, prepare's staging folder, train's checkpoints."""
     if stage == "download":
@@ -99,11 +185,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def stage_outputs(work: Path) -> dict:
-    """What must not depend on kills: ok records with their FLAC hashes, the dataset hash, the final weights."""
-    from safetensors.torch import load_file
-
-    from common.contract import MANIFEST, STATS, PrepareStats, read_manifest
+def stage_outputs_download(work: Path) -> dict:
+    """The ok records (minus what measures an attempt) with their FLAC hashes."""
+    from common.contract import MANIFEST, read_manifest
 
     records = {}
     for record in read_manifest(work / "raw" / MANIFEST).records:   # a torn line is skipped, as stages do
@@ -111,8 +195,17 @@ def stage_outputs(work: Path) -> dict:
             kept = {k: v for k, v in record.to_json().items() if k not in ATTEMPT_FIELDS}
             kept["flac_sha256"] = _sha256(work / "raw" / str(record.path))
             records[record.id] = kept
+    return records
+
+
+def stage_outputs(work: Path) -> dict:
+    """What must not depend on kills: ok records with their FLAC hashes, the dataset hash, the final weights."""
+    from safetensors.torch import load_file
+
+    from common.contract import STATS, PrepareStats
+
     stats = PrepareStats.read(work / "dataset" / STATS)
-    return {"download": records, "prepare": stats.content_sha256,
+    return {"download": stage_outputs_download(work), "prepare": stats.content_sha256,
             "train": load_file(work / "run" / "model.safetensors")}
 
 
@@ -136,7 +229,8 @@ def compare(reference: dict, resumed: dict) -> dict:
 
 
 def chaos(work_root, kills_per_stage: int = KILLS_PER_STAGE, seed: int = SEED, videos_per_class: int = 4,
-          seconds: float = 30.0, epochs: int = 8, kill_window: tuple[float, float] = (0.15, 0.95)) -> dict:
+          seconds: float = 30.0, epochs: int = 8, kill_window: tuple[float, float] = (0.15, 0.95),
+          child_rounds: int = CHILD_ROUNDS) -> dict:
     """Reference run, then ``kills_per_stage`` seeded kill -9's per stage and a final run; returns the comparison.
 
     A kill comes after a uniform random fraction in ``kill_window`` of the stage's uninterrupted wall time."""
@@ -172,6 +266,9 @@ def chaos(work_root, kills_per_stage: int = KILLS_PER_STAGE, seed: int = SEED, v
             run_to_end(chaos_cmds[stage], log)
             result["stages"][stage] = {"reference_s": round(reference_s[stage], 1), "kills": moments,
                                        "kills_landed": landed}
+        if child_rounds:
+            result["children"] = children_chaos(work_root, listing, model,
+                                                stage_outputs_download(work_root / "reference"), child_rounds, rng)
     comparison = compare(stage_outputs(work_root / "reference"), stage_outputs(work_root / "chaos"))
     set_aside = sorted(p.name for p in (work_root / "chaos" / "run").glob("incomplete-checkpoint-*"))
     for stage in STAGES:
@@ -194,4 +291,12 @@ def run(tmp_dir) -> dict:
         rows.append({"figure": f"{stage}: kills landed / identical after resume", "value": info["kills_landed"],
                      "unit": "kills", "reference": f"{len(info['kills'])} tried", "ratio": None,
                      "target": "identical" if info["identical"] else "DIFFERENT"})
+    children = result.get("children")
+    if children:
+        rows.append({"figure": "download: SIGINT/SIGTERM/SIGKILL to an ffmpeg/ffprobe child or the process group "
+                               "landed / videos recorded failed for good",
+                     "value": f"{children['landed']} / {len(children['permanent_failures'])}", "unit": "",
+                     "reference": f"{len(children['events'])} tried", "ratio": None,
+                     "target": ("0 failed, identical" if children["identical"] and not children["permanent_failures"]
+                                else "FAILED FOR GOOD or DIFFERENT")})
     return {"rows": rows, **result}

@@ -91,6 +91,7 @@ class InputResult:
     url: str | None = None
     offset_s: float = 0.0         # timeline times are in the original video: window time + this section start
     warnings: list[str] = field(default_factory=list)  # why the label may mean little (silent, shorter than a window)
+    media_path: str | None = None  # the local file that was decoded (a URL's download), for players and re-use
 
     @property
     def real_time_factor(self) -> float:
@@ -177,7 +178,8 @@ def build_result(model, source: Source, names: list[str], logits: np.ndarray, st
                 for s, p in zip(starts, probs)]
     return InputResult(input=source.input, id=source.id, label=names[int(mean.argmax())],
                        probabilities={n: float(v) for n, v in zip(names, mean)}, duration_s=total / SAMPLING_RATE,
-                       timeline=timeline, seconds=seconds, sha256=sha256, url=source.url, offset_s=offset)
+                       timeline=timeline, seconds=seconds, sha256=sha256, url=source.url, offset_s=offset,
+                       media_path=source.path)
 
 
 def timeline_csv(results: Iterable[InputResult]) -> str:
@@ -225,7 +227,8 @@ def as_source(result: InputResult, source: Source) -> InputResult:
     timeline = [{**row, "start_s": round(row["start_s"] + shift, 4), "end_s": round(row["end_s"] + shift, 4)}
                 for row in result.timeline]
     return replace(result, input=source.input, id=source.id, url=source.url, offset_s=source.offset_s,
-                   timeline=timeline, warnings=[w.replace(result.input, source.input) for w in result.warnings])
+                   timeline=timeline, warnings=[w.replace(result.input, source.input) for w in result.warnings],
+                   media_path=source.path)
 
 
 def _key_text(key: dict) -> str:
@@ -239,13 +242,15 @@ def run_info(config: PredictConfig, window_s: float, hop_s: float, results: list
             "inputs": {r.input: {"id": r.id, "sha256": r.sha256, "url": r.url} for r in results}}
 
 
-def predict_inputs(config: PredictConfig) -> list[InputResult]:
-    """Classify every input of ``config``; with ``config.out`` also write timelines, a manifest and run info."""
+def predict_inputs(config: PredictConfig, loaded: tuple | None = None) -> list[InputResult]:
+    """Classify every input of ``config``; with ``config.out`` also write timelines, a manifest and run info.
+    ``loaded``: ``load_classifier(config.model, config.device)``'s result, kept by a caller that classifies many
+    times (the web app), so the model is loaded once."""
     set_seed(config.seed)
     out = Path(config.out) if config.out else None
     check_model_source(config.model)          # a mistyped model, then missing inputs: both before any loading
     sources = resolve_inputs(config.inputs, download_dir=out / "downloads" if out else None)
-    model, extractor, run = load_classifier(config.model, config.device)
+    model, extractor, run = loaded or load_classifier(config.model, config.device)
     window_s = config.window_seconds or run_window(run)[0]
     hop_s = config.hop_seconds or window_s
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]

@@ -229,7 +229,7 @@ def test_one_kill_9_per_stage_ends_with_the_uninterrupted_outputs(tmp_path):
     from bench.bench_chaos import STAGES, chaos
 
     result = chaos(tmp_path, kills_per_stage=1, seed=3, videos_per_class=3, seconds=4.0, epochs=2,
-                   kill_window=(0.4, 0.7))
+                   kill_window=(0.4, 0.7), child_rounds=0)     # signals to children: tests/test_download_policy.py
     for stage in STAGES:
         # a kill that missed (the stage had already finished) would make "identical" prove nothing
         assert result["stages"][stage]["kills_landed"] == 1, (stage, result["stages"][stage]["kills"])
