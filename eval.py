@@ -44,6 +44,10 @@ def run(argv: list[str] | None = None):
     propagate."""
     config, logs = parse_config(ARGUMENTS, argv, prog=PROG, description=description_of(__doc__))
     setup_logging(logs.verbose)
+    if config.push_results:      # before minutes of evaluation: a push that cannot succeed stops here
+        from common.hub import check_hub_push
+
+        check_hub_push(config.push_results, flag="--push_results")
     metrics = evaluate_run(config)
     video = metrics.video
     low, high = video.ci.accuracy
@@ -51,6 +55,10 @@ def run(argv: list[str] | None = None):
     null = metrics.references.null
     print(f"video accuracy {video.accuracy:.3f} [{low:.3f}, {high:.3f}] over {video.n} videos; "
           f"clip accuracy {metrics.clip.accuracy:.3f}; null {null.accuracy:.3f} ({null.kind})")
+    if config.push_results:
+        from evaluation.hub import push_results
+
+        print(f"results and widget examples: {push_results(metrics, config.push_results)}")
     return metrics
 
 

