@@ -436,3 +436,16 @@ def test_push_results_writes_the_model_index_and_widget_examples(full_run, input
 def test_push_results_needs_user_slash_model(inputs):
     assert eval_cli.main(["--model", inputs["run"], "--dataset", inputs["dataset"], "--out", "x",
                           "--push_results", "no-slash"]) == 2
+
+
+def test_the_report_headlines_fine_tuning_against_its_own_frozen_encoder(full_run):
+    """Bug caught (issue 32): the report could not say that a fine-tune was no better than a logistic regression
+    on its own frozen encoder; the comparison section and the conclusion now open with it, with the paired
+    interval over test videos."""
+    out, metrics = full_run
+    frozen = metrics.baselines["frozen_encoder_logistic_regression"]
+    low, high = frozen.difference_vs_model.video.ci
+    report = (out / "report.md").read_text(encoding="utf-8")
+    sentence = (f"fine-tuned minus frozen = {frozen.difference_vs_model.video.accuracy_difference:+.3f} "
+                f"[{low:+.3f}, {high:+.3f}] over {metrics.video.n} videos (paired)")
+    assert report.count("Fine-tuning against its own frozen encoder") >= 2 and sentence in report
