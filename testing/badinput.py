@@ -260,9 +260,7 @@ def stage_mains() -> dict[str, tuple[str, Callable]]:
 def build_world(root: Path) -> dict:
     """What generated inputs run against: a finished download folder (guarded), a tiny run for predict, a good
     listing and a good audio file."""
-    from common.contract import RunRecord
-    from common.modeling import load_feature_extractor, load_model
-    from testing.tiny_models import save_tiny_model
+    from testing.tiny_models import save_tiny_run
 
     root = Path(root)
     finished = root / "finished"
@@ -270,12 +268,7 @@ def build_world(root: Path) -> dict:
     (finished / "manifest.jsonl").write_text(
         '{"id": "aaaaaaaaaaa", "url": "https://www.youtube.com/watch?v=aaaaaaaaaaa", "category": "food", '
         '"status": "ok", "path": "audio/aaaaaaaaaaa.flac", "duration_s": 1.0, "sample_rate": 16000}\n')
-    tiny = save_tiny_model("wav2vec2", root / "tiny")
-    run = root / "run"
-    load_model(tiny, class_names=["a", "b"]).save_pretrained(run)
-    load_feature_extractor(tiny).save_pretrained(run)
-    RunRecord(base_model=str(run), dataset_name="d", max_length_seconds=1.0, eval_window_seconds=1.0).write(
-        run / "run_config.json")
+    run = save_tiny_run(root, ["food", "travel"], window_seconds=1.0)
     listing = root / "listing.csv"
     listing.write_text("link,title,description,category\naaaaaaaaaaa,t,d,food\nbbbbbbbbbbb,t,d,travel\n")
     good = write_audio(root / "good.wav", "good")

@@ -161,6 +161,32 @@ def search_scenarios(results: dict[str, list[dict]]) -> dict:
     return {"_search": results}
 
 
+def error_of(scenario: dict, folder, video_id: str = "fakeVid0000") -> str:
+    """The message yt-dlp raises for ``scenario`` through this fake (yt-dlp's own code builds it), extracting with
+    the download stage's format choice; the scenario file is written into ``folder``."""
+    from yt_dlp import YoutubeDL
+    from yt_dlp.utils import DownloadError
+
+    from download.ytdlp import choose_audio_format
+
+    path = write_scenarios(Path(folder) / "one-scenario.json", {video_id: scenario})
+    saved = os.environ.get(ENV)
+    os.environ[ENV] = str(path)
+    options = {"quiet": True, "no_warnings": True,
+               "format": lambda ctx: [f] if (f := choose_audio_format(ctx["formats"])) else []}
+    try:
+        with YoutubeDL(options) as ydl:
+            ydl.extract_info(f"https://www.youtube.com/watch?v={video_id}", download=False)
+    except DownloadError as error:
+        return str(error)
+    finally:
+        if saved is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = saved
+    raise AssertionError(f"the scenario {scenario} extracted without an error")
+
+
 def load_scenarios() -> dict[str, dict]:
     path = os.environ.get(ENV)
     return json.loads(Path(path).read_text()) if path and Path(path).is_file() else {}

@@ -47,6 +47,35 @@ HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Before you continue to YouTube<
 FAULT_KINDS = ("404", "html", "truncate", "drop", "stall", "live")
 
 
+class LoopbackServer:
+    """A ``ThreadingHTTPServer`` on 127.0.0.1 in a daemon thread: ``start``/``stop``, a context manager. Subclasses
+    name their handler class (``HANDLER``, given this object as ``ATTRIBUTE``)."""
+    HANDLER: type
+    ATTRIBUTE = "server"
+    port = 0
+    _httpd: ThreadingHTTPServer | None = None
+
+    def start(self):
+        handler = type(self.HANDLER.__name__, (self.HANDLER,), {self.ATTRIBUTE: self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 @dataclass
 class Fault:
     """What goes wrong when a path is requested.
@@ -84,11 +113,12 @@ class Throttle:
         return not bounded or end - start + 1 > self.max_fast_range
 
 
-class MediaServer:
+class MediaServer(LoopbackServer):
     """Serve ``root`` on 127.0.0.1 (a free port unless ``port``); a context manager that starts and stops it.
 
     ``throttle``: a ``Throttle`` (YouTube-like slow un-chunked responses). ``rate_limit``: answer 429 (with
     ``Retry-After``) to every request past this many in the last 60 s, until ``rate_limit`` is set to None."""
+    ATTRIBUTE = "media"
 
     def __init__(self, root, latency_s: float = 0.0, port: int = 0, faults: dict[str, Fault] | None = None,
                  throttle: Throttle | None = None, rate_limit: int | None = None):
@@ -104,7 +134,6 @@ class MediaServer:
         self.log: list[dict] = []        # one entry per request: path, range, status, bytes
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ control
     @property
@@ -131,26 +160,9 @@ class MediaServer:
             self.bytes_sent, self.requests, self.log = 0, 0, []
 
     def start(self) -> "MediaServer":
-        handler = type("Handler", (_Handler,), {"media": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="media-server", daemon=True)
-        self._thread.start()
+        super().start()
         logger.info("serving %s at %s", self.root, self.base_url)
         return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> "MediaServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # ------------------------------------------------------------ used by the handler
     def _take_fault(self, key: str) -> Fault | None:
@@ -346,41 +358,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class ForwardingProxy:
+class ForwardingProxy(LoopbackServer):
     """A loopback HTTP forward proxy (what ``--proxy http://127.0.0.1:PORT`` talks to): relays absolute-form GET and
     HEAD requests (``Range`` included) to loopback servers and counts them. Tests use two to stand for two exit IPs;
     the fake YouTube tells them apart by yt-dlp's ``proxy`` option. It refuses anything but 127.0.0.1, so a test
     can never reach out."""
+    ATTRIBUTE = "proxy"
 
     def __init__(self):
         self.requests = 0
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self.port = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "ForwardingProxy":
-        handler = type("ProxyHandler", (_ProxyHandler,), {"proxy": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        threading.Thread(target=self._httpd.serve_forever, name="forwarding-proxy", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> "ForwardingProxy":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -419,6 +410,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if method == "GET":
             self.wfile.write(body)
         upstream.close()
+
+
+MediaServer.HANDLER, ForwardingProxy.HANDLER = _Handler, _ProxyHandler
 
 
 def serve_forever(root, port: int = 8000, latency_s: float = 0.0) -> None:

@@ -107,6 +107,23 @@ def save_tiny_model(kind: str, path) -> str:
     return _save(model, extractor, path)
 
 
+def save_tiny_run(root, class_names, window_seconds: float, kind: str = "wav2vec2") -> Path:
+    """A run folder as train.py writes it (``root/run``): a tiny random ``kind`` classifier with ``class_names``, its
+    feature extractor and a ``run_config.json`` whose windows are ``window_seconds``; what predict, eval and the app
+    load in tests."""
+    from common.contract import RunRecord
+    from common.modeling import load_feature_extractor, load_model
+
+    root = Path(root)
+    tiny = save_tiny_model(kind, root / "tiny")
+    run = root / "run"
+    load_model(tiny, class_names=list(class_names)).save_pretrained(run)
+    load_feature_extractor(tiny).save_pretrained(run)
+    RunRecord(base_model=str(run), dataset_name="d", max_length_seconds=window_seconds,
+              eval_window_seconds=window_seconds).write(run / "run_config.json")
+    return run
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Save the tiny random wav2vec2 of the CPU recipe (--ast: the demo's "
                                                  "tiny AST).")

@@ -26,18 +26,9 @@ ARTIFACTS = Path(os.environ.get("YTAC_ARTIFACTS", ROOT / "artifacts"))
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    from common.contract import RunRecord
-    from common.modeling import load_feature_extractor, load_model
-    from testing.tiny_models import save_tiny_model
+    from testing.tiny_models import save_tiny_run
 
-    root = tmp_path_factory.mktemp("app")
-    tiny = save_tiny_model("wav2vec2", root / "tiny")
-    run = root / "run"
-    load_model(tiny, class_names=NAMES).save_pretrained(run)
-    load_feature_extractor(tiny).save_pretrained(run)
-    RunRecord(base_model=str(run), dataset_name="d", max_length_seconds=1.0, eval_window_seconds=1.0).write(
-        run / "run_config.json")
-    return run
+    return save_tiny_run(tmp_path_factory.mktemp("app"), NAMES, window_seconds=1.0)
 
 
 def _wav(path: Path, seconds: float = 3.0) -> Path:

@@ -24,7 +24,6 @@ from download.errors import EnvironmentBroken
 from download.listing import ListingError, parse_shard
 from download.policy import (ENVIRONMENT, FALLBACK, RULES, UNSURE, VIDEO, classify, classify_failure,
                              policy_table)
-from download.ytdlp import choose_audio_format
 from testing import ROOT, fake_youtube
 from testing.fake_youtube import KNOWN_GOOD_ID, extractions, healthy, write_scenarios
 from testing.server import ForwardingProxy, MediaServer
@@ -61,20 +60,6 @@ def youtube(media, tmp_path, monkeypatch):
         yield server, videos, (lambda scenarios: write_scenarios(path, scenarios)), log
 
 
-def _message(scenario: dict, monkeypatch, tmp_path) -> str:
-    """The error yt-dlp raises for ``scenario`` through the fake (yt-dlp's own code builds it)."""
-    from yt_dlp import YoutubeDL
-    from yt_dlp.utils import DownloadError
-
-    write_scenarios(tmp_path / "one.json", {_id(0): scenario})
-    monkeypatch.setenv(fake_youtube.ENV, str(tmp_path / "one.json"))
-    with pytest.raises(DownloadError) as info, YoutubeDL({"quiet": True, "no_warnings": True,
-                                                          "format": lambda ctx: [choose_audio_format(ctx["formats"])]
-                                                          if choose_audio_format(ctx["formats"]) else []}) as ydl:
-        ydl.extract_info(f"https://www.youtube.com/watch?v={_id(0)}", download=False)
-    return str(info.value)
-
-
 # ---------------------------------------------------------------- the table
 
 def test_every_rules_example_gives_its_own_reason_and_the_table_covers_every_rule():
@@ -97,11 +82,11 @@ def test_every_rules_example_gives_its_own_reason_and_the_table_covers_every_rul
     ({"playability": "premium_only"}, ("premium_only", VIDEO)),
     ({"playability": "removed"}, ("removed", VIDEO)),
 ])
-def test_youtubes_words_for_a_block_or_a_change_are_never_the_videos_own(scenario, expected, monkeypatch, tmp_path):
+def test_youtubes_words_for_a_block_or_a_change_are_never_the_videos_own(scenario, expected, tmp_path):
     """Bug caught (issue 28): "The page needs to be reloaded." and yt-dlp's please-report text were the video's
     permanent `error`; "This content isn't available." (a removed video and a blocked session alike) and DRM (after
     the tv client's DRM experiment) were recorded without asking a known-good video."""
-    message = _message(scenario, monkeypatch, tmp_path)
+    message = fake_youtube.error_of(scenario, tmp_path)
     if "unexpected" in scenario:
         assert "please report this issue" in message.lower()       # yt-dlp's own text
     assert classify_failure(message, youtube=True) == expected

@@ -59,16 +59,7 @@ def youtube(media, tmp_path, monkeypatch):
 
 def _error_of(scenario: dict, monkeypatch, tmp_path) -> str:
     """The message yt-dlp raises for ``scenario`` through the fake (yt-dlp's own code builds it)."""
-    from yt_dlp import YoutubeDL
-    from yt_dlp.utils import DownloadError
-
-    write_scenarios(tmp_path / "one.json", {_id(0): scenario})
-    monkeypatch.setenv(fake_youtube.ENV, str(tmp_path / "one.json"))
-    with pytest.raises(DownloadError) as info, YoutubeDL({"quiet": True, "no_warnings": True,
-                                                          "format": lambda ctx: [choose_audio_format(ctx["formats"])]
-                                                          if choose_audio_format(ctx["formats"]) else []}) as ydl:
-        ydl.extract_info(f"https://www.youtube.com/watch?v={_id(0)}", download=False)
-    return str(info.value)
+    return fake_youtube.error_of(scenario, tmp_path, video_id=_id(0))
 
 
 # ---------------------------------------------------------------- the double is yt-dlp's own wording

@@ -15,11 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.audio import SAMPLING_RATE
-from common.contract import RunRecord
 from common.modeling import iter_windows, load_feature_extractor, load_model, predict_windows, window_bounds
 from predict import PredictConfig, predict_inputs
 from predict.__main__ import main
-from testing.tiny_models import save_tiny_model
+from testing.tiny_models import save_tiny_run
 
 NAMES = ["music", "speech", "noise"]
 
@@ -27,14 +26,7 @@ NAMES = ["music", "speech", "noise"]
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A run folder as train.py writes it: classifier with class names + feature extractor + run_config.json."""
-    root = tmp_path_factory.mktemp("run")
-    tiny = save_tiny_model("wav2vec2", root / "tiny")
-    run = root / "run"
-    load_model(tiny, class_names=NAMES).save_pretrained(run)
-    load_feature_extractor(tiny).save_pretrained(run)
-    RunRecord(base_model=str(run), dataset_name="d", max_length_seconds=2.0, eval_window_seconds=2.0).write(
-        run / "run_config.json")
-    return run
+    return save_tiny_run(tmp_path_factory.mktemp("run"), NAMES, window_seconds=2.0)
 
 
 def noise(seconds, seed=0):
