@@ -26,7 +26,7 @@ EXAMPLES = "examples"
 def split_rule(record) -> str:
     """How the evaluated split was made: ``channel-disjoint`` (prepare --group-by channel), else ``video-level``."""
     stats = record.data.prepare_stats
-    return "channel-disjoint" if stats is not None and stats.config.get("group_by") == "channel" else "video-level"
+    return "channel-disjoint" if stats is not None and stats.build.group_by == "channel" else "video-level"
 
 
 def eval_results(record, dataset_id: str):

@@ -43,6 +43,8 @@ from typing import Callable
 import numpy as np
 from hypothesis import strategies as st
 
+from common.contract import MANIFEST
+
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "latin-1")
 PATHY = ("../../etc/passwd", "a/b", "..", ".", "a\\b", "/abs", "~user", "x\x00y", "CON", "a" * 300)
 SHELLY = ("$(touch pwned)", "`id`", "; rm -rf ~", "| cat", "&& echo", "'\"", "%0a", "\n", "${HOME}")
@@ -64,6 +66,8 @@ def call(prog: str, main: Callable, argv: list[str]) -> Outcome:
     status, crash = None, None
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    root.handlers[:] = []                  # as in a fresh process: no handler bound to an earlier test's stream
+    root.setLevel(logging.WARNING)
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         try:
             status = main(argv)
@@ -103,7 +107,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, str]]:
             for p in sorted(folder.rglob("*")) if p.is_file()} if folder.is_dir() else {}
 
 
-def damage(before: dict[str, tuple[int, str]], folder: Path, appendable: tuple[str, ...] = ("manifest.jsonl",)
+def damage(before: dict[str, tuple[int, str]], folder: Path, appendable: tuple[str, ...] = (MANIFEST,)
            ) -> str | None:
     """What of a finished ``before`` snapshot is gone or changed under ``folder`` (an append-only file may grow if
     its old bytes stay); None when nothing."""
@@ -265,7 +269,7 @@ def build_world(root: Path) -> dict:
     root = Path(root)
     finished = root / "finished"
     write_audio(finished / "audio" / "aaaaaaaaaaa.flac", "good")
-    (finished / "manifest.jsonl").write_text(
+    (finished / MANIFEST).write_text(
         '{"id": "aaaaaaaaaaa", "url": "https://www.youtube.com/watch?v=aaaaaaaaaaa", "category": "food", '
         '"status": "ok", "path": "audio/aaaaaaaaaaa.flac", "duration_s": 1.0, "sample_rate": 16000}\n')
     run = save_tiny_run(root, ["food", "travel"], window_seconds=1.0)
@@ -352,7 +356,7 @@ def try_manifest(world: dict, lines: list[str], broken: str) -> list[str]:
                                     "category": ("food", "travel")[n % 2], "status": "ok",
                                     "path": f"audio/{video_id}.flac", "duration_s": 1.5, "sample_rate": 16000,
                                     "channel_id": f"UC{video_id}"}))
-        (raw / "manifest.jsonl").write_text("\n".join(good + lines) + "\n")
+        (raw / MANIFEST).write_text("\n".join(good + lines) + "\n")
         before = snapshot(raw)
         argv = ["--raw", str(raw), "--out", str(work / "out"), "--clip-seconds", "0.5", "--split", "0.34,0.33,0.33"]
         found = _problems(call(prog, main, argv), before, raw)

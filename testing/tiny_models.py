@@ -111,7 +111,7 @@ def save_tiny_run(root, class_names, window_seconds: float, kind: str = "wav2vec
     """A run folder as train.py writes it (``root/run``): a tiny random ``kind`` classifier with ``class_names``, its
     feature extractor and a ``run_config.json`` whose windows are ``window_seconds``; what predict, eval and the app
     load in tests."""
-    from common.contract import RunRecord
+    from common.contract import RUN_CONFIG, RunRecord
     from common.modeling import load_feature_extractor, load_model
 
     root = Path(root)
@@ -120,7 +120,7 @@ def save_tiny_run(root, class_names, window_seconds: float, kind: str = "wav2vec
     load_model(tiny, class_names=list(class_names)).save_pretrained(run)
     load_feature_extractor(tiny).save_pretrained(run)
     RunRecord(base_model=str(run), dataset_name="d", max_length_seconds=window_seconds,
-              eval_window_seconds=window_seconds).write(run / "run_config.json")
+              eval_window_seconds=window_seconds).write(run / RUN_CONFIG)
     return run
 
 

@@ -25,6 +25,7 @@ ENTRY_POINTS = {
     "demo": ("demo.__main__", ["--videos-per-class", "1"], "--videos-per-class 1"),
     "bench": ("bench.__main__", ["--only", "nothing"], "--only"),
     "bench-gpu": ("bench.gpu", ["--steps", "0"], "--steps 0"),
+    "app": ("predict.app", ["m", "--port", "0"], "--port 0"),
 }
 
 
