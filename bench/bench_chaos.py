@@ -109,13 +109,18 @@ def media_children(pid: int) -> list[int]:
     return found
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def signal_during_media(argv: list[str], target: str, sig: int, rng: random.Random, log: Path) -> dict:
     """Start the download, wait for an ffmpeg/ffprobe child, then after a random moment of its life send ``sig``
     to that child alone (``target`` "child": the stage goes on) or to the whole process group ("group": what a
     terminal's Ctrl-C does, or a batch system's kill); wait for the stage to end."""
     with open(log, "ab") as handle:
+        # SIGINT as a terminal leaves it: a job started in the background of a script inherits it ignored
         proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **ENV}, stdout=handle, stderr=handle,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=default_sigint)
         deadline, children = time.monotonic() + 120, []
         while time.monotonic() < deadline and proc.poll() is None and not (children := media_children(proc.pid)):
             time.sleep(0.002)
