@@ -219,8 +219,11 @@ def run_cli(prog: str, run: Callable, argv: Sequence[str] | None = None,
     except (ExpectedError, OSError, ValueError, *expected) as exc:
         logging.getLogger(prog).debug("traceback of the error below", exc_info=True)
         message = " ".join(str(exc).split()) or type(exc).__name__
-        # tqdm.write: on a line of its own even when a progress bar (the Trainer's) was left open by the error
-        tqdm.write(f"{prog}: error: {message}", file=sys.stderr)
+        # the bars the error left open (the Trainer's, a decode loop's) are closed first, so that the error is the
+        # last line, on a line of its own, with no bar redrawn after it
+        for bar in list(getattr(tqdm, "_instances", ())):
+            bar.close()
+        sys.stderr.write(f"{prog}: error: {message}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted; what was finished is kept: run the same command again to resume\n")

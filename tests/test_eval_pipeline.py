@@ -254,9 +254,9 @@ def test_long_clips_are_windowed_in_bounded_batches(inputs, monkeypatch):
     batches = []
     real_featurize = common.modeling.featurize
 
-    def spy(extractor_, arrays):
+    def spy(extractor_, arrays, *rest, **options):
         batches.append([len(a) for a in arrays])
-        return real_featurize(extractor_, arrays)
+        return real_featurize(extractor_, arrays, *rest, **options)
 
     def traced_peak(data):
         tracemalloc.start()
