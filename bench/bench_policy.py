@@ -19,7 +19,6 @@ most 20 per 1,000 videos, when unsure failures trickle in slower than one batch 
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import time
@@ -36,23 +35,16 @@ def _id(n: int) -> str:
 def _one_run(tmp: Path, name: str, plan: dict, sessions: list, config_kwargs: dict) -> dict:
     from download import DownloadConfig, download_videos
     from testing import fake_youtube
-    from testing.fake_youtube import KNOWN_GOOD_ID, extractions, write_scenarios
+    from testing.fake_youtube import KNOWN_GOOD_ID, extractions, write_id_listing, write_scenarios
 
     work = tmp / name
     work.mkdir()
-    listing = work / "listing.csv"
-    with open(listing, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["link", "title", "description", "category"])
-        writer.writerows([[video_id, video_id, "", "food"] for video_id in plan])
-    scenarios = {**plan, "_sessions": sessions}
+    listing = write_id_listing(work / "listing.csv", plan)
     log = work / "extractions.log"
-    os.environ[fake_youtube.ENV] = str(write_scenarios(work / "yt.json", scenarios))
     os.environ[fake_youtube.LOG_ENV] = str(log)
-    if sessions:      # the block starts now, whatever the setup took
-        for rule in sessions:
-            rule["until"] = time.time() + BLOCK_S
-        write_scenarios(work / "yt.json", scenarios)
+    # the block starts now, whatever the setup took
+    sessions = [{**rule, "until": time.time() + BLOCK_S} for rule in sessions]
+    os.environ[fake_youtube.ENV] = str(write_scenarios(work / "yt.json", {**plan, "_sessions": sessions}))
     started = time.perf_counter()
     summary = download_videos(str(listing), work / "raw", DownloadConfig(**config_kwargs))
     made = extractions(log)

@@ -147,17 +147,27 @@ MIN_INPUT_SAMPLES = 400
 MIN_WINDOW_SECONDS = MIN_INPUT_SAMPLES / SAMPLING_RATE      # the shortest --window-seconds eval and predict take
 
 
+def conv_geometry(config) -> tuple[int, int]:
+    """(stride S, receptive field R) in samples of the conv feature encoder described by ``config``."""
+    kernels, strides = getattr(config, "conv_kernel", None), getattr(config, "conv_stride", None)
+    if not kernels or not strides:
+        raise ValueError(f"{type(config).__name__}: no conv_kernel/conv_stride, so no waveform frame grid; "
+                         "features need a waveform encoder (wav2vec2, HuBERT, WavLM, data2vec-audio)")
+    stride, field_size = 1, 1
+    for kernel, step in zip(kernels, strides):
+        field_size += (kernel - 1) * stride
+        stride *= step
+    return stride, field_size
+
+
 def min_input_samples(config) -> int:
     """The fewest samples ``config``'s model computes on: a waveform encoder's convolutional receptive field plus one
     stride (two output frames: group norm needs more than one), at least ``MIN_INPUT_SAMPLES``; wav2vec2-base: 720
     (45 ms). Shorter inputs are padded with silence to it (``featurize``), never handed to the model."""
-    if not hasattr(config, "conv_kernel"):
+    if not getattr(config, "conv_kernel", None):
         return MIN_INPUT_SAMPLES
-    field, jump = 1, 1
-    for kernel, stride in zip(config.conv_kernel, config.conv_stride):
-        field += (kernel - 1) * jump
-        jump *= stride
-    return max(MIN_INPUT_SAMPLES, field + jump)
+    stride, field_size = conv_geometry(config)
+    return max(MIN_INPUT_SAMPLES, field_size + stride)
 
 
 def takes_padding(extractor) -> bool:

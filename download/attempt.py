@@ -18,7 +18,7 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -61,7 +61,6 @@ class Outcome:
     video: Video
     record: DownloadRecord
     verdict: Verdict | None = None
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -119,7 +118,7 @@ def attempt_once(video: Video, out_dir: Path, config, fields: dict, proxy: str |
     """One attempt: fetch, convert, verify. Its own work folder goes whatever happens."""
     from yt_dlp.utils import DownloadError
 
-    from download.ytdlp import MediaError, fetch_media, worker_cookies, ydl_options
+    from download.ytdlp import MediaError, fetch_media
 
     youtube = is_youtube(video)
     work = out_dir / "tmp" / check_safe_id(video.id)
@@ -127,12 +126,7 @@ def attempt_once(video: Video, out_dir: Path, config, fields: dict, proxy: str |
     work.mkdir(parents=True)
     options = {}
     try:
-        options = ydl_options(work, video.id, youtube=youtube, sleep_s=config.sleep, limit_rate=config.limit_rate,
-                              cookies=worker_cookies(config.cookies, work),
-                              cookies_from_browser=config.cookies_from_browser,
-                              stall_timeout_s=config.stall_timeout_s, socket_timeout_s=config.socket_timeout_s,
-                              http_retries=config.http_retries, cache_dir=out_dir / "ytdlp_cache",
-                              extra={**config.ytdlp_extra, **({"proxy": proxy} if proxy else {})})
+        options = run_options(config, work, video.id, youtube, out_dir, proxy, limit_rate=config.limit_rate)
         media = fetch_media(video.url, work, video.id, max_seconds=config.max_seconds or None,
                             section=config.section, youtube=youtube, options=options,
                             stall_timeout_s=config.stall_timeout_s, fetch=config.fetch,
@@ -156,10 +150,24 @@ def attempt_once(video: Video, out_dir: Path, config, fields: dict, proxy: str |
     finally:
         shutil.rmtree(work, ignore_errors=True)
     verdict = classify(message, youtube)
-    warnings = list(getattr(options.get("logger"), "warnings", ()))
     record = DownloadRecord(**fields, status=verdict.reason, message=message, whose=verdict.whose,
-                            transient=verdict.transient, warnings=warnings)
-    return Outcome(video, record, verdict, warnings)
+                            transient=verdict.transient,
+                            warnings=list(getattr(options.get("logger"), "warnings", ())))
+    return Outcome(video, record, verdict)
+
+
+def run_options(config, work: Path, name: str, youtube: bool, out_dir: Path, proxy: str | None,
+                limit_rate: str | None = None) -> dict:
+    """The run's ``YoutubeDL`` options for one extraction in ``work`` (through ``proxy``): pacing, cookies (a
+    private copy), timeouts, retries, the run's yt-dlp cache and passthrough options. A video's attempt and the
+    known-good check (``download.pool``) extract with the same."""
+    from download.ytdlp import CACHE_DIR, worker_cookies, ydl_options
+
+    return ydl_options(work, name, youtube=youtube, sleep_s=config.sleep, limit_rate=limit_rate,
+                       cookies=worker_cookies(config.cookies, work), cookies_from_browser=config.cookies_from_browser,
+                       stall_timeout_s=config.stall_timeout_s, socket_timeout_s=config.socket_timeout_s,
+                       http_retries=config.http_retries, cache_dir=out_dir / CACHE_DIR,
+                       extra={**config.ytdlp_extra, **({"proxy": proxy} if proxy else {})})
 
 
 def count_failure(breakers: Breakers, video: Video, outcome: Outcome, network: bool) -> None:

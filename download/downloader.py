@@ -149,6 +149,7 @@ class DownloadConfig:
         if self.shard_count is not None and str(self.shard).strip().lower() != "auto":
             raise ValueError(f"--shard-count {self.shard_count}: goes with --shard auto (with --shard K/N, N is the "
                              "count)")
+        # the proxies the pool spreads its slots over (None: this machine's own address)
         self.proxy_urls = read_proxy_file(self.proxy_file, self.proxy)
         for flag, value in (("--retries", self.retries), ("--http-retries", self.http_retries),
                             ("--rate-limit-pauses", self.rate_limit_pauses)):
@@ -172,11 +173,6 @@ class DownloadConfig:
         if self.cookies and not Path(self.cookies).is_file():
             raise ValueError(f"--cookies {self.cookies}: no such file (expected a Netscape cookies.txt exported from "
                              "a logged-in browser)")
-
-
-    def proxies(self) -> list[str | None]:
-        """The proxies the pool spreads its slots over (None: this machine's own address)."""
-        return list(self.proxy_urls)
 
 
 def read_proxy_file(path: str | None, proxy: str | None) -> list[str | None]:
@@ -275,7 +271,7 @@ class DownloadSummary:
 
 def latest_records(out_dir) -> dict[str, DownloadRecord]:
     """id -> its latest record in ``DIR/manifest.jsonl`` (a later record supersedes earlier ones): the rule of
-    ``common.downloads``, which prepare and eval apply across several folders."""
+    ``common.contract.latest_download_records``, which prepare and eval apply across several folders."""
     return {video_id: found.record for video_id, found in latest_download_records([out_dir]).items()}
 
 
@@ -330,7 +326,7 @@ def load_listing(listing_source: str, out_dir: Path, config: DownloadConfig,
     if config.repair_ids:
         options = search_options(config.cookies, config.cookies_from_browser, config.sleep, config.ytdlp_extra,
                                  out_dir / "tmp" / "search")
-        rows = repair_rows(rows, out_dir / REPAIRS, search=RoundRobinSearch(options, config.proxies()),
+        rows = repair_rows(rows, out_dir / REPAIRS, search=RoundRobinSearch(options, config.proxy_urls),
                            breaker=breaker)
     listing = classify_listing(rows, source=str(listing_source), sha256=listing_sha256(listing_source))
     atomic_write_json(out_dir / REPORT, listing.report())
@@ -415,7 +411,7 @@ def download_videos(listing_source: str, out_dir, config: DownloadConfig | None 
         "versions": package_versions(["yt-dlp", "yt-dlp-ejs", "deno"], ffmpeg=True),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     logger.info("%d videos selected, %d already done, %d to fetch", len(videos), summary.skipped, len(todo))
-    pool = Pool(todo, out_dir, config, summary, breakers, damaged, resume, proxies=config.proxies())
+    pool = Pool(todo, out_dir, config, summary, breakers, damaged, resume)
     try:
         pool.run()
     finally:

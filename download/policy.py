@@ -44,7 +44,6 @@ CHECK_VIDEO = "https://www.youtube.com/watch?v=jNQXAC9IVRw"
 
 VIDEO, UNSURE, ENVIRONMENT, RETRY, INTERRUPTED, PAUSE, STOP = (
     "video", "unsure", "environment", "retry", "interrupted", "pause", "stop")
-WHOSE = (VIDEO, UNSURE, ENVIRONMENT, RETRY, INTERRUPTED, PAUSE, STOP)
 # What the run does for each kind (the docs' table says it per rule).
 ACTIONS = {
     VIDEO: "recorded as the video's (permanent; --retry-failed tries again)",

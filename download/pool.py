@@ -37,7 +37,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from common.contract import append_record
-from download.attempt import Breakers, Outcome, download_one, is_youtube
+from download.attempt import Breakers, Outcome, download_one, is_youtube, run_options
 from download.errors import BOT_CHECK_HELP, COOKIES_ADVICE, BotCheckError, FatalError, RateLimited
 from download.listing import Video
 from download.policy import ENVIRONMENT, INTERRUPTED, PAUSE, RETRY, STOP, UNSURE, VIDEO, classify
@@ -77,11 +77,11 @@ class Slot:
 
 class Pool:
     def __init__(self, todo: list[Video], out_dir: Path, config, summary, breakers: Breakers,
-                 damaged: dict[str, str], resume: str, proxies: list[str | None] | None = None):
+                 damaged: dict[str, str], resume: str):
         self.out_dir, self.config, self.summary, self.breakers = out_dir, config, summary, breakers
         self.damaged, self.resume = damaged, resume
         self.queue = list(todo)
-        self.proxies = [Proxy(url) for url in (proxies or [None])]
+        self.proxies = [Proxy(url) for url in config.proxy_urls]
         self.slots = [Slot(proxy) for proxy in self.proxies for _ in range(config.workers)]
         self.in_flight: dict = {}
         self.stop = threading.Event()
@@ -193,7 +193,7 @@ class Pool:
         if self.breakers.environment:
             try:
                 self.breakers.environment.failure(outcome.video.id, outcome.verdict.reason,
-                                                  outcome.record.message or "", outcome.warnings)
+                                                  outcome.record.message or "", outcome.record.warnings)
             except FatalError as error:
                 self.halt(error)
 
@@ -234,8 +234,8 @@ class Pool:
         if walled:
             return BotCheckError(f"{reason} {BOT_CHECK_HELP} Nothing was lost; resume with: {self.resume}")
         return RateLimited(f"{reason}. YouTube's rate limit outlasted the pauses. Stopped; nothing was lost (the "
-                           f"rate-limited videos stay pending). Wait an hour, keep the default pacing (--sleep), "
-                           f"{COOKIES_ADVICE}, then resume with: {self.resume}")
+                           f"rate-limited videos stay pending). Wait an hour, {COOKIES_ADVICE}, then resume with: "
+                           f"{self.resume}")
 
     def halt(self, error: FatalError) -> None:
         self.stop.set()
@@ -250,10 +250,10 @@ class Pool:
         if not self.queue or self.stop.is_set():
             return False
         now = time.monotonic()
-        paused = [p for p in self.proxies if p.retired is None]
-        if not paused or any(p.available(now) for p in paused):
+        active = [p for p in self.proxies if p.retired is None]
+        if not active or any(p.available(now) for p in active):
             return False        # a proxy could take a video and none was given one: what is left cannot be done
-        until = min(p.paused_until for p in paused)
+        until = min(p.paused_until for p in active)
         while (left := until - time.monotonic()) > 0 and not self.stop.is_set():
             self.bar.set_postfix_str(f"rate-limited: waiting {left:.0f} s")
             time.sleep(min(1.0, left))
@@ -325,19 +325,11 @@ def known_good_failure(config, out_dir: Path, proxy: str | None) -> str | None:
     from yt_dlp import YoutubeDL
     from yt_dlp.utils import DownloadError
 
-    from download.ytdlp import ydl_options, worker_cookies
-
     work = out_dir / "tmp" / "known-good-check"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        options = ydl_options(work, "check", youtube=True, sleep_s=config.sleep, limit_rate=None,
-                              cookies=worker_cookies(config.cookies, work),
-                              cookies_from_browser=config.cookies_from_browser,
-                              stall_timeout_s=config.stall_timeout_s, socket_timeout_s=config.socket_timeout_s,
-                              http_retries=config.http_retries, cache_dir=out_dir / "ytdlp_cache",
-                              extra={**config.ytdlp_extra, **({"proxy": proxy} if proxy else {})})
-        with YoutubeDL(options) as ydl:
+        with YoutubeDL(run_options(config, work, "check", True, out_dir, proxy)) as ydl:
             ydl.extract_info(config.check_video, download=False)
         return None
     except DownloadError as error:

@@ -46,22 +46,20 @@ def eval_results(record, dataset_id: str):
 
 def example_clips(dataset: str, split: str, folder: Path) -> dict[str, Path]:
     """class -> ``folder/<class>.flac``: the first clip of each class in ``split`` (its encoded bytes as prepare
-    wrote them)."""
+    wrote them). Only the label column is read whole; the audio of those few rows alone."""
     from common.data import load_prepared
 
     rows = load_prepared(dataset)[split]
     names = rows.features["label"].names
+    first: dict[str, int] = {}
+    for index, label in enumerate(rows["label"]):
+        first.setdefault(names[int(label)], index)
     folder.mkdir(parents=True, exist_ok=True)
     found: dict[str, Path] = {}
-    for label, audio in zip(rows["label"], rows["audio"]):
-        name = names[int(label)]
-        if name in found or not audio or not audio.get("bytes"):
-            continue
-        path = folder / f"{name}.flac"
-        path.write_bytes(audio["bytes"])
-        found[name] = path
-        if len(found) == len(names):
-            break
+    for name, audio in zip(first, rows.select(list(first.values()))["audio"]):
+        if audio and audio.get("bytes"):
+            found[name] = folder / f"{name}.flac"
+            found[name].write_bytes(audio["bytes"])
     return found
 
 

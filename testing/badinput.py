@@ -33,7 +33,6 @@ import hashlib
 import io
 import json
 import logging
-import math
 import traceback
 import zlib
 from dataclasses import dataclass
@@ -239,10 +238,6 @@ def numeric_flags(arguments) -> list[str]:
             if names & {"int", "float"} and "bool" not in names and "list" not in str(hint):
                 flags.append("--" + field.name)
     return flags
-
-
-def finite(value: float) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def stage_mains() -> dict[str, tuple[str, Callable]]:

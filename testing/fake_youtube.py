@@ -156,6 +156,18 @@ def write_scenarios(path, scenarios: dict[str, dict]) -> Path:
     return path
 
 
+def write_id_listing(path, ids, category: str = "food") -> Path:
+    """A Kaggle-format listing of bare YouTube ids (all of ``category``), for the scenarios' videos."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["link", "title", "description", "category"])
+        for video_id in ids:
+            writer.writerow([video_id, f"title {video_id}", "Fake Channel\nsomething", category])
+    return Path(path)
+
+
 def search_scenarios(results: dict[str, list[dict]]) -> dict:
     """The scenario-file entry for YouTube search: query -> its results (``id``, ``title``), in order."""
     return {"_search": results}

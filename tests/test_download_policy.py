@@ -8,7 +8,6 @@ Each test names the bug it catches."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -25,7 +24,7 @@ from download.listing import ListingError, parse_shard
 from download.policy import (ENVIRONMENT, FALLBACK, RULES, UNSURE, VIDEO, classify, classify_failure,
                              policy_table)
 from testing import ROOT, fake_youtube
-from testing.fake_youtube import KNOWN_GOOD_ID, extractions, healthy, write_scenarios
+from testing.fake_youtube import KNOWN_GOOD_ID, extractions, healthy, write_id_listing, write_scenarios
 from bench.bench_chaos import default_sigint
 from testing.server import ForwardingProxy, MediaServer
 
@@ -34,15 +33,6 @@ FAST = dict(sleep=0, retries=0, backoff_s=0.01, http_retries=1, socket_timeout_s
 
 def _id(n: int) -> str:
     return f"policyV{n:04d}"          # 11 characters, a valid YouTube id
-
-
-def _listing(path: Path, ids, category="food") -> Path:
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["link", "title", "description", "category"])
-        for video_id in ids:
-            writer.writerow([video_id, f"title {video_id}", "Fake Channel\nsomething", category])
-    return path
 
 
 def _manifest(out: Path) -> list[dict]:
@@ -102,7 +92,7 @@ def test_a_session_block_over_every_video_clears_and_leaves_no_permanent_record(
     server, videos, scenarios, log = youtube
     plan = {_id(n): healthy(server.url(videos[n].path), 3) for n in range(3)}
     scenarios({**plan, "_sessions": [{"until": time.time() + 2.0, "playability": "content_unavailable"}]})
-    summary = download_videos(str(_listing(tmp_path / "l.csv", plan)), tmp_path / "out",
+    summary = download_videos(str(write_id_listing(tmp_path / "l.csv", plan)), tmp_path / "out",
                               DownloadConfig(**FAST, rate_limit_wait=1.0, rate_limit_pauses=5))
     records = _manifest(tmp_path / "out")
     assert summary.ok == 3 and [r["status"] for r in records] == ["ok"] * 3, records
@@ -115,7 +105,7 @@ def test_a_removed_video_with_the_blocks_words_is_recorded_with_the_check_that_p
     server, videos, scenarios, log = youtube
     plan = {_id(1): {"playability": "content_unavailable"}, _id(2): healthy(server.url(videos[0].path), 3)}
     scenarios(plan)
-    summary = download_videos(str(_listing(tmp_path / "l.csv", plan)), tmp_path / "out", DownloadConfig(**FAST))
+    summary = download_videos(str(write_id_listing(tmp_path / "l.csv", plan)), tmp_path / "out", DownloadConfig(**FAST))
     by_id = {r["id"]: r for r in _manifest(tmp_path / "out")}
     gone = by_id[_id(1)]
     assert gone["status"] == "content_unavailable" and gone["whose"] == VIDEO and gone["transient"] is False
@@ -123,7 +113,7 @@ def test_a_removed_video_with_the_blocks_words_is_recorded_with_the_check_that_p
     assert by_id[_id(2)]["status"] == "ok" and summary.checks == 1
     # a later run does not try it again (permanent), and asks nothing
     before = len(extractions(log))
-    download_videos(str(_listing(tmp_path / "l.csv", plan)), tmp_path / "out", DownloadConfig(**FAST))
+    download_videos(str(write_id_listing(tmp_path / "l.csv", plan)), tmp_path / "out", DownloadConfig(**FAST))
     assert len(extractions(log)) == before
 
 
@@ -137,7 +127,7 @@ def test_a_youtube_change_on_every_video_stops_early_with_exit_2_and_nothing_per
     plan = {_id(n): healthy(server.url(videos[n % len(videos)].path), 3) for n in range(30)}
     scenarios({**plan, "_sessions": [change]})
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake_youtube.PLUGIN_DIR), str(ROOT)])}
-    proc = subprocess.run([sys.executable, "-m", "download", "--listing", str(_listing(tmp_path / "l.csv", plan)),
+    proc = subprocess.run([sys.executable, "-m", "download", "--listing", str(write_id_listing(tmp_path / "l.csv", plan)),
                            "--out", str(tmp_path / "out"), "--sleep", "0", "--retries", "0"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
@@ -154,7 +144,7 @@ def test_the_breaker_stops_in_process_too(youtube, tmp_path):
     plan = {_id(n): healthy(server.url(videos[0].path), 3) for n in range(8)}
     scenarios({**plan, "_sessions": [{"playability": "page_reload"}]})
     with pytest.raises(EnvironmentBroken, match="page_reload"):
-        download_videos(str(_listing(tmp_path / "l.csv", plan)), tmp_path / "out",
+        download_videos(str(write_id_listing(tmp_path / "l.csv", plan)), tmp_path / "out",
                         DownloadConfig(**FAST, environment_breaker=3))
     assert len(_manifest(tmp_path / "out")) == 3
 
@@ -171,7 +161,7 @@ def test_a_rate_limit_on_one_proxy_moves_its_videos_to_the_other_without_a_pool_
         proxies = tmp_path / "proxies.txt"
         proxies.write_text(f"# two exit addresses\n{limited.url}\n{good.url}\n")
         started = time.monotonic()
-        summary = download_videos(str(_listing(tmp_path / "l.csv", plan)), tmp_path / "out",
+        summary = download_videos(str(write_id_listing(tmp_path / "l.csv", plan)), tmp_path / "out",
                                   DownloadConfig(**FAST, proxy_file=str(proxies), rate_limit_wait=3600))
         elapsed = time.monotonic() - started
         assert good.requests >= 5            # the media really went through the good proxy
@@ -193,7 +183,7 @@ def test_proxy_file_errors_name_the_line(tmp_path):
     with pytest.raises(ValueError, match="no proxy URL"):
         DownloadConfig(proxy_file=str(bad))
     bad.write_text("direct\nsocks5://127.0.0.1:1080\n")
-    assert DownloadConfig(proxy_file=str(bad)).proxies() == [None, "socks5://127.0.0.1:1080"]
+    assert DownloadConfig(proxy_file=str(bad)).proxy_urls == [None, "socks5://127.0.0.1:1080"]
 
 
 # ---------------------------------------------------------------- --shard auto

@@ -20,7 +20,7 @@ from download.errors import BotCheckError, EnvironmentBroken, RateLimited
 from download.policy import ENVIRONMENT, PAUSE, STOP, VIDEO, classify_failure
 from download.ytdlp import choose_audio_format, passthrough_options
 from testing import fake_youtube
-from testing.fake_youtube import STORYBOARD, audio_format, healthy, write_scenarios
+from testing.fake_youtube import STORYBOARD, audio_format, healthy, write_id_listing, write_scenarios
 from testing.server import MediaServer
 
 FAST = dict(sleep=0, retries=0, backoff_s=0.01, http_retries=1, socket_timeout_s=5, stall_timeout_s=5)
@@ -30,16 +30,6 @@ HARD = ("age_restricted", "private", "members_only", "removed", "account_termina
 
 def _id(n: int) -> str:
     return f"fakeVid{n:04d}"          # 11 characters, a valid YouTube id
-
-
-def _write_listing(path, ids, category="food"):
-    import csv
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["link", "title", "description", "category"])
-        for video_id in ids:
-            writer.writerow([video_id, f"title {video_id}", "Fake Channel\nsomething", category])
-    return path
 
 
 def _manifest(out):
@@ -133,7 +123,7 @@ def test_a_listing_of_healthy_and_hard_videos_finishes_and_a_rerun_extracts_noth
     plan.update({_id(10 + i): {"playability": case} for i, case in enumerate(HARD)})
     plan[_id(3)] = healthy(server.url(videos[3].path), 3)
     scenarios(plan)
-    listing = _write_listing(tmp_path / "l.csv", list(plan))
+    listing = write_id_listing(tmp_path / "l.csv", list(plan))
     summary = download_videos(str(listing), tmp_path / "out", DownloadConfig(**FAST))
     records = {r["id"]: r for r in _manifest(tmp_path / "out")}
     assert {records[_id(i)]["status"] for i in (1, 2, 3)} == {"ok"}
@@ -155,7 +145,7 @@ def test_a_bot_wall_mid_run_stops_in_one_line_and_records_nothing_for_the_walled
     plan = {_id(1): healthy(server.url(videos[0].path), 3), _id(2): {"playability": "bot_check"},
             _id(3): healthy(server.url(videos[1].path), 3)}
     path = scenarios(plan)
-    listing = _write_listing(tmp_path / "l.csv", list(plan))
+    listing = write_id_listing(tmp_path / "l.csv", list(plan))
     env = {**os.environ, fake_youtube.ENV: str(path),
            "PYTHONPATH": os.pathsep.join([str(fake_youtube.PLUGIN_DIR), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-m", "download", "--listing", str(listing), "--out", str(tmp_path / "out"),
@@ -176,7 +166,7 @@ def test_no_audio_anywhere_trips_the_environment_breaker_and_marks_nothing_faile
     server, videos, scenarios = youtube
     plan = {_id(i): {"formats": [STORYBOARD], "duration": 3, "warnings": ["n_challenge"]} for i in range(1, 8)}
     scenarios(plan)
-    listing = _write_listing(tmp_path / "l.csv", list(plan))
+    listing = write_id_listing(tmp_path / "l.csv", list(plan))
     with pytest.raises(EnvironmentBroken) as info:
         download_videos(str(listing), tmp_path / "out", DownloadConfig(**FAST, environment_breaker=3))
     message = str(info.value)
@@ -199,7 +189,7 @@ def test_the_session_rate_limit_pauses_the_pool_then_goes_on(youtube, tmp_path):
     plan = {_id(1): {**healthy(server.url(videos[0].path), 3), "rate_limited_until": until},
             _id(2): {**healthy(server.url(videos[1].path), 3), "rate_limited_until": until}}
     scenarios(plan)
-    listing = _write_listing(tmp_path / "l.csv", list(plan))
+    listing = write_id_listing(tmp_path / "l.csv", list(plan))
     started = time.monotonic()
     summary = download_videos(str(listing), tmp_path / "out", DownloadConfig(**FAST, rate_limit_wait=2))
     assert summary.ok == 2 and time.monotonic() - started >= 2
@@ -211,7 +201,7 @@ def test_a_rate_limit_past_the_pauses_stops_cleanly_naming_the_cause(youtube, tm
     server, videos, scenarios = youtube
     plan = {_id(1): {**healthy(server.url(videos[0].path), 3), "rate_limited_until": time.time() + 3600}}
     scenarios(plan)
-    listing = _write_listing(tmp_path / "l.csv", list(plan))
+    listing = write_id_listing(tmp_path / "l.csv", list(plan))
     with pytest.raises(RateLimited, match="past 1 pause.*session_rate_limited.*rate-limited by YouTube.*outlasted.*resume"):
         download_videos(str(listing), tmp_path / "out", DownloadConfig(**FAST, rate_limit_wait=0.2,
                                                                        rate_limit_pauses=1))
@@ -258,7 +248,7 @@ def test_each_worker_gets_its_own_cookie_copy_and_the_original_is_untouched(yout
     monkeypatch.setattr(ytdlp_module, "ydl_options", spy)
     plan = {_id(i): healthy(server.url(videos[i].path), 3) for i in range(3)}
     scenarios(plan)
-    summary = download_videos(str(_write_listing(tmp_path / "l.csv", list(plan))), tmp_path / "out",
+    summary = download_videos(str(write_id_listing(tmp_path / "l.csv", list(plan))), tmp_path / "out",
                               DownloadConfig(**FAST, workers=3, cookies=str(cookies)))
     assert summary.ok == 3 and len(set(seen)) == 3 and str(cookies) not in seen
     assert cookies.read_bytes() == before
@@ -334,14 +324,14 @@ def test_a_short_video_whose_whole_second_duration_rounds_up_is_not_truncated(yo
     server, videos, scenarios = youtube
     webm = next(v for v in videos if v.path.endswith(".webm"))
     scenarios({_id(1): healthy(server.url(webm.path), 4)})
-    listing = _write_listing(tmp_path / "l.csv", [_id(1)])
+    listing = write_id_listing(tmp_path / "l.csv", [_id(1)])
     summary = download_videos(str(listing), tmp_path / "out", DownloadConfig(**FAST))
     (record,) = _manifest(tmp_path / "out")
     assert summary.ok == 1 and record["status"] == "ok", record
     assert abs(record["duration_s"] - 3.0) < 0.05
     server.set_fault(webm.path, Fault("truncate", at_byte=(server.root / webm.path).stat().st_size // 2))
     scenarios({_id(2): healthy(server.url(webm.path), 3)})
-    listing = _write_listing(tmp_path / "l2.csv", [_id(2)])
+    listing = write_id_listing(tmp_path / "l2.csv", [_id(2)])
     download_videos(str(listing), tmp_path / "out2", DownloadConfig(**FAST))
     (record,) = _manifest(tmp_path / "out2")
     assert record["status"] == "truncated", record

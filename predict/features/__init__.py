@@ -38,7 +38,8 @@ from tqdm.auto import tqdm
 from common.audio import SAMPLING_RATE
 from common.values import check_number
 from common.jsonl import atomic_write_json
-from common.modeling import check_model_source, featurize, input_kind, load_feature_extractor, pick_device
+from common.modeling import (check_model_source, conv_geometry, featurize, input_kind, load_feature_extractor,
+                             pick_device)
 from common.runs import model_fingerprint
 from common.provenance import file_sha256, package_versions
 from predict.sources import read_all, resolve_inputs
@@ -87,19 +88,6 @@ class FeatureResult:
     files: list[str]
     metadata: dict
     explanation: str
-
-
-def conv_geometry(config) -> tuple[int, int]:
-    """(stride S, receptive field R) in samples of the conv feature encoder described by ``config``."""
-    kernels, strides = getattr(config, "conv_kernel", None), getattr(config, "conv_stride", None)
-    if not kernels or not strides:
-        raise ValueError(f"{type(config).__name__}: no conv_kernel/conv_stride, so no waveform frame grid; "
-                         "features need a waveform encoder (wav2vec2, HuBERT, WavLM, data2vec-audio)")
-    stride, field_size = 1, 1
-    for kernel, step in zip(kernels, strides):
-        field_size += (kernel - 1) * stride
-        stride *= step
-    return stride, field_size
 
 
 def n_frames(config, n_samples: int) -> int:
